@@ -1,0 +1,25 @@
+# The two commands of the README: `make demo` and `make test`.
+.PHONY: setup setup-test demo test lint bench clean
+
+setup:
+	./scripts/setup.sh
+
+setup-test:
+	./scripts/setup.sh --test
+
+demo: setup
+	.venv/bin/hpalab run experiments/ramp.yaml
+
+test: setup-test
+	./scripts/test.sh
+
+lint: setup-test
+	.venv/bin/ruff check hpalab tests benchmarks scripts
+	.venv/bin/mypy
+	.venv/bin/lint-imports
+
+bench: setup
+	for b in benchmarks/*.py; do .venv/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf .venv .mypy_cache .pytest_cache .ruff_cache

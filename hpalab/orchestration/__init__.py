@@ -1,0 +1,1 @@
+"""hpalab.orchestration."""
