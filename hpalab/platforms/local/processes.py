@@ -1,0 +1,71 @@
+"""Child processes of a lab: started in their own process group, stopped group-wide."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def spawn(
+    argv: list[str], *, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a new session (its own process group), output appended to ``log``.
+
+    A new session keeps a terminal's Ctrl-C from reaching the child directly: the lab decides
+    the shutdown order (stop routing, drain, then terminate).
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+
+
+def signal_group(pid: int, signum: int) -> None:
+    """Send ``signum`` to the process group led by ``pid``; a gone group is not an error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
+
+
+def stop_process(proc: subprocess.Popen[bytes], *, grace_s: float) -> int | None:
+    """SIGTERM the process group, SIGKILL it after ``grace_s`` seconds; return the exit code."""
+    if proc.poll() is None:
+        signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            signal_group(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    # Helpers the child may have forked share its group; none may outlive it.
+    signal_group(proc.pid, signal.SIGKILL)
+    return proc.returncode
+
+
+def wait_gone(pids: list[int], *, timeout_s: float) -> list[int]:
+    """Wait until none of ``pids`` exists; return those still alive after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if pid_alive(pid)]
+        if alive:
+            time.sleep(0.02)
+    return alive
+
+
+def pid_alive(pid: int) -> bool:
+    """True when ``pid`` exists and is not a zombie."""
+    try:
+        with Path(f"/proc/{pid}/stat").open() as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
