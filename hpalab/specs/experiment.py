@@ -1,0 +1,229 @@
+"""``kind: Experiment``: what to deploy, how to load it, what to compare, how often."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from hpalab.specs.base import Header, SpecModel
+from hpalab.specs.hpa import HPASpec
+from hpalab.specs.profiles import Arrivals, Stage
+from hpalab.specs.units import Duration, Quantity
+
+
+class ControllerFlags(SpecModel):
+    """kube-controller-manager's HPA flags. Set on the local platform; on a cluster they are
+    read where possible and recorded as assumed otherwise."""
+
+    sync_period: Duration = Field(
+        15.0, description="--horizontal-pod-autoscaler-sync-period: time between HPA syncs"
+    )
+    tolerance: float = Field(
+        0.1, ge=0, description="--horizontal-pod-autoscaler-tolerance: ratio band with no scaling"
+    )
+    downscale_stabilization: Duration = Field(
+        300.0,
+        description="--horizontal-pod-autoscaler-downscale-stabilization: window for HPAs "
+        "without behavior.scaleDown.stabilizationWindowSeconds",
+    )
+    initial_readiness_delay: Duration = Field(
+        30.0,
+        description="--horizontal-pod-autoscaler-initial-readiness-delay: after pod start, "
+        "readiness flips are treated as the pod not yet ready",
+    )
+    cpu_initialization_period: Duration = Field(
+        300.0,
+        description="--horizontal-pod-autoscaler-cpu-initialization-period: after pod start, "
+        "CPU samples of unready pods are ignored",
+    )
+
+
+class PrometheusSettings(SpecModel):
+    """The Prometheus that scrapes the app (a ServiceMonitor's view of it)."""
+
+    scrape_interval: Duration = Field(15.0, description="scrape interval of the app's pods")
+    scrape_timeout: Duration | None = Field(None, description="default: the scrape interval")
+    evaluation_interval: Duration = Field(15.0, description="rule evaluation interval")
+    record: list[str] = Field(
+        default_factory=list,
+        description="extra PromQL expressions recorded in prometheus.csv at 1 s resolution",
+    )
+
+
+class ResourceList(SpecModel):
+    """Resource amounts, as in a container's resources."""
+
+    cpu: Quantity | None = Field(None, description="CPU, e.g. 200m")
+    memory: Quantity | None = Field(None, description="memory, e.g. 128Mi")
+
+
+class Resources(SpecModel):
+    """A container's requests and limits."""
+
+    requests: ResourceList = Field(
+        default_factory=lambda: ResourceList(cpu="200m", memory="64Mi"),
+        description="requests; CPU utilization targets are relative to requests.cpu",
+    )
+    limits: ResourceList | None = Field(None, description="limits (kubernetes platform)")
+
+
+class ReadinessProbe(SpecModel):
+    """The kubelet-style readiness probe of each replica (GET /readyz)."""
+
+    period: Duration = Field(1.0, description="time between probes (periodSeconds)")
+    failure_threshold: int = Field(3, ge=1, description="failures before Ready=False")
+    success_threshold: int = Field(1, ge=1, description="successes before Ready=True")
+    timeout: Duration = Field(1.0, description="probe timeout (timeoutSeconds)")
+
+
+class AppSettings(SpecModel):
+    """How the sample app behaves."""
+
+    cpu_per_request: Duration = Field(
+        0.002, description="CPU busy-work per request (a request's service time on one core)"
+    )
+    latency: Duration = Field(0.0, description="extra non-CPU wait per request (I/O stand-in)")
+    startup_delay: Duration = Field(2.0, description="time from start until /readyz succeeds")
+    initial_replicas: int = Field(1, ge=1, description="replicas when a trial starts")
+    resources: Resources = Field(default_factory=Resources, description="requests and limits")
+    readiness_probe: ReadinessProbe = Field(
+        default_factory=ReadinessProbe,
+        description="readiness probe",
+    )
+    termination_grace_period: Duration = Field(
+        30.0, description="time to drain before SIGKILL (terminationGracePeriodSeconds)"
+    )
+    capacity_rps: float | None = Field(
+        None,
+        gt=0,
+        description="calibrated maximum rate per replica at the SLO, requests/s; demand = "
+        "ceil(offered / capacity). Default: the HPA target of a requests-per-second metric",
+    )
+
+
+class Endpoint(SpecModel):
+    """A request the load sends, with its share of the traffic."""
+
+    path: str = Field("/", pattern=r"^/", description="URL path, starting with /")
+    method: Literal["GET", "POST", "PUT", "DELETE"] = Field("GET", description="HTTP method")
+    weight: int = Field(1, ge=1, description="relative share of requests")
+
+
+class LoadSettings(SpecModel):
+    """The offered load: a profile (by file or inline) and how it is delivered."""
+
+    profile: str | None = Field(
+        None, description="a LoadProfile file, relative to the experiment file"
+    )
+    stages: list[Stage] | None = Field(
+        None, min_length=1, description="inline stages instead of a profile file"
+    )
+    arrivals: Arrivals | None = Field(None, description="default: the profile's arrivals")
+    model: Literal["open", "closed"] = Field(
+        "open",
+        description="open: the profile's requests/s arrive regardless of responses; closed: "
+        "a fixed number of users each wait for a response (then think)",
+    )
+    users: int | None = Field(None, ge=1, description="closed model: the number of users")
+    think_time: Duration = Field(0.0, description="closed model: wait between requests")
+    endpoints: list[Endpoint] = Field(
+        default_factory=lambda: [Endpoint()],
+        min_length=1,
+        description="requests to send, with weights",
+    )
+    workers: int = Field(
+        0, ge=0, le=64, description="Locust worker processes; 0 = one process, no master"
+    )
+    timeout: Duration = Field(10.0, description="request timeout; a timed-out request fails")
+    shortfall_tolerance: float = Field(
+        0.05, gt=0, lt=1, description="achieved vs offered tolerance over any 10 s window"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LoadSettings:
+        if (self.profile is None) == (self.stages is None):
+            raise ValueError("give exactly one of profile (a file) or stages (inline)")
+        if self.model == "closed" and self.users is None:
+            raise ValueError("the closed model needs users")
+        return self
+
+
+class Phases(SpecModel):
+    """Phases of each trial around the load profile."""
+
+    warmup: Duration = Field(30.0, description="low load before the profile; not measured")
+    warmup_rps: float = Field(1.0, ge=0, description="offered rate during warm-up")
+    cooldown: Duration = Field(60.0, description="zero load after the profile; measured")
+    settle_timeout: Duration = Field(
+        120.0, description="longest wait for the baseline state before a trial"
+    )
+
+
+class SLO(SpecModel):
+    """The service level the app must keep."""
+
+    latency_percentile: Literal[50, 95, 99] = Field(95, description="latency percentile")
+    latency: Duration = Field(0.25, description="the percentile must stay at or below this")
+    error_rate: float = Field(0.01, ge=0, le=1, description="highest acceptable failure ratio")
+
+
+class Variant(SpecModel):
+    """A named change to the experiment: a merge patch and/or field paths."""
+
+    name: str = Field(
+        min_length=1, max_length=100, pattern=r"^[^#\n]+$", description="name shown in reports"
+    )
+    description: str | None = Field(None, description="free text")
+    patch: dict[str, Any] = Field(
+        default_factory=dict,
+        description="JSON merge patch of spec (keys: section names), or keys that are field "
+        "paths such as hpa.metrics[0].pods.target.averageValue",
+    )
+
+
+class MatrixValue(SpecModel):
+    """One value of a matrix axis with a short label for generated names."""
+
+    label: str = Field(min_length=1, max_length=40, pattern=r"^[^#\n,=]+$", description="label")
+    value: Any = Field(description="the value set at the axis' path")
+
+
+class MatrixAxis(SpecModel):
+    """One axis of the cartesian product: a field path and its values."""
+
+    path: str = Field(min_length=1, description="field path under spec, e.g. hpa.maxReplicas")
+    name: str | None = Field(
+        None, pattern=r"^[^#\n,=]+$", description="short axis name; default: last path part"
+    )
+    values: list[Any] = Field(min_length=1, description="values, or {label, value} objects")
+
+
+class ExperimentSpec(SpecModel):
+    """Everything an experiment sets."""
+
+    hpa: HPASpec = Field(description="autoscaling/v2 HorizontalPodAutoscalerSpec")
+    adapter: dict[str, Any] = Field(description="prometheus-adapter configuration")
+    controller: ControllerFlags = Field(default_factory=ControllerFlags, description="flags")
+    prometheus: PrometheusSettings = Field(
+        default_factory=PrometheusSettings,
+        description="Prometheus settings",
+    )
+    app: AppSettings = Field(default_factory=AppSettings, description="sample app")
+    load: LoadSettings = Field(description="the offered load")
+    phases: Phases = Field(default_factory=Phases, description="warm-up and cool-down")
+    slo: SLO = Field(default_factory=SLO, description="service level objective")
+    seed: int = Field(1, description="seed of the trial order and of Poisson arrivals")
+    repetitions: int = Field(1, ge=1, le=100, description="trials per variant")
+    baseline: str | None = Field(
+        None, description="variant the others are compared with; default: the first"
+    )
+    variants: list[Variant] = Field(default_factory=list, description="named variants")
+    matrix: list[MatrixAxis] = Field(default_factory=list, description="cartesian product")
+
+
+class Experiment(Header):
+    """A file of ``kind: Experiment``."""
+
+    kind: Literal["Experiment"] = Field(description="Experiment")
+    spec: ExperimentSpec = Field(description="the experiment")

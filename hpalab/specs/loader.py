@@ -1,0 +1,372 @@
+"""``load_spec()``: from a YAML file to validated models, or one SpecError listing every problem.
+
+Every problem names the file, the line and column, the field path and, where we can tell, the
+fix. Variants are validated as whole specs after their patches are applied, so a patch that
+breaks the HPA spec is reported against the variant that wrote it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from hpalab.errors import Problem, SpecError
+from hpalab.specs.base import API_VERSION
+from hpalab.specs.experiment import Experiment, ExperimentSpec
+from hpalab.specs.hpa import hpa_problems
+from hpalab.specs.profiles import LoadProfile, ProfileSpec, RateCurve, compile_profile
+from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
+from hpalab.specs.traces import load_trace_points
+from hpalab.specs.variants import PatchError, TrialPlan, apply_patch, plan_trials, plan_variants
+
+M = TypeVar("M", bound=BaseModel)
+
+KINDS: dict[str, type[BaseModel]] = {"Experiment": Experiment, "LoadProfile": LoadProfile}
+
+
+@dataclass
+class ResolvedVariant:
+    """One variant's name, its patch, and its complete validated spec."""
+
+    name: str
+    patch: dict[str, Any]
+    spec: ExperimentSpec
+
+
+@dataclass
+class LoadedExperiment:
+    """An experiment file with its profile resolved and every variant validated."""
+
+    path: Path
+    experiment: Experiment
+    profile: ProfileSpec
+    variants: list[ResolvedVariant]
+    baseline: str
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.experiment.metadata.name
+
+    def curve(self) -> RateCurve:
+        return compile_profile(self.profile.stages)
+
+    def trials(self, *, repetitions: int | None = None) -> list[TrialPlan]:
+        spec = self.experiment.spec
+        return plan_trials(
+            [v.name for v in self.variants],
+            repetitions=repetitions or spec.repetitions,
+            seed=spec.seed,
+        )
+
+    def variant(self, name: str) -> ResolvedVariant:
+        for variant in self.variants:
+            if variant.name == name:
+                return variant
+        raise KeyError(name)
+
+
+def load_spec(path: Path) -> LoadedExperiment | LoadProfile:
+    """Load an Experiment or LoadProfile file; raise one SpecError with all its problems."""
+    source = parse_yaml(read_text(path), file=str(path))
+    kind = _check_header(source)
+    if kind == "LoadProfile":
+        profile = _validate(LoadProfile, source.data, source, ())
+        return _with_traces(profile, source, path.parent, ("spec",))
+    return _load_experiment(source, path)
+
+
+def load_experiment(path: Path) -> LoadedExperiment:
+    """Load an Experiment file (a LoadProfile here is an error)."""
+    loaded = load_spec(path)
+    if not isinstance(loaded, LoadedExperiment):
+        raise SpecError.single(
+            str(path),
+            "this is a LoadProfile, not an Experiment",
+            path="kind",
+            hint="pass an experiment file, e.g. experiments/ramp.yaml",
+        )
+    return loaded
+
+
+def _check_header(source: Source) -> str:
+    data = source.data
+    if not isinstance(data, dict):
+        raise SpecError(
+            [
+                source.problem(
+                    (),
+                    "the file must be a YAML mapping (key: value)",
+                    "start from a file in experiments/ or loadprofiles/",
+                )
+            ]
+        )
+    problems = []
+    if data.get("apiVersion") != API_VERSION:
+        got = data.get("apiVersion")
+        problems.append(
+            source.problem(
+                ("apiVersion",),
+                f"must be {API_VERSION}" + (f", got {got!r}" if got else ""),
+                f"write apiVersion: {API_VERSION}",
+            )
+        )
+    kind = data.get("kind")
+    if kind not in KINDS:
+        close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
+        hint = f"did you mean {close[0]}?" if close else "write kind: Experiment or LoadProfile"
+        problems.append(source.problem(("kind",), f"unknown kind {kind!r}", hint))
+    if problems:
+        raise SpecError(problems)
+    return str(kind)
+
+
+def _load_experiment(source: Source, path: Path) -> LoadedExperiment:
+    experiment = _validate(Experiment, source.data, source, ())
+    spec_data = source.data["spec"]
+    problems = [
+        source.problem(("spec", "hpa", *p), m, h) for p, m, h in hpa_problems(experiment.spec.hpa)
+    ]
+    profile = _resolve_profile(experiment, source, path.parent, problems)
+    variants = _resolve_variants(experiment, spec_data, source, problems)
+    baseline = experiment.spec.baseline or (variants[0].name if variants else "default")
+    if variants and baseline not in {v.name for v in variants}:
+        close = difflib.get_close_matches(baseline, [v.name for v in variants], n=1)
+        problems.append(
+            source.problem(
+                ("spec", "baseline"),
+                f"no variant is named {baseline!r}",
+                f"did you mean {close[0]!r}?" if close else None,
+            )
+        )
+    if problems:
+        raise SpecError(problems)
+    assert profile is not None
+    return LoadedExperiment(path, experiment, profile, variants, baseline, source.data)
+
+
+def _resolve_profile(
+    experiment: Experiment, source: Source, base: Path, problems: list[Problem]
+) -> ProfileSpec | None:
+    load = experiment.spec.load
+    if load.stages is not None:
+        profile = ProfileSpec(
+            stages=load.stages, arrivals=load.arrivals or ProfileSpec(stages=load.stages).arrivals
+        )
+        try:
+            return _with_traces_spec(profile, source, base, ("spec", "load"))
+        except SpecError as error:
+            problems.extend(error.problems)
+            return None
+    assert load.profile is not None
+    try:
+        referenced = load_spec(base / load.profile)
+    except SpecError as error:
+        problems.append(
+            source.problem(
+                ("spec", "load", "profile"),
+                f"cannot load profile {load.profile!r}",
+                "see the problems listed for that file below",
+            )
+        )
+        problems.extend(error.problems)
+        return None
+    if not isinstance(referenced, LoadProfile):
+        problems.append(
+            source.problem(("spec", "load", "profile"), f"{load.profile} is not a LoadProfile")
+        )
+        return None
+    spec = referenced.spec
+    if load.arrivals is not None:
+        spec = spec.model_copy(update={"arrivals": load.arrivals})
+    return spec
+
+
+def _with_traces(
+    profile: LoadProfile, source: Source, base: Path, at: tuple[str, ...]
+) -> LoadProfile:
+    spec = _with_traces_spec(profile.spec, source, base, at)
+    return profile.model_copy(update={"spec": spec})
+
+
+def _with_traces_spec(
+    spec: ProfileSpec, source: Source, base: Path, at: tuple[str, ...]
+) -> ProfileSpec:
+    stages, problems = list(spec.stages), []
+    for index, stage in enumerate(stages):
+        where: tuple[str | int, ...] = (*at, "stages", index)
+        if stage.type == "trace" and not stage.points:
+            try:
+                points = load_trace_points(base / stage.file)
+                stages[index] = stage.model_copy(update={"points": points})
+            except SpecError as error:
+                problems.append(
+                    source.problem(
+                        (*where, "file"),
+                        f"bad trace {stage.file!r}",
+                        "see the problems listed for that file below",
+                    )
+                )
+                problems.extend(error.problems)
+        elif stage.type == "sine" and stage.period <= 0:
+            problems.append(source.problem((*where, "period"), "must be > 0"))
+    if problems:
+        raise SpecError(problems)
+    curve = compile_profile(stages)
+    if curve.duration_s <= 0:
+        raise SpecError(
+            [source.problem((*at, "stages"), "the profile lasts 0 s", "give the stages a duration")]
+        )
+    return spec.model_copy(update={"stages": stages})
+
+
+def _resolve_variants(
+    experiment: Experiment, spec_data: dict[str, Any], source: Source, problems: list[Problem]
+) -> list[ResolvedVariant]:
+    raw_variants = spec_data.get("variants") or []
+    raw_matrix = spec_data.get("matrix") or []
+    try:
+        plans = plan_variants(raw_variants, raw_matrix)
+    except PatchError as error:
+        problems.append(source.problem(("spec", "matrix"), str(error)))
+        return []
+    seen: dict[str, str] = {}
+    resolved = []
+    base = {k: v for k, v in spec_data.items() if k not in ("variants", "matrix")}
+    for plan in plans:
+        at = _plan_place(plan.origin)
+        if plan.name in seen:
+            problems.append(
+                source.problem(
+                    at,
+                    f"variant name {plan.name!r} is used twice",
+                    "give every variant its own name",
+                )
+            )
+            continue
+        seen[plan.name] = plan.origin
+        try:
+            data = apply_patch(base, plan.patch)
+        except PatchError as error:
+            problems.append(source.problem(at, str(error), "fix the path or the patch"))
+            continue
+        variant_problems = _variant_problems(data, spec_data)
+        if variant_problems:
+            for path, message, hint in variant_problems:
+                problems.append(
+                    source.problem(
+                        at,
+                        f"variant {plan.name!r} makes {dotted(('spec', *path))} invalid: {message}",
+                        hint,
+                    )
+                )
+            continue
+        resolved.append(
+            ResolvedVariant(
+                plan.name, plan.patch, ExperimentSpec.model_validate(data, by_alias=True)
+            )
+        )
+    return resolved
+
+
+def _plan_place(origin: str) -> tuple[str | int, ...]:
+    if origin.startswith("variants["):
+        return ("spec", "variants", int(origin[len("variants[") : origin.index("]")]))
+    return ("spec", "matrix") if origin == "matrix" else ("spec",)
+
+
+def _variant_problems(
+    data: dict[str, Any], original: dict[str, Any]
+) -> list[tuple[tuple[str | int, ...], str, str | None]]:
+    try:
+        spec = ExperimentSpec.model_validate(data, by_alias=True)
+    except ValidationError as error:
+        return [(_clean_loc(e["loc"], data), _message(e), None) for e in error.errors()]
+    return [(("hpa", *p), m, h) for p, m, h in hpa_problems(spec.hpa)]
+
+
+def _validate(model: type[M], data: Any, source: Source, prefix: tuple[str | int, ...]) -> M:
+    try:
+        return model.model_validate(data, by_alias=True)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            loc = _clean_loc(item["loc"], data)
+            hint = _hint(model, loc, item)
+            problems.append(source.problem((*prefix, *loc), _message(item), hint))
+        raise SpecError(problems) from None
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
+    """Drop the union-member tags pydantic puts into error locations."""
+    out: list[str | int] = []
+    node = data
+    for position, part in enumerate(loc):
+        last = position == len(loc) - 1
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif not last:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _message(item: Any) -> str:
+    kind, message = item["type"], str(item["msg"])
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "is required"
+    if kind == "union_tag_invalid":
+        return (
+            f"unknown type {item['ctx'].get('tag')!r} (one of {item['ctx'].get('expected_tags')})"
+        )
+    if kind == "union_tag_not_found":
+        return "needs a type field"
+    return message.removeprefix("Value error, ")
+
+
+def _hint(model: type[BaseModel], loc: tuple[str | int, ...], item: Any) -> str | None:
+    if item["type"] != "extra_forbidden" or not loc or not isinstance(loc[-1], str):
+        return None
+    names = _field_names(model, loc[:-1])
+    close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"known fields: {', '.join(sorted(names))}" if names else None
+
+
+def _field_names(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The YAML names of the fields of the model found at ``loc`` (best effort)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        models = _models_in(current)
+        current = None
+        for candidate in models:
+            for name, info in candidate.model_fields.items():
+                if part in (name, info.alias):
+                    current = info.annotation
+        if current is None:
+            return []
+    return sorted(
+        {info.alias or name for m in _models_in(current) for name, info in m.model_fields.items()}
+    )
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, typing.Annotated) or origin is not None:
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    return []
