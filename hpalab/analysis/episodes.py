@@ -1,0 +1,279 @@
+"""Scale-up episodes: how long each part of the pipeline took to answer a load increase.
+
+An episode starts at ``t0``, a ``load_step`` event whose ``to_rps`` exceeds its ``from_rps``,
+and ends at the next ``load_step`` (or the end of the measured window). It counts only when
+the demand during the episode exceeds the Ready replicas at ``t0``: a rise the running
+replicas absorb needs no scale-up, so it has no latency to measure.
+
+Values: a latency in seconds; ``inf`` when the thing never happened within the episode (never
+detected, a pod never Ready, capacity never reached, SLO never recovered); NaN when the data
+needed to tell are missing (no HPA decisions recorded, no pod events, no latency signal).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from hpalab.analysis.traces import Trace, number, value_at
+
+INF = math.inf
+NAN = math.nan
+
+
+@dataclass(frozen=True)
+class Slo:
+    """The service level objective of the experiment."""
+
+    latency_ms: float = 250.0
+    """The latency bound, in ms."""
+    percentile: int = 95
+    """Which per-second latency percentile must stay under ``latency_ms`` (50, 95 or 99)."""
+    error_rate: float = 0.01
+    """The largest acceptable error ratio (0..1)."""
+    recovery_hold_s: float = 10.0
+    """How long latency and errors must stay within the SLO to count as recovered, in s."""
+
+    @property
+    def latency_signal(self) -> str:
+        """The timeseries signal holding the SLO percentile (nearest of p50, p95, p99)."""
+        nearest = min((50, 95, 99), key=lambda p: abs(p - self.percentile))
+        return f"latency_p{nearest}_ms"
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """Detection and actuation latency split into consecutive parts, in seconds.
+
+    The four detection parts add up to the detection latency and the two actuation parts to
+    the actuation latency; a part is NaN when the data needed to place its boundary are
+    missing.
+    """
+
+    scrape_wait_s: float = NAN
+    """``t0`` → the metric the HPA reads first moves (a scrape landed)."""
+    rate_window_s: float = NAN
+    """→ the metric crosses the scale-up threshold, target × (1 + tolerance)."""
+    sync_wait_s: float = NAN
+    """→ the next HPA sync."""
+    hold_s: float = NAN
+    """→ the scale-up decision (stabilization window or scaling policy held it)."""
+    startup_s: float = NAN
+    """decision → the process of the last new pod started (creation, scheduling, launch)."""
+    readiness_s: float = NAN
+    """→ that pod Ready (application warm-up and readiness probe)."""
+
+    PARTS = (
+        "scrape_wait_s",
+        "rate_window_s",
+        "sync_wait_s",
+        "hold_s",
+        "startup_s",
+        "readiness_s",
+    )
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One scale-up episode and its latencies (seconds; ``inf`` never, NaN unknown)."""
+
+    t0_s: float
+    end_s: float
+    from_rps: float
+    to_rps: float
+    replicas_at_t0: float
+    demand_peak: float
+    decision_at_s: float = NAN
+    detection_s: float = NAN
+    actuation_s: float = NAN
+    time_to_capacity_s: float = NAN
+    slo_recovery_s: float = NAN
+    waterfall: Waterfall = field(default_factory=Waterfall)
+
+
+def load_steps(trace: Trace) -> list[tuple[float, float, float]]:
+    """Every ``load_step`` event as ``(t_s, from_rps, to_rps)``, in time order."""
+    steps = trace.events_of("load_step")
+    return [
+        (float(t), number(f, "from_rps"), number(f, "to_rps"))
+        for t, f in zip(steps["t_s"], steps["fields"], strict=True)
+    ]
+
+
+def find_episodes(trace: Trace, *, slo: Slo, tolerance: float = 0.1) -> list[Episode]:
+    """The scale-up episodes of a trial, measured (see the module docstring).
+
+    ``tolerance`` is the HPA tolerance used to place the rate-window/sync-wait boundary of the
+    waterfall.
+    """
+    steps = load_steps(trace)
+    window_end = float(trace.signals.index[-1]) + trace.dt_s if len(trace.signals) else 0.0
+    episodes: list[Episode] = []
+    for i, (t0, from_rps, to_rps) in enumerate(steps):
+        if not to_rps > from_rps or t0 >= window_end:
+            continue
+        end = min(steps[i + 1][0], window_end) if i + 1 < len(steps) else window_end
+        episode = _measure(trace, t0=t0, end=end, slo=slo, tolerance=tolerance)
+        if episode is not None:
+            episodes.append(Episode(**{**episode.__dict__, "from_rps": from_rps, "to_rps": to_rps}))
+    return episodes
+
+
+def _measure(trace: Trace, *, t0: float, end: float, slo: Slo, tolerance: float) -> Episode | None:
+    ready = trace.signal("ready_replicas")
+    demand = trace.signal("demand_replicas")
+    in_episode = (ready.index >= t0) & (ready.index < end)
+    replicas_t0 = value_at(ready, t0)
+    peak = float(demand[in_episode].max()) if in_episode.any() else NAN
+    if not peak > replicas_t0:
+        return None
+    decision_at, current, desired = _first_scale_up(trace, t0=t0, end=end)
+    detection = decision_at - t0 if math.isfinite(decision_at) else decision_at
+    actuation, startup_end = _actuation(trace, decision_at, count=desired - current)
+    waterfall = Waterfall(
+        **_detection_parts(trace, t0=t0, decision_at=decision_at, tolerance=tolerance),
+        **_actuation_parts(decision_at, actuation, startup_end),
+    )
+    return Episode(
+        t0_s=t0,
+        end_s=end,
+        from_rps=NAN,
+        to_rps=NAN,
+        replicas_at_t0=replicas_t0,
+        demand_peak=peak,
+        decision_at_s=decision_at,
+        detection_s=detection,
+        actuation_s=actuation,
+        time_to_capacity_s=_time_to_capacity(ready, demand, t0=t0, end=end),
+        slo_recovery_s=_slo_recovery(trace, slo, t0=t0, end=end),
+        waterfall=waterfall,
+    )
+
+
+def _first_scale_up(trace: Trace, *, t0: float, end: float) -> tuple[float, float, float]:
+    """(time, current, desired) of the first decision after t0 raising the replicas.
+
+    A decision raises the replicas when its ``desired`` exceeds its ``current`` (the scale
+    the previous decision left). Returns NaN time without decision events, inf without a
+    raising one.
+    """
+    decisions = trace.events_of("hpa_decision")
+    if decisions.empty:
+        return NAN, NAN, NAN
+    for t, fields in zip(decisions["t_s"], decisions["fields"], strict=True):
+        if t <= t0 or t >= end:
+            continue
+        desired, current = number(fields, "desired"), number(fields, "current")
+        if desired > current:
+            return float(t), current, desired
+    return INF, NAN, NAN
+
+
+def _actuation(trace: Trace, decision_at: float, *, count: float) -> tuple[float, float]:
+    """(actuation latency, time the last new pod's process started) for one decision.
+
+    The pods of the decision are the first ``desired − current`` pods created at or after it;
+    actuation ends when the last of them is Ready.
+    """
+    if not math.isfinite(decision_at):
+        return decision_at, NAN
+    created = trace.events_of("pod_created")
+    if created.empty or not count >= 1:
+        return NAN, NAN
+    mine = created[created["t_s"] >= decision_at - 1e-9].head(int(count))
+    if len(mine) < count:
+        return INF, NAN
+    ready = trace.events_of("pod_ready")
+    started = trace.events_of("pod_started")
+    last_ready, last_started = -INF, NAN
+    for pod, born in zip(mine["object"], mine["t_s"], strict=True):
+        ready_at = _first_after(ready, pod, born)
+        if not math.isfinite(ready_at):
+            return INF, NAN
+        if ready_at > last_ready:
+            start = _first_after(started, pod, born)
+            last_ready, last_started = ready_at, start if math.isfinite(start) else born
+    return last_ready - decision_at, last_started
+
+
+def _first_after(events: pd.DataFrame, pod: str, t_s: float) -> float:
+    times = events["t_s"][(events["object"] == pod) & (events["t_s"] >= t_s)]
+    return float(times.iloc[0]) if not times.empty else INF
+
+
+def _detection_parts(
+    trace: Trace, *, t0: float, decision_at: float, tolerance: float
+) -> dict[str, float]:
+    if not math.isfinite(decision_at):
+        return {}
+    value, target = trace.signal("metric_value"), trace.signal("metric_target")
+    span = value[(value.index > t0) & (value.index <= decision_at)].dropna()
+    syncs = trace.events_of("hpa_decision")["t_s"]
+    if span.empty or target.dropna().empty:
+        return {"hold_s": NAN}
+    base = value_at(value, t0)
+    threshold = value_at(target, t0) * (1.0 + tolerance)
+    over = span[span > threshold]
+    t_cross = float(over.index[0]) if not over.empty else decision_at
+    jump = value_at(value, t_cross) - base
+    moved = span[(span.index <= t_cross) & (span - base > 0.1 * jump)] if jump > 0 else span[:0]
+    t_rise = float(moved.index[0]) if not moved.empty else t_cross
+    after = syncs[(syncs >= t_cross) & (syncs <= decision_at)]
+    t_sync = float(after.iloc[0]) if not after.empty else decision_at
+    # Boundaries are clamped in order so the parts are non-negative and add up to detection.
+    t_rise = min(max(t_rise, t0), decision_at)
+    t_cross = min(max(t_cross, t_rise), decision_at)
+    t_sync = min(max(t_sync, t_cross), decision_at)
+    return {
+        "scrape_wait_s": t_rise - t0,
+        "rate_window_s": t_cross - t_rise,
+        "sync_wait_s": t_sync - t_cross,
+        "hold_s": decision_at - t_sync,
+    }
+
+
+def _actuation_parts(decision_at: float, actuation: float, started: float) -> dict[str, float]:
+    if not (math.isfinite(decision_at) and math.isfinite(actuation) and math.isfinite(started)):
+        return {}
+    started = min(max(started, decision_at), decision_at + actuation)
+    return {"startup_s": started - decision_at, "readiness_s": decision_at + actuation - started}
+
+
+def _time_to_capacity(ready: pd.Series, demand: pd.Series, *, t0: float, end: float) -> float:
+    mask = (ready.index >= t0) & (ready.index < end)
+    r, d = ready[mask], demand[mask]
+    known = r.notna() & d.notna()
+    if not known.any():
+        return NAN
+    # On a ramp the demand passes the supply some time after t0: the clock still starts at
+    # t0, but capacity counts as reached only once the shortfall has begun and ended.
+    short = (d > r) & known
+    if not short.any():
+        return 0.0
+    met = (r >= d) & known & (r.index >= r.index[int(np.argmax(short.to_numpy()))])
+    return float(r.index[int(np.argmax(met.to_numpy()))]) - t0 if met.any() else INF
+
+
+def _slo_recovery(trace: Trace, slo: Slo, *, t0: float, end: float) -> float:
+    """Seconds from t0 to the first instant from which the SLO holds for ``recovery_hold_s``.
+
+    Missing latency or error samples break a streak (they are not evidence of health). The
+    streak must start inside the episode but may run past its end.
+    """
+    latency, errors = trace.signal(slo.latency_signal), trace.signal("error_rate")
+    if latency.dropna().empty:
+        return NAN
+    after = latency.index >= t0
+    ok = ((latency <= slo.latency_ms) & (errors.fillna(0.0) <= slo.error_rate))[after]
+    ok &= latency[after].notna()
+    hold = max(1, math.ceil(slo.recovery_hold_s / trace.dt_s))
+    flags = ok.to_numpy(dtype="int64")
+    if len(flags) < hold:
+        return INF
+    window_sums = np.convolve(flags, np.ones(hold, dtype="int64"), mode="valid")
+    starts = ok.index[: len(window_sums)][window_sums == hold]
+    starts = starts[starts < end]
+    return float(starts[0]) - t0 if len(starts) else INF

@@ -1,0 +1,148 @@
+"""One trial as analysis sees it: its signals side by side on one time grid, and its events.
+
+The run directory stores signals tidy (``trial_id, t_s, signal, value``); the metrics need them
+wide (one column per signal), restricted to the measured window: from the start of the load
+phase (``t_s = 0``) to the start of the cool-down phase when the run recorded one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+EVENT_COLUMNS = ("t_s", "kind", "object", "detail", "fields")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The measured window of one trial.
+
+    ``signals`` is indexed by ``t_s`` (seconds since the load phase began, ascending), one
+    column per signal, NaN where a sample is missing. ``events`` has the columns of
+    ``EVENT_COLUMNS``; ``fields`` holds the event detail parsed as a dict (empty when the
+    detail is free text). ``dt_s`` is the sampling step in seconds.
+    """
+
+    trial_id: str
+    signals: pd.DataFrame
+    events: pd.DataFrame
+    dt_s: float = 1.0
+
+    def signal(self, name: str) -> pd.Series:
+        """The named signal, or an all-NaN series on the same grid when it was not recorded."""
+        if name in self.signals.columns:
+            return self.signals[name].astype("float64")
+        return pd.Series(np.nan, index=self.signals.index, dtype="float64", name=name)
+
+    def has(self, name: str) -> bool:
+        """Whether the signal was recorded with at least one value."""
+        return name in self.signals.columns and bool(self.signals[name].notna().any())
+
+    def events_of(self, kind: str) -> pd.DataFrame:
+        """Events of one kind, in time order."""
+        return self.events[self.events["kind"] == kind]
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the measured window: number of samples × ``dt_s`` (0 when empty)."""
+        return float(len(self.signals)) * self.dt_s
+
+
+def parse_detail(detail: Any) -> dict[str, Any]:
+    """An event detail as a dict: the JSON object it holds, else ``{}`` (free text)."""
+    if not isinstance(detail, str) or not detail.startswith("{"):
+        return {}
+    try:
+        parsed = json.loads(detail)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def number(fields: dict[str, Any], key: str) -> float:
+    """A numeric field of an event detail, NaN when absent or not a number."""
+    value = fields.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return math.nan
+    try:
+        return float(value)
+    except ValueError:
+        return math.nan
+
+
+def make_trace(
+    trial_id: str, tidy: pd.DataFrame, events: pd.DataFrame, *, dt_s: float | None = None
+) -> Trace:
+    """Build a :class:`Trace` from one trial's rows of timeseries.csv and events.csv.
+
+    Duplicate samples of a signal at one instant keep the last value. Samples before the load
+    phase (negative ``t_s``) and from the start of a ``phase`` event ``cooldown`` onwards are
+    dropped; events keep their full range. ``dt_s`` defaults to the median sample spacing.
+    """
+    frame = tidy[["t_s", "signal", "value"]].drop_duplicates(["t_s", "signal"], keep="last")
+    wide = frame.pivot(index="t_s", columns="signal", values="value").sort_index()
+    wide.columns.name = None
+    wide.index = wide.index.astype("float64")
+    evts = _prepare_events(events)
+    end = cooldown_start(evts)
+    wide = wide[(wide.index >= 0) & (wide.index < end)]
+    if dt_s is None:
+        steps = np.diff(wide.index.to_numpy())
+        dt_s = float(np.median(steps)) if len(steps) else 1.0
+    return Trace(trial_id=trial_id, signals=wide.astype("float64"), events=evts, dt_s=dt_s)
+
+
+def _prepare_events(events: pd.DataFrame) -> pd.DataFrame:
+    if events.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in EVENT_COLUMNS})
+    frame = events[["t_s", "kind", "object", "detail"]].copy()
+    frame["t_s"] = frame["t_s"].astype("float64")
+    frame["kind"] = frame["kind"].astype("object")
+    frame["object"] = frame["object"].astype("object").where(frame["object"].notna(), "")
+    frame["fields"] = pd.Series([parse_detail(d) for d in frame["detail"]], index=frame.index)
+    return frame.sort_values("t_s", kind="stable").reset_index(drop=True)
+
+
+def cooldown_start(events: pd.DataFrame) -> float:
+    """Time of the first ``phase`` event that starts the cool-down, ``inf`` when there is none."""
+    phases = events[events["kind"] == "phase"]
+    for t_s, obj, fields, detail in zip(
+        phases["t_s"], phases["object"], phases["fields"], phases["detail"], strict=True
+    ):
+        names = {str(obj), str(detail), str(fields.get("phase", "")), str(fields.get("name", ""))}
+        if "cooldown" in names and t_s > 0:
+            return float(t_s)
+    return math.inf
+
+
+def split_trials(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str, Trace]:
+    """Every trial of a run as a :class:`Trace`, keyed by ``trial_id``.
+
+    A trial with events but no samples gets an empty signal frame.
+    """
+    traces: dict[str, Trace] = {}
+    by_trial_events = {str(k): g for k, g in events.groupby("trial_id", sort=False)}
+    for trial_id, rows in timeseries.groupby("trial_id", sort=False):
+        key = str(trial_id)
+        traces[key] = make_trace(key, rows, by_trial_events.get(key, events.iloc[0:0]))
+    for key, rows in by_trial_events.items():
+        if key not in traces:
+            empty = timeseries.iloc[0:0]
+            traces[key] = make_trace(key, empty, rows)
+    return traces
+
+
+def value_at(series: pd.Series, t_s: float) -> float:
+    """The last non-missing value at or before ``t_s``, else the first one after; NaN if none."""
+    valid = series.dropna()
+    if valid.empty:
+        return math.nan
+    before = valid[valid.index <= t_s]
+    if not before.empty:
+        return float(before.iloc[-1])
+    return float(valid.iloc[0])
