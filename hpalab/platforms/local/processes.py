@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
+
+from hpalab.errors import PrerequisiteError
 
 
 def spawn(
@@ -69,3 +72,23 @@ def pid_alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def find_binary(name: str, *, env: str, install: str) -> Path:
+    """The ``name`` executable: ``$env`` when set, else the first one on ``PATH``.
+
+    Raises:
+        PrerequisiteError: none is found or ``$env`` is not executable; the hint says how to
+            install it (``install``) or point ``env`` at it.
+    """
+    hint = f"install it (`{install}`) or set {env}=/path/to/{name}"
+    explicit = os.environ.get(env)
+    if explicit:
+        path = Path(explicit)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise PrerequisiteError(f"{env}={explicit} is not an executable file", hint=hint)
+    found = shutil.which(name)
+    if found is None:
+        raise PrerequisiteError(f"the `{name}` binary is not on PATH", hint=hint)
+    return Path(found)

@@ -16,8 +16,6 @@ labels a prometheus-operator ServiceMonitor gives it: ``namespace``, ``pod``, ``
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import time
@@ -26,15 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from hpalab.errors import PlatformError, PrerequisiteError
+from hpalab.errors import PlatformError
 from hpalab.platforms.local.ports import LOOPBACK, claim_port, http_ok
-from hpalab.platforms.local.processes import spawn, stop_process
+from hpalab.platforms.local.processes import find_binary, spawn, stop_process
 
 ENV_BINARY = "HPALAB_PROMETHEUS"
-INSTALL_HINT = (
-    "install it (`sudo apt-get install prometheus`, or the release tarball from "
-    f"prometheus.io/download) or set {ENV_BINARY}=/path/to/prometheus"
-)
+INSTALL = "sudo apt-get install prometheus"
 SD_FILE = "targets.json"
 
 
@@ -44,18 +39,7 @@ def find_prometheus() -> Path:
     Raises:
         PrerequisiteError: no usable binary; the hint gives the install command.
     """
-    explicit = os.environ.get(ENV_BINARY)
-    if explicit:
-        path = Path(explicit)
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
-        raise PrerequisiteError(
-            f"{ENV_BINARY}={explicit} is not an executable file", hint=INSTALL_HINT
-        )
-    found = shutil.which("prometheus")
-    if found is None:
-        raise PrerequisiteError("the `prometheus` binary is not on PATH", hint=INSTALL_HINT)
-    return Path(found)
+    return find_binary("prometheus", env=ENV_BINARY, install=INSTALL)
 
 
 def prometheus_version(binary: Path) -> str:
