@@ -231,14 +231,17 @@ def _resolve_variants(
 ) -> list[ResolvedVariant]:
     raw_variants = spec_data.get("variants") or []
     raw_matrix = spec_data.get("matrix") or []
-    try:
-        plans = plan_variants(raw_variants, raw_matrix)
-    except PatchError as error:
-        problems.append(source.problem(("spec", "matrix"), str(error)))
+    base = {k: v for k, v in spec_data.items() if k not in ("variants", "matrix")}
+    axis_problems = [
+        source.problem(("spec", "matrix", index, "path"), str(error), "fix the path")
+        for index, error in _matrix_path_errors(base, raw_matrix)
+    ]
+    if axis_problems:
+        problems.extend(axis_problems)
         return []
+    plans = plan_variants(raw_variants, raw_matrix)
     seen: dict[str, str] = {}
     resolved = []
-    base = {k: v for k, v in spec_data.items() if k not in ("variants", "matrix")}
     for plan in plans:
         at = _plan_place(plan.origin)
         if plan.name in seen:
@@ -273,6 +276,18 @@ def _resolve_variants(
             )
         )
     return resolved
+
+
+def _matrix_path_errors(
+    base: dict[str, Any], axes: list[dict[str, Any]]
+) -> list[tuple[int, PatchError]]:
+    errors = []
+    for index, axis in enumerate(axes):
+        try:
+            apply_patch(base, {str(axis["path"]): axis["values"][0]})
+        except PatchError as error:
+            errors.append((index, error))
+    return errors
 
 
 def _plan_place(origin: str) -> tuple[str | int, ...]:

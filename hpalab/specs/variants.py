@@ -190,3 +190,27 @@ def plan_trials(variant_names: list[str], *, repetitions: int, seed: int) -> lis
         for name in order:
             trials.append(TrialPlan(f"{name}#{repetition}", name, repetition, len(trials) + 1))
     return trials
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"hpa": {"metrics": [{"type": "Pods"}]}}`` → ``{"hpa.metrics[0].type": "Pods"}``."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict) and data:
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(data, list) and data:
+        for index, value in enumerate(data):
+            out.update(flatten(value, f"{prefix}[{index}]"))
+    else:
+        out[prefix] = data
+    return out
+
+
+def spec_diff(baseline: Any, other: Any) -> list[tuple[str, Any, Any]]:
+    """``(path, baseline value, other value)`` for every leaf that differs (absent = None)."""
+    left, right = flatten(baseline), flatten(other)
+    return [
+        (path, left.get(path), right.get(path))
+        for path in sorted(set(left) | set(right))
+        if left.get(path) != right.get(path)
+    ]
