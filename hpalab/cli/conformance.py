@@ -6,7 +6,7 @@ import importlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -81,8 +81,8 @@ def _adapter_runner() -> RunCase:
 
 @conformance_app.command("hpa")
 def hpa_command(
-    cases: Path = typer.Argument(..., help=_CASES_HELP),
-    check: bool = typer.Option(False, "--check", help=_CHECK_HELP),
+    cases: Annotated[Path, typer.Argument(help=_CASES_HELP)],
+    check: Annotated[bool, typer.Option("--check", help=_CHECK_HELP)] = False,
 ) -> None:
     """Run the embedded HPA engine on CASES (one JSON object per line per case)."""
     from hpalab.autoscaling.hpa.conformance import run_case
@@ -94,8 +94,8 @@ def hpa_command(
 
 @conformance_app.command("adapter")
 def adapter_command(
-    cases: Path = typer.Argument(..., help=_CASES_HELP),
-    check: bool = typer.Option(False, "--check", help=_CHECK_HELP),
+    cases: Annotated[Path, typer.Argument(help=_CASES_HELP)],
+    check: Annotated[bool, typer.Option("--check", help=_CHECK_HELP)] = False,
 ) -> None:
     """Run the prometheus-adapter rule engine on CASES."""
     code = _run(cases, _adapter_runner(), check=check)
