@@ -146,6 +146,11 @@ class PrometheusServer:
         return self._proc.pid if self._proc is not None else None
 
     @property
+    def exit_code(self) -> int | None:
+        """The exit code of the last process when it has exited, else ``None``."""
+        return self._proc.poll() if self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -7,7 +7,7 @@ import json
 import secrets
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from hpalab.platforms.base import PodStatus
 
@@ -105,6 +105,8 @@ class Replica:
     proc: subprocess.Popen[bytes] | None = None
     started_at: float | None = None
     ready_at: float | None = None
+    ready_changed_at: float | None = None
+    """Last change of the Ready condition (its ``lastTransitionTime``)."""
     terminating_at: float | None = None
     restarts: int = 0
     restart_at: float | None = None
@@ -113,11 +115,16 @@ class Replica:
     failures: int = 0
     next_probe_at: float = 0.0
     probing: bool = False
-    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
         return self.ready_at is not None
+
+    def set_ready(self, ready: bool, now: float) -> None:
+        """Flip the Ready condition at ``now``; a no-op when it already has that value."""
+        if ready != self.ready:
+            self.ready_at = now if ready else None
+            self.ready_changed_at = now
 
     @property
     def pid(self) -> int | None:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,6 +72,7 @@ class Supervisor:
         backoff: Backoff | None = None,
         grace_s: float = 30.0,
         on_change: Callable[[list[Replica]], None] | None = None,
+        events: deque[PlatformEvent] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.workdir = workdir
@@ -85,7 +87,7 @@ class Supervisor:
         self.replicas: dict[str, Replica] = {}
         """Replicas counted by the replica set (not the terminating ones)."""
         self.terminating: dict[str, Replica] = {}
-        self.events: list[PlatformEvent] = []
+        self.events: deque[PlatformEvent] = deque() if events is None else events
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
@@ -185,6 +187,7 @@ class Supervisor:
             log=self.workdir / f"{replica.name}.log",
         )
         replica.started_at = self.clock()
+        replica.ready_changed_at = replica.started_at  # a new container starts unready
         replica.restart_at = None
         replica.successes = replica.failures = 0
         replica.next_probe_at = now
@@ -196,7 +199,7 @@ class Supervisor:
             if proc is None or replica.restart_at is not None or proc.poll() is None:
                 continue
             was_ready = replica.ready
-            replica.ready_at = None
+            replica.set_ready(False, now)
             replica.restart_at = now + self.backoff.delay_s(replica.restarts)
             replica.restarts += 1
             self._record(
@@ -219,7 +222,7 @@ class Supervisor:
     async def _terminate(self, replica: Replica) -> None:
         # Stop routing first, as endpoints drop a terminating pod, then let requests drain.
         await self.router.unroute(replica.name)
-        replica.ready_at = None
+        replica.set_ready(False, self.clock())
         deadline = time.monotonic() + self.grace_s
         while time.monotonic() < deadline and replica.pid is not None:
             if await self.router.in_flight(replica.name) == 0:
@@ -250,14 +253,14 @@ class Supervisor:
                 replica.successes += 1
                 replica.failures = 0
                 if not replica.ready and replica.successes >= self.probe.success_threshold:
-                    replica.ready_at = self.clock()
+                    replica.set_ready(True, self.clock())
                     await self.router.route(replica.name, replica.port)
                     self._record("pod_ready", replica.name, port=replica.port)
             else:
                 replica.failures += 1
                 replica.successes = 0
                 if replica.ready and replica.failures >= self.probe.failure_threshold:
-                    replica.ready_at = None
+                    replica.set_ready(False, self.clock())
                     await self.router.unroute(replica.name)
                     self._record("pod_unready", replica.name, failures=replica.failures)
         finally:
