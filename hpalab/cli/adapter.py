@@ -21,7 +21,7 @@ from hpalab.autoscaling.adapter.lint import HpaMetric, LintWarning, lint_config
 from hpalab.autoscaling.adapter.naming import MetricNamer
 from hpalab.errors import EXIT_ERROR, SpecError, UsageError
 from hpalab.specs import load_experiment
-from hpalab.specs.adapter import AdapterConfig, parse_prometheus_duration
+from hpalab.specs.adapter import AdapterConfig, BlockDumper, parse_prometheus_duration
 from hpalab.specs.hpa import MetricSpec
 from hpalab.specs.sources import Source, parse_yaml, read_text
 
@@ -108,21 +108,9 @@ def _seconds(text: str | None, option: str) -> float | None:
         raise UsageError(f"{option}: {text!r} is not a duration", hint="use e.g. 15s, 1m") from None
 
 
-def _block_strings(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(str, _block_strings)
-
-
 def configmap(config: AdapterConfig, *, name: str, namespace: str) -> dict[str, Any]:
     """The adapter's ConfigMap (key ``config.yaml``) as a Kubernetes object."""
-    body = yaml.dump(config.to_yaml_dict(), Dumper=_Dumper, sort_keys=False, width=1000)
+    body = config.to_yaml_text()
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -148,7 +136,7 @@ def render(
     """Print the prometheus-adapter ConfigMap YAML for a cluster."""
     loaded = load_input(file, variant=variant)
     cm = configmap(loaded.config, name=name, namespace=namespace)
-    typer.echo(yaml.dump(cm, Dumper=_Dumper, sort_keys=False, width=1000), nl=False)
+    typer.echo(yaml.dump(cm, Dumper=BlockDumper, sort_keys=False, width=1000), nl=False)
 
 
 def lint(

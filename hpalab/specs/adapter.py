@@ -12,9 +12,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _PROM_DURATION = re.compile(r"^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$")
+
+
+class BlockDumper(yaml.SafeDumper):
+    """A YAML dumper writing multi-line strings (PromQL queries) as ``|`` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+BlockDumper.add_representer(str, _represent_str)
 
 
 class _Strict(BaseModel):
@@ -143,6 +156,10 @@ class AdapterConfig(_Strict):
     def to_yaml_dict(self) -> dict[str, Any]:
         """The config as the adapter reads it: its own key names, unset fields left out."""
         return self.model_dump(by_alias=True, exclude_defaults=True)
+
+    def to_yaml_text(self) -> str:
+        """The adapter's ``config.yaml`` text; multi-line queries stay ``|`` block scalars."""
+        return yaml.dump(self.to_yaml_dict(), Dumper=BlockDumper, sort_keys=False, width=1000)
 
 
 def prometheus_duration(seconds: float) -> str:

@@ -111,22 +111,3 @@ def go_truth(value: Any) -> bool:
     if isinstance(value, NoValue) or value is None:
         return False
     return bool(value)
-
-
-def go_type_name(value: Any) -> str:
-    """The Go type name of a template value, for error messages."""
-    if isinstance(value, GoStruct):
-        return value.type_name
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, Mapping):
-        return "map[string]string"
-    if isinstance(value, Sequence):
-        return "[]string"
-    return "interface {}"
