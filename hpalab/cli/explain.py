@@ -1,9 +1,301 @@
-"""`hpalab explain` commands."""
+"""`hpalab explain SPEC`: one HPA sync step by step, or a replayed metric trace."""
 
 from __future__ import annotations
 
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from hpalab.autoscaling.hpa import ControllerConfig
+from hpalab.autoscaling.hpa.explain import Scenario, explain, replay
+from hpalab.autoscaling.hpa.spec import milli_value
+from hpalab.errors import BadInput, EngineError, UsageError
+
+_SPEC_HINT = (
+    "pass a HorizontalPodAutoscaler YAML, a bare HorizontalPodAutoscalerSpec (with maxReplicas) "
+    "or an experiment file (kind: Experiment)"
+)
+
+
+def _load_spec(path: Path) -> tuple[dict[str, Any], dict[str, float]]:
+    """The HPA spec dict and the controller flags (seconds) the file sets, if any."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise BadInput(f"{path}: no such file", hint=_SPEC_HINT) from error
+    except OSError as error:
+        raise BadInput(f"{path}: cannot read: {error}", hint=_SPEC_HINT) from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise BadInput(f"{where}: invalid YAML: {error}", hint=_SPEC_HINT) from error
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: not a YAML mapping", hint=_SPEC_HINT)
+    if data.get("kind") == "Experiment":
+        from hpalab.specs import load_experiment
+
+        loaded = load_experiment(path)
+        flags = loaded.experiment.spec.controller
+        settings = {
+            "tolerance": flags.tolerance,
+            "sync_period_s": flags.sync_period,
+            "downscale_stabilization_window_s": flags.downscale_stabilization,
+            "initial_readiness_delay_s": flags.initial_readiness_delay,
+            "cpu_initialization_period_s": flags.cpu_initialization_period,
+        }
+        return dict(loaded.raw["spec"]["hpa"]), settings
+    if data.get("kind") == "HorizontalPodAutoscaler":
+        spec = data.get("spec")
+        if not isinstance(spec, dict):
+            raise BadInput(f"{path}: the HorizontalPodAutoscaler has no spec", hint=_SPEC_HINT)
+        return spec, {}
+    if "maxReplicas" in data:
+        return data, {}
+    raise BadInput(f"{path}: neither an HPA, an HPA spec nor an experiment", hint=_SPEC_HINT)
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(
+                f"{option} {item!r}: expected NAME=VALUE", hint=f"e.g. {option} rps=12"
+            )
+        result[name.strip()] = value.strip()
+    return result
+
+
+def _pod_values(items: list[str], spec: dict[str, Any]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep:
+            name, values = _single_pod_metric(spec), item
+        parts = [v.strip() for v in values.split(",") if v.strip()]
+        if not parts:
+            raise UsageError(f"--pods {item!r}: no values", hint='e.g. --pods "10,12,30"')
+        result[name.strip()] = parts
+    return result
+
+
+def _single_pod_metric(spec: dict[str, Any]) -> str:
+    names = []
+    for metric in spec.get("metrics") or []:
+        body = metric.get(
+            {"Pods": "pods", "Resource": "resource", "ContainerResource": "containerResource"}.get(
+                str(metric.get("type")), ""
+            )
+        )
+        if isinstance(body, dict):
+            names.append(str(body.get("metric", {}).get("name") or body.get("name")))
+    if len(names) != 1:
+        raise UsageError(
+            "--pods without NAME= needs an HPA with exactly one per-pod metric",
+            hint='name the metric: --pods "NAME=v1,v2,..."',
+        )
+    return names[0]
+
+
+def _config(settings: dict[str, float], overrides: dict[str, float | None]) -> ControllerConfig:
+    merged = {**settings, **{k: v for k, v in overrides.items() if v is not None}}
+    return ControllerConfig(**merged)
+
+
+def _read_trace(path: Path) -> list[tuple[float, dict[str, str]]]:
+    hint = "a trace CSV has a t_s column and one column per metric name"
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError as error:
+        raise BadInput(f"{path}: no such trace file", hint=hint) from error
+    except (OSError, csv.Error) as error:
+        raise BadInput(f"{path}: cannot read the trace: {error}", hint=hint) from error
+    samples = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            t = float(row.pop("t_s"))
+        except (KeyError, TypeError, ValueError) as error:
+            raise BadInput(f"{path}:{number}: missing or bad t_s", hint=hint) from error
+        samples.append((t, {k: v for k, v in row.items() if k and v not in (None, "")}))
+    return samples
+
+
+def _print_explanation(data: dict[str, Any], console: Console) -> None:
+    console.print(
+        f"[bold]HPA[/bold] min={data['min_replicas']} max={data['max_replicas']} "
+        f"current={data['current_replicas']} · {data['behavior']}"
+    )
+    band = data["tolerance"]["band"]
+    console.print(
+        f"[bold]1. Tolerance band[/bold]: ratio within [{band[0]:g}, {band[1]:g}] → no change"
+    )
+    table = Table(title="2. Proposal per metric", title_justify="left")
+    for column in ("metric", "type", "target", "current", "ratio", "in band", "proposal", "note"):
+        table.add_column(column)
+    for m in data["metrics"]:
+        if "error" in m:
+            table.add_row(m["name"], m["type"], m["target"], "-", "-", "-", "failed", m["error"])
+        else:
+            table.add_row(
+                m["name"],
+                m["type"],
+                m["target"],
+                m["current"],
+                f"{m['ratio']:.4f}",
+                "yes" if m["within_tolerance"] else "no",
+                str(m["proposal"]),
+                m["note"],
+            )
+    if data["metrics"]:
+        console.print(table)
+    if data["metric_proposal"] is not None:
+        console.print(
+            f"[bold]3. Largest proposal[/bold]: {data['metric_proposal']} "
+            f"({data['rescale_reason'] or 'no change'})"
+        )
+    norm = data["normalization"]
+    if norm:
+        console.print(
+            f"[bold]4. Stabilization[/bold]: {norm['proposal']} → {norm['stabilized']} "
+            f"({norm['stabilization']})"
+        )
+        console.print(
+            f"[bold]5. Policies and min/max[/bold]: {norm['stabilized']} → {norm['desired']} "
+            f"({norm['limit_reason']}: {norm['limit_message']})"
+        )
+    if data["error"]:
+        console.print(
+            f"[yellow]metrics problem[/yellow]: {data['error']}", markup=True, highlight=False
+        )
+    console.print(
+        f"[bold]Result[/bold]: desired replicas {data['desired_replicas']} "
+        f"(rescale: {data['rescale']})"
+    )
+    for c in data["conditions"]:
+        console.print(f"  {c['type']}={c['status']} {c['reason']}: {c['message']}", highlight=False)
+    for e in data["events"]:
+        console.print(f"  event {e['type']} {e['reason']}: {e['message']}", highlight=False)
+
+
+def _print_trace(rows: list[dict[str, Any]], console: Console) -> None:
+    names = sorted({k for r in rows for k in r["values"]})
+    table = Table(title="Replica timeline", title_justify="left")
+    for column in ("t_s", *names, "replicas", "desired", "limited by", "stabilization"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            f"{r['t_s']:g}",
+            *(r["values"].get(n, "") for n in names),
+            str(r["current"]),
+            str(r["desired"]),
+            r["limit_reason"],
+            r["stabilization"],
+        )
+    console.print(table)
+
+
+ValueOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--value",
+        help="NAME=V, one value per metric: per-pod average for Pods and Resource metrics "
+        "(N% = utilization of --request), the value for Object and External metrics.",
+    ),
+]
+PodsOpt = Annotated[
+    list[str], typer.Option("--pods", help='Per-pod values "v1,v2,..." or "NAME=v1,v2,...".')
+]
+ReplicasOpt = Annotated[
+    int | None, typer.Option("--replicas", min=0, help="Current replicas (scale.spec.replicas).")
+]
+RequestOpt = Annotated[
+    str, typer.Option("--request", help="Per-pod resource request used for N% values.")
+]
+ToleranceOpt = Annotated[
+    float | None, typer.Option("--tolerance", min=0.0, help="Cluster-wide tolerance flag.")
+]
+SyncOpt = Annotated[
+    float | None, typer.Option("--sync-period", min=0.001, help="Sync period in s (--trace).")
+]
+DownscaleOpt = Annotated[
+    float | None,
+    typer.Option("--downscale-stabilization", min=0.0, help="Downscale stabilization, s."),
+]
+TraceOpt = Annotated[
+    Path | None,
+    typer.Option("--trace", help="CSV with t_s and one column per metric, to replay."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def explain_command(
+    spec_file: Annotated[Path, typer.Argument(help="HPA YAML, HPA spec YAML or experiment file.")],
+    *,
+    value: ValueOpt = [],  # noqa: B006 - typer needs a list default
+    pods: PodsOpt = [],  # noqa: B006
+    replicas: ReplicasOpt = None,
+    request: RequestOpt = "1",
+    tolerance: ToleranceOpt = None,
+    sync_period: SyncOpt = None,
+    downscale_stabilization: DownscaleOpt = None,
+    trace: TraceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Explain one HPA sync step by step (or replay --trace): ratios, tolerance, windows, limits."""
+    spec, settings = _load_spec(spec_file)
+    config = _config(
+        settings,
+        {
+            "tolerance": tolerance,
+            "sync_period_s": sync_period,
+            "downscale_stabilization_window_s": downscale_stabilization,
+        },
+    )
+    try:
+        request_milli = milli_value(request, where="--request")
+    except EngineError as error:
+        raise UsageError(error.message, hint="e.g. --request 500m") from error
+    console = Console(soft_wrap=True, width=200)
+    if trace is not None:
+        start = replicas if replicas is not None else max(int(spec.get("minReplicas", 1)), 1)
+        rows = [
+            asdict(r)
+            for r in replay(
+                spec,
+                config,
+                samples=_read_trace(trace),
+                initial_replicas=start,
+                request_milli=request_milli,
+            )
+        ]
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+        else:
+            _print_trace(rows, console)
+        return
+    pod_values = _pod_values(pods, spec)
+    current = (
+        replicas
+        if replicas is not None
+        else max([len(v) for v in pod_values.values()] or [max(int(spec.get("minReplicas", 1)), 1)])
+    )
+    data = explain(
+        spec, config, Scenario(current, _pairs(value, "--value"), pod_values, request_milli)
+    )
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        _print_explanation(data, console)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("explain")(explain_command)

@@ -19,10 +19,14 @@ from hpalab.autoscaling.hpa.conformance_inputs import (
     tolerances_of,
 )
 from hpalab.autoscaling.hpa.conformance_reconcile import reconcile
-from hpalab.autoscaling.hpa.model import PodMetric
-from hpalab.autoscaling.hpa.pods import MetricError, group_pods, resource_metrics_by_pod
+from hpalab.autoscaling.hpa.pods import (
+    MetricError,
+    PodIndex,
+    PodSamples,
+    group_pods,
+    resource_samples,
+)
 from hpalab.autoscaling.hpa.replicas import (
-    ReadinessRules,
     external_average_value_replicas,
     external_sum,
     object_average_value_replicas,
@@ -35,18 +39,19 @@ from hpalab.errors import EngineError
 Case = Mapping[str, Any]
 
 
-def _readiness(inp: Case) -> ReadinessRules:
-    return ReadinessRules(
+def _index(inp: Case, *, resource: str) -> PodIndex:
+    return PodIndex(
+        pods_of(inp.get("pods", []), resource=resource),
         0.0,
         float(inp.get("cpu_initialization_period_s", 120)),
         float(inp.get("initial_readiness_delay_s", 10)),
     )
 
 
-def _resource_values(inp: Case) -> dict[str, PodMetric]:
+def _resource_values(inp: Case) -> PodSamples:
     resource = inp.get("resource", "cpu")
     try:
-        return resource_metrics_by_pod(
+        return resource_samples(
             resource_metrics_of(inp.get("pod_metrics", [])),
             resource=resource,
             container=inp.get("container") or "",
@@ -62,9 +67,8 @@ def _resource_utilization(inp: Case) -> dict[str, Any]:
         resource=inp.get("resource", "cpu"),
         container=inp.get("container") or "",
         tolerances=tolerances_of(inp.get("tolerance")),
-        pods=pods_of(inp.get("pods", []), resource=inp.get("resource", "cpu")),
-        metrics=_resource_values(inp),
-        rules=_readiness(inp),
+        index=_index(inp, resource=inp.get("resource", "cpu")),
+        samples=_resource_values(inp),
     )
     return {
         "replicas": p.replicas,
@@ -73,15 +77,14 @@ def _resource_utilization(inp: Case) -> dict[str, Any]:
     }
 
 
-def _plain(inp: Case, values: dict[str, PodMetric], resource: str) -> dict[str, Any]:
+def _plain(inp: Case, values: PodSamples, resource: str) -> dict[str, Any]:
     p = plain_metric_replicas(
         inp["current_replicas"],
         inp["target"]["average_value_milli"],
         resource=resource,
         tolerances=tolerances_of(inp.get("tolerance")),
-        pods=pods_of(inp.get("pods", []), resource=resource or "cpu"),
-        metrics=values,
-        rules=_readiness(inp),
+        index=_index(inp, resource=resource or "cpu"),
+        samples=values,
     )
     return {"replicas": p.replicas, "usage_milli": p.usage_milli}
 
@@ -94,7 +97,7 @@ def _pods_average(inp: Case) -> dict[str, Any]:
     raw = inp.get("pod_metrics", [])
     if not raw:
         raise MetricError("unable to get metric: no metrics returned from custom metrics API")
-    values = {m["pod"]: PodMetric(m["value_milli"]) for m in raw}
+    values = PodSamples({m["pod"]: m["value_milli"] for m in raw})
     return _plain(inp, values, "")
 
 
@@ -127,16 +130,14 @@ def _average(inp: Case, *, external: bool) -> dict[str, Any]:
 
 
 def _group_pods(inp: Case) -> dict[str, Any]:
-    pods, metrics = group_input(inp)
-    rules = _readiness(inp)
-    groups = group_pods(
+    pods, samples = group_input(inp)
+    index = PodIndex(
         pods,
-        metrics,
-        resource=inp.get("resource", "cpu"),
-        now_s=0.0,
-        cpu_initialization_period_s=rules.cpu_initialization_period_s,
-        initial_readiness_delay_s=rules.initial_readiness_delay_s,
+        0.0,
+        float(inp.get("cpu_initialization_period_s", 120)),
+        float(inp.get("initial_readiness_delay_s", 10)),
     )
+    groups = group_pods(index, samples, resource=inp.get("resource", "cpu"))
     return {
         "ready_count": groups.ready_count,
         "unready": sorted(groups.unready),

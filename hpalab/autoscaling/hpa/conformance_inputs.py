@@ -9,13 +9,13 @@ from hpalab.autoscaling.hpa.model import (
     Container,
     ContainerUsage,
     Pod,
-    PodMetric,
     PodResourceMetrics,
     Recommendation,
     ScaleEvent,
     ScalingRules,
     Tolerances,
 )
+from hpalab.autoscaling.hpa.pods import PodSamples
 from hpalab.autoscaling.hpa.spec import parse_rules
 
 
@@ -66,14 +66,14 @@ def resource_metrics_of(
     ]
 
 
-def group_input(inp: Mapping[str, Any]) -> tuple[list[Pod], dict[str, PodMetric]]:
+def group_input(inp: Mapping[str, Any]) -> tuple[list[Pod], PodSamples]:
     """Pods and metric presence/timestamps of a ``group_pods`` case."""
     pods = pods_of(inp.get("pods", []), resource=inp.get("resource", "cpu"))
-    metrics = {
-        m["pod"]: PodMetric(1, -float(m.get("timestamp_age_s", 0)), float(m.get("window_s", 0)))
-        for m in inp.get("pod_metrics", [])
+    raw = inp.get("pod_metrics", [])
+    times = {
+        m["pod"]: (-float(m.get("timestamp_age_s", 0)), float(m.get("window_s", 0))) for m in raw
     }
-    return pods, metrics
+    return pods, PodSamples(dict.fromkeys(times, 1), times=times)
 
 
 def recommendations_of(raw: Sequence[Mapping[str, Any]]) -> list[Recommendation]:

@@ -33,7 +33,7 @@ from hpalab.autoscaling.hpa.model import (
     ScaleEvent,
     Tolerances,
 )
-from hpalab.autoscaling.hpa.replicas import ReadinessRules
+from hpalab.autoscaling.hpa.pods import PodFactsCache, PodIndex
 from hpalab.autoscaling.hpa.spec import parse_hpa_spec
 
 
@@ -93,6 +93,7 @@ class HPAController:
         "_down_events",
         "_last_desired",
         "_last_scale_s",
+        "_pod_facts",
         "_recommendations",
         "_up_events",
         "config",
@@ -118,6 +119,7 @@ class HPAController:
         self._conditions: dict[str, Condition] = {}
         self._last_scale_s: float | None = None
         self._last_desired: int | None = None
+        self._pod_facts = PodFactsCache()
 
     # -- history access (for tests, conformance and explanations) --------------------------
     @property
@@ -201,14 +203,14 @@ class HPAController:
             ctx = EvalContext(
                 spec_replicas=current,
                 status_replicas=status_reps,
-                pods=pods,
-                snapshot=snapshot,
-                tolerances=self.tolerances,
-                rules=ReadinessRules(
+                index=PodIndex(
+                    self._pod_facts.facts(pods),
                     now_s,
                     self.config.cpu_initialization_period_s,
                     self.config.initial_readiness_delay_s,
                 ),
+                snapshot=snapshot,
+                tolerances=self.tolerances,
                 namespace=spec.namespace,
             )
             proposal = self._compute_metrics(ctx, result, now_s)

@@ -13,15 +13,12 @@ from typing import Any
 from hpalab.autoscaling.hpa.model import (
     FetchFailure,
     MetricSpec,
-    Pod,
-    PodMetric,
     PodResourceMetrics,
     Tolerances,
 )
-from hpalab.autoscaling.hpa.pods import MetricError, resource_metrics_by_pod
+from hpalab.autoscaling.hpa.pods import MetricError, PodIndex, PodSamples, resource_samples
 from hpalab.autoscaling.hpa.replicas import (
     Proposal,
-    ReadinessRules,
     external_average_value_replicas,
     external_sum,
     object_average_value_replicas,
@@ -37,12 +34,19 @@ class MetricsSnapshot:
     """What the metrics APIs return during one sync.
 
     ``resource``: metrics.k8s.io pod items (shared by every Resource/ContainerResource metric),
-    or a FetchFailure. ``pods``: per Pods-metric name, pod name → value (milli). ``objects``:
+    or a FetchFailure. ``resource_usage`` is a faster equivalent for whole-pod Resource
+    metrics: resource name → pod → usage (milli, summed over containers), all sampled at
+    ``resource_timestamp_s`` over ``resource_window_s``; when set it is used instead of
+    ``resource`` for whole-pod metrics of the resources it names. ``pods``: per Pods-metric
+    name, pod name → value (milli). ``objects``:
     per Object-metric name, the object's value. ``external``: per External-metric name, all
     returned series values (summed). A name that is absent is a failed fetch.
     """
 
     resource: Sequence[PodResourceMetrics] | FetchFailure = ()
+    resource_usage: Mapping[str, Mapping[str, int]] | None = None
+    resource_timestamp_s: float = 0.0
+    resource_window_s: float = 60.0
     pods: Mapping[str, Mapping[str, int] | FetchFailure] = field(default_factory=dict)
     objects: Mapping[str, int | FetchFailure] = field(default_factory=dict)
     external: Mapping[str, Sequence[int] | FetchFailure] = field(default_factory=dict)
@@ -67,10 +71,9 @@ class EvalContext:
 
     spec_replicas: int
     status_replicas: int
-    pods: Sequence[Pod]
+    index: PodIndex
     snapshot: MetricsSnapshot
     tolerances: Tolerances
-    rules: ReadinessRules
     namespace: str
 
 
@@ -98,15 +101,25 @@ def evaluate_metric(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
     return _fail(spec, "InvalidMetricSourceType", error, error)
 
 
-def _resource_values(spec: MetricSpec, ctx: EvalContext) -> dict[str, PodMetric]:
-    raw = ctx.snapshot.resource
+def _resource_values(spec: MetricSpec, ctx: EvalContext) -> PodSamples:
+    snapshot = ctx.snapshot
+    usage = snapshot.resource_usage
+    if usage is not None and not spec.container and spec.name in usage:
+        values = usage[spec.name]
+        if not values:
+            raise MetricError(
+                f"unable to get metrics for resource {spec.name}: no metrics returned from "
+                "resource metrics API"
+            )
+        return PodSamples(dict(values), snapshot.resource_timestamp_s, snapshot.resource_window_s)
+    raw = snapshot.resource
     if isinstance(raw, FetchFailure):
         raise MetricError(
             f"unable to get metrics for resource {spec.name}: unable to fetch metrics from "
             f"resource metrics API: {raw.message}"
         )
     try:
-        return resource_metrics_by_pod(raw, resource=spec.name, container=spec.container)
+        return resource_samples(raw, resource=spec.name, container=spec.container)
     except MetricError as error:
         raise MetricError(f"unable to get metrics for resource {spec.name}: {error}") from error
 
@@ -129,9 +142,8 @@ def _resource(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
                 target.average_value_milli,
                 resource=spec.name,
                 tolerances=ctx.tolerances,
-                pods=ctx.pods,
-                metrics=values,
-                rules=ctx.rules,
+                index=ctx.index,
+                samples=values,
             )
             current: dict[str, Any] = {"averageValue": format_milli(proposal.usage_milli)}
             description = f"{spec.name} resource"
@@ -144,9 +156,8 @@ def _resource(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
                 resource=spec.name,
                 container=spec.container,
                 tolerances=ctx.tolerances,
-                pods=ctx.pods,
-                metrics=values,
-                rules=ctx.rules,
+                index=ctx.index,
+                samples=values,
             )
             current = {
                 "averageUtilization": proposal.utilization,
@@ -189,7 +200,7 @@ def _pods(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
             raise MetricError("no metrics returned from custom metrics API")
         if spec.target.average_value_milli is None:
             raise MetricError("invalid pods metric source: no average value target was set")
-        values = {pod: PodMetric(v) for pod, v in raw.items()}
+        values = PodSamples(dict(raw))
     except MetricError as failure:
         inner = f"unable to get metric {spec.name}: {failure}"
         return _fail(spec, "FailedGetPodsMetric", inner, f"{wrap}: {inner}")
@@ -199,9 +210,8 @@ def _pods(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
             spec.target.average_value_milli,
             resource="",
             tolerances=ctx.tolerances,
-            pods=ctx.pods,
-            metrics=values,
-            rules=ctx.rules,
+            index=ctx.index,
+            samples=values,
         )
     except MetricError as failure:
         return _fail(spec, "FailedGetPodsMetric", str(failure), f"{wrap}: {failure}")
@@ -245,7 +255,7 @@ def _object(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
                 raw,
                 target.value_milli,
                 tolerances=ctx.tolerances,
-                pods=ctx.pods,
+                pods=ctx.index.pods,
             )
             current: dict[str, Any] = {"value": format_milli(proposal.usage_milli)}
             description = f"{kind} metric {spec.name}"
@@ -315,7 +325,7 @@ def _external(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
                 usage,
                 target.value_milli,
                 tolerances=ctx.tolerances,
-                pods=ctx.pods,
+                pods=ctx.index.pods,
             )
             current = {"value": format_milli(proposal.usage_milli)}
     except MetricError as failure:

@@ -95,15 +95,6 @@ class PodResourceMetrics:
 
 
 @dataclass(slots=True, frozen=True)
-class PodMetric:
-    """One pod's value for the metric being evaluated (milli), with its sample time and window."""
-
-    value: int
-    timestamp_s: float = 0.0
-    window_s: float = 0.0
-
-
-@dataclass(slots=True, frozen=True)
 class FetchFailure:
     """A metrics API call failed; ``message`` is the API error text."""
 

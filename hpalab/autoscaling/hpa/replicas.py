@@ -11,30 +11,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hpalab.autoscaling.hpa.model import (
-    MAX_INT32,
-    MAX_INT64,
-    Pod,
-    PodMetric,
-    Tolerances,
-)
+from hpalab.autoscaling.hpa.model import MAX_INT32, MAX_INT64, Pod, Tolerances
 from hpalab.autoscaling.hpa.pods import (
     MetricError,
-    calculate_requests,
+    PodGroups,
+    PodIndex,
+    PodSamples,
     group_pods,
     ready_pods_count,
 )
 
 MIN_INT64 = -MAX_INT64 - 1
-
-
-@dataclass(slots=True, frozen=True)
-class ReadinessRules:
-    """The clock and the two CPU readiness durations of the controller (seconds)."""
-
-    now_s: float
-    cpu_initialization_period_s: float
-    initial_readiness_delay_s: float
 
 
 @dataclass(slots=True, frozen=True)
@@ -54,29 +41,41 @@ class Proposal:
 
 
 def _utilization_ratio(
-    metrics: dict[str, PodMetric], requests: dict[str, int], target: int
+    usable: dict[str, int], requests: dict[str, int], target: int
 ) -> tuple[float, int, int]:
-    metrics_total = 0
-    requests_total = 0
-    entries = 0
-    for name, metric in metrics.items():
-        request = requests.get(name)
-        if request is None:
-            continue  # a metric for a pod we do not know: superfluous
-        metrics_total += metric.value
-        requests_total += request
-        entries += 1
+    if usable.keys() <= requests.keys():
+        metrics_total = sum(usable.values())
+        requests_total = sum(map(requests.__getitem__, usable))
+        entries = len(usable)
+    else:
+        # Metrics for pods we do not know are superfluous: left out of the ratio.
+        known = usable.keys() & requests.keys()
+        metrics_total = sum(usable[k] for k in known)
+        requests_total = sum(requests[k] for k in known)
+        entries = len(known)
     if requests_total == 0:
         raise MetricError("no metrics returned matched known pods")
     utilization = metrics_total * 100 // requests_total
     return float(utilization) / float(target), utilization, metrics_total // entries
 
 
-def _usage_ratio(metrics: dict[str, PodMetric], target: int) -> tuple[float, int]:
-    total = sum(m.value for m in metrics.values())
-    count = len(metrics)
+def _usage_ratio(usable: dict[str, int], target: int) -> tuple[float, int]:
+    total = sum(usable.values())
+    count = len(usable)
     usage = -(-total // count) if total < 0 else total // count
     return float(usage) / float(target), usage
+
+
+def _usable(groups: PodGroups, samples: PodSamples) -> dict[str, int]:
+    values = samples.values
+    dropped = groups.ignored | groups.unready
+    if dropped and not dropped.isdisjoint(values.keys()):
+        usable = {k: v for k, v in values.items() if k not in dropped}
+    else:
+        usable = dict(values)
+    if not usable:
+        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    return usable
 
 
 def _ceil_int32(x: float) -> int:
@@ -90,32 +89,21 @@ def resource_utilization_replicas(
     resource: str,
     container: str,
     tolerances: Tolerances,
-    pods: Sequence[Pod],
-    metrics: dict[str, PodMetric],
-    rules: ReadinessRules,
+    index: PodIndex,
+    samples: PodSamples,
 ) -> Proposal:
     """Utilization target: percent of request averaged over ready pods, then rebalanced.
 
-    ``metrics`` holds every pod value the metrics API returned (it is copied, not changed).
-    On a scale-down missing pods count as max(100 %, target) of their request, on a scale-up
-    missing and unready pods count as 0; a rebalanced result that flips the direction keeps
-    the current replicas.
+    ``samples`` holds every pod value the metrics API returned (not changed). On a scale-down
+    missing pods count as max(100 %, target) of their request, on a scale-up missing and
+    unready pods count as 0; a rebalanced result that flips the direction keeps the current
+    replicas.
     """
-    if not pods:
+    if not index.pods:
         raise MetricError("no pods returned by selector while calculating replica count")
-    groups = group_pods(
-        pods,
-        metrics,
-        resource=resource,
-        now_s=rules.now_s,
-        cpu_initialization_period_s=rules.cpu_initialization_period_s,
-        initial_readiness_delay_s=rules.initial_readiness_delay_s,
-    )
-    dropped = groups.ignored | groups.unready
-    usable = {k: v for k, v in metrics.items() if k not in dropped}
-    if not usable:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
-    requests = calculate_requests(pods, container=container, resource=resource)
+    groups = group_pods(index, samples, resource=resource)
+    usable = _usable(groups, samples)
+    requests = index.requests(container=container, resource=resource)
     ratio, utilization, raw = _utilization_ratio(usable, requests, target_utilization)
     scale_up_with_unready = bool(groups.unready) and ratio > 1.0
     if not scale_up_with_unready and not groups.missing:
@@ -126,13 +114,13 @@ def resource_utilization_replicas(
         if ratio < 1.0:
             fallback = max(100, target_utilization)
             for name in groups.missing:
-                usable[name] = PodMetric(requests[name] * fallback // 100)
+                usable[name] = requests[name] * fallback // 100
         elif ratio > 1.0:
             for name in groups.missing:
-                usable[name] = PodMetric(0)
+                usable[name] = 0
     if scale_up_with_unready:
         for name in groups.unready:
-            usable[name] = PodMetric(0)
+            usable[name] = 0
     new_ratio, _, _ = _utilization_ratio(usable, requests, target_utilization)
     return _rebalanced(
         current_replicas,
@@ -171,29 +159,18 @@ def plain_metric_replicas(
     *,
     resource: str,
     tolerances: Tolerances,
-    pods: Sequence[Pod],
-    metrics: dict[str, PodMetric],
-    rules: ReadinessRules,
+    index: PodIndex,
+    samples: PodSamples,
 ) -> Proposal:
     """AverageValue over pods (Pods metrics; Resource/ContainerResource AverageValue).
 
     ``resource`` is 'cpu' only for CPU AverageValue targets, which enables the CPU readiness
     rules; missing pods count as exactly the target on a scale-down.
     """
-    if not pods:
+    if not index.pods:
         raise MetricError("no pods returned by selector while calculating replica count")
-    groups = group_pods(
-        pods,
-        metrics,
-        resource=resource,
-        now_s=rules.now_s,
-        cpu_initialization_period_s=rules.cpu_initialization_period_s,
-        initial_readiness_delay_s=rules.initial_readiness_delay_s,
-    )
-    dropped = groups.ignored | groups.unready
-    usable = {k: v for k, v in metrics.items() if k not in dropped}
-    if not usable:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    groups = group_pods(index, samples, resource=resource)
+    usable = _usable(groups, samples)
     ratio, usage = _usage_ratio(usable, target_usage)
     scale_up_with_unready = bool(groups.unready) and ratio > 1.0
     if not scale_up_with_unready and not groups.missing:
@@ -203,13 +180,13 @@ def plain_metric_replicas(
     if groups.missing:
         if ratio < 1.0:
             for name in groups.missing:
-                usable[name] = PodMetric(target_usage)
+                usable[name] = target_usage
         elif ratio > 1.0:
             for name in groups.missing:
-                usable[name] = PodMetric(0)
+                usable[name] = 0
     if scale_up_with_unready:
         for name in groups.unready:
-            usable[name] = PodMetric(0)
+            usable[name] = 0
     new_ratio, _ = _usage_ratio(usable, target_usage)
     return _rebalanced(
         current_replicas,
