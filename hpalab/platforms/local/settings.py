@@ -72,3 +72,42 @@ def settings_from_spec(spec: ExperimentSpec, **overrides: Any) -> LabSettings:
     }
     values.update(overrides)
     return LabSettings(**values)
+
+
+DEFAULT_HPA: dict[str, Any] = {
+    "minReplicas": 1,
+    "maxReplicas": 10,
+    "metrics": [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 80},
+            },
+        }
+    ],
+}
+"""The HPA of a lab started without an experiment: CPU at 80 % of the request."""
+
+DEFAULT_ADAPTER: dict[str, Any] = {
+    "rules": [
+        {
+            "seriesQuery": 'http_requests_total{namespace!="",pod!=""}',
+            "resources": {
+                "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+            },
+            "name": {"matches": "^(.*)_total$", "as": "${1}_per_second"},
+            "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)",
+        }
+    ]
+}
+"""The adapter rules of a lab started without an experiment: ``http_requests_per_second``."""
+
+
+def default_settings() -> LabSettings:
+    """A lab without an experiment: one replica (2 ms CPU per request), CPU-based HPA."""
+    return LabSettings(
+        template=ReplicaTemplate(cpu_per_request_s=0.002, startup_delay_s=0.0),
+        hpa=DEFAULT_HPA,
+        adapter=DEFAULT_ADAPTER,
+    )
