@@ -1,0 +1,156 @@
+"""Locust entry point of hpalab's load driver: ``python -m locust -f <this file>``.
+
+The job comes from the file named by ``HPALAB_LOAD_JOB``. The shape sizes the user pool; the
+users follow the arrival schedule (:mod:`hpalab.load.worker.runtime`). The master (or the
+single process) fixes the profile start ``t0`` a moment after the test starts and sends it to
+every worker; each load process streams its per-second records to the driver and a summary to
+the shape, which grows the pool from the measured latency and concurrency.
+
+Never imported by the main hpalab process: Locust monkey-patches the standard library.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, LoadTestShape, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from hpalab.load.job import JOB_ENV, WORKER_ENV, LoadJob
+from hpalab.load.samples import WorkerSecond
+from hpalab.load.sizing import pool_size
+from hpalab.load.worker.runtime import Runtime
+
+START_LEAD_S = 1.0
+"""Time between the test start and the profile start, for the first users to spawn."""
+END_GRACE_S = 1.0
+"""Time after the profile end before Locust stops, for the last second's records to go out."""
+LOOKAHEAD_S = 5.0
+"""The pool is sized for the highest rate of the next seconds."""
+LATENCY_MEMORY = 3
+"""Per-second summaries per worker the shape remembers."""
+
+JOB = LoadJob.read(Path(os.environ[JOB_ENV]))
+RUNTIME = Runtime(JOB, worker=int(os.environ.get(WORKER_ENV, "0")))
+_RUNNER: list[Any] = []
+
+
+class Demand:
+    """What the load processes report each second: recent latency and concurrency."""
+
+    def __init__(self) -> None:
+        self.recent: dict[int, deque[tuple[float, int]]] = {}
+
+    def on_message(self, environment: Any, msg: Any, **_: Any) -> None:
+        data = msg.data
+        memory = self.recent.setdefault(int(data["worker"]), deque(maxlen=LATENCY_MEMORY))
+        memory.append((float(data["p99_ms"]), int(data["in_flight"])))
+
+    def latency_s(self) -> float | None:
+        values = [p99 for memory in self.recent.values() for p99, _ in memory if p99 > 0]
+        return max(values) / 1000.0 if values else None
+
+    def in_flight(self) -> int:
+        return sum(max((n for _, n in memory), default=0) for memory in self.recent.values())
+
+
+DEMAND = Demand()
+
+
+class OpenModelUser(FastHttpUser):
+    """One lane of the open model: sends the next due arrival, whatever came before."""
+
+    host = JOB.url
+    network_timeout = JOB.timeout_s
+    connection_timeout = JOB.timeout_s
+    concurrency = 1
+
+    @task
+    def arrivals(self) -> None:
+        RUNTIME.serve(self.client)
+
+
+class ProfileShape(LoadTestShape):
+    """Sizes the user pool to the profile's coming rate; stops Locust after the profile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users = 0
+        self.curve = JOB.curve()
+
+    def tick(self) -> tuple[int, float] | None:
+        started = RUNTIME.clock.started.is_set()
+        now = RUNTIME.clock.now() if started else -START_LEAD_S
+        if started and now >= self.curve.duration_s + END_GRACE_S:
+            return None
+        steps = int(LOOKAHEAD_S * 4)
+        peak = max(self.curve.rate_at(max(0.0, now) + i / 4) for i in range(steps + 1))
+        users = pool_size(
+            peak_rps=peak,
+            latency_s=DEMAND.latency_s(),
+            in_flight=DEMAND.in_flight(),
+            current=self.users,
+            max_users=JOB.user_cap,
+            workers=JOB.worker_count,
+        )
+        growth, self.users = users - self.users, users
+        return users, float(max(100, growth * 4))
+
+
+def _summarise(records: list[WorkerSecond]) -> None:
+    last = records[-1]
+    p99 = last.histogram.percentile(0.99) or 0.0
+    if _RUNNER:
+        summary = {"worker": RUNTIME.worker, "p99_ms": p99, "in_flight": last.in_flight_max}
+        _RUNNER[0].send_message("hpalab_stats", summary)
+
+
+def _on_t0(environment: Any, msg: Any, **_: Any) -> None:
+    RUNTIME.clock.start(float(msg.data["t0"]))
+
+
+def _on_init(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    _RUNNER.append(runner)
+    runner.register_message("hpalab_t0", _on_t0)
+    if not isinstance(runner, WorkerRunner):
+        runner.register_message("hpalab_stats", DEMAND.on_message)
+    if isinstance(runner, MasterRunner):
+        return
+    RUNTIME.connect()
+    gevent.spawn(RUNTIME.report_loop, _summarise)
+    gevent.spawn(_count_users, runner)
+
+
+def _count_users(runner: Any) -> None:
+    while True:
+        RUNTIME.recorder.users = runner.user_count
+        gevent.sleep(0.25)
+
+
+def _on_test_start(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return
+    t0 = time.time() + START_LEAD_S
+    RUNTIME.clock.start(t0)
+    if isinstance(runner, MasterRunner):
+        runner.send_message("hpalab_t0", {"t0": t0})
+
+
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    if isinstance(environment.runner, MasterRunner) or not RUNTIME.clock.started.is_set():
+        return
+    RUNTIME.flush(min(math.ceil(RUNTIME.clock.now()), math.ceil(RUNTIME.duration_s)))
+    RUNTIME.bye()
+
+
+events.init.add_listener(_on_init)
+events.test_start.add_listener(_on_test_start)
+events.test_stop.add_listener(_on_test_stop)

@@ -1,0 +1,177 @@
+"""The open-model engine of one load process: shared schedule, pacing, per-second records.
+
+Every user of the process runs :meth:`Runtime.serve`: take the next unclaimed arrival of this
+process's share of the schedule, sleep until it is due, send it, repeat. A free user claims the
+next arrival at once, so arrivals start on time as long as one user is free; when every user
+is busy an arrival waits, its lateness is measured, and past ``max_lateness_s`` it is dropped
+and counted instead of being sent in a burst later. Requests never wait for a previous
+response of the same arrival stream: the schedule, not the app, sets the start times.
+
+Imported only inside a Locust process (it uses gevent).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gevent
+from gevent.event import Event
+
+from hpalab.load.arrivals import EndpointCycle, arrival_times, worker_share
+from hpalab.load.job import LoadJob
+from hpalab.load.samples import WorkerSecond
+
+_BOUNDARY_DELAY_S = 0.002
+"""Flush a second this long after it ends, so requests ending at the boundary are in."""
+
+
+class Clock:
+    """Seconds since the profile start (``t0``, a wall-clock epoch shared by all processes)."""
+
+    def __init__(self) -> None:
+        self.started = Event()
+        self._mono_t0 = 0.0
+        self.t0_epoch = 0.0
+
+    def start(self, t0_epoch: float) -> None:
+        if self.started.is_set():
+            return
+        self.t0_epoch = t0_epoch
+        self._mono_t0 = time.monotonic() + (t0_epoch - time.time())
+        self.started.set()
+
+    def now(self) -> float:
+        """Seconds since t0 (negative before it); 0 before the start is known."""
+        return time.monotonic() - self._mono_t0 if self.started.is_set() else 0.0
+
+
+class Recorder:
+    """Counts of the current seconds; closed seconds are handed out once, in order."""
+
+    def __init__(self, worker: int) -> None:
+        self.worker = worker
+        self.next_open = 0
+        self.seconds: dict[int, WorkerSecond] = {}
+        self.in_flight = 0
+        self.users = 0
+
+    def _second(self, t_s: float) -> WorkerSecond:
+        index = max(self.next_open, math.floor(t_s))
+        record = self.seconds.get(index)
+        if record is None:
+            record = self.seconds[index] = WorkerSecond(worker=self.worker, t_s=index)
+        return record
+
+    def sent(self, t_s: float, late_s: float) -> None:
+        record = self._second(t_s)
+        record.sent += 1
+        record.late_max_ms = max(record.late_max_ms, late_s * 1000.0)
+        self.in_flight += 1
+        record.in_flight_max = max(record.in_flight_max, self.in_flight)
+
+    def ended(self, t_s: float, latency_ms: float, status: int) -> None:
+        self.in_flight -= 1
+        record = self._second(t_s)
+        if status == 0:
+            record.failures += 1
+            record.conn_errors += 1
+            return
+        record.responses += 1
+        record.histogram.add(latency_ms)
+        if status >= 400:
+            record.failures += 1
+
+    def dropped(self, t_s: float) -> None:
+        self._second(t_s).dropped += 1
+
+    def close(self, upto_s: int) -> list[WorkerSecond]:
+        """The records of every second before ``upto_s`` not handed out yet."""
+        out = []
+        for index in range(self.next_open, upto_s):
+            record = self.seconds.pop(index, None) or WorkerSecond(worker=self.worker, t_s=index)
+            record.users = self.users
+            record.in_flight_max = max(record.in_flight_max, self.in_flight)
+            out.append(record)
+        self.next_open = max(self.next_open, upto_s)
+        return out
+
+
+class Runtime:
+    """One load process: its share of the schedule, its users' loop, its report stream."""
+
+    def __init__(self, job: LoadJob, *, worker: int) -> None:
+        self.job = job
+        self.worker = worker
+        self.clock = Clock()
+        self.recorder = Recorder(worker)
+        self.duration_s = job.curve().duration_s
+        self.cycle = EndpointCycle.from_weights([e.weight for e in job.endpoints])
+        self._arrivals: Iterator[tuple[int, float]] = worker_share(
+            arrival_times(job.curve(), process=job.profile.arrivals.process, seed=job.arrival_seed),
+            worker_index=worker,
+            worker_count=job.worker_count,
+        )
+        self.finished = Event()
+        self._sink: socket.socket | None = None
+
+    def claim(self) -> tuple[int, float] | None:
+        """The next arrival nobody has taken: ``(index, due s)``; ``None`` at the end."""
+        return next(self._arrivals, None)
+
+    def serve(self, client: Any) -> None:
+        """A user's loop: send this process's arrivals on time until the schedule ends."""
+        self.clock.started.wait()
+        endpoints, cycle, recorder = self.job.endpoints, self.cycle, self.recorder
+        max_late = self.job.max_lateness_s
+        while (item := self.claim()) is not None:
+            k, due = item
+            now = self.clock.now()
+            if due > now:
+                gevent.sleep(due - now)
+                now = self.clock.now()
+            if now - due > max_late:
+                recorder.dropped(due)
+                continue
+            endpoint = endpoints[cycle.endpoint(k)]
+            begun = time.perf_counter()
+            recorder.sent(now, max(0.0, now - due))
+            response = client.request(endpoint.method, endpoint.path, name=endpoint.path)
+            latency_ms = (time.perf_counter() - begun) * 1000.0
+            recorder.ended(self.clock.now(), latency_ms, int(response.status_code or 0))
+        self.finished.wait()
+
+    def connect(self) -> None:
+        """Open the report stream to the driver and say hello."""
+        self._sink = socket.create_connection(("127.0.0.1", self.job.report_port), timeout=10)
+        self._send({"type": "hello", "worker": self.worker})
+
+    def report_loop(self, on_second: Any = None) -> None:
+        """Send each second's record as it closes; ``on_second(records)`` sees them too."""
+        self.clock.started.wait()
+        self._send({"type": "start", "worker": self.worker, "t0": self.clock.t0_epoch})
+        last = math.ceil(self.duration_s)
+        for second in range(1, last + 1):
+            gevent.sleep(max(0.0, second + _BOUNDARY_DELAY_S - self.clock.now()))
+            self.flush(second, on_second)
+        self.bye()
+
+    def flush(self, upto_s: int, on_second: Any = None) -> None:
+        records = self.recorder.close(upto_s)
+        if self._sink is not None and records:
+            self._sink.sendall(b"".join(r.to_line() for r in records))
+        if on_second is not None and records:
+            on_second(records)
+
+    def bye(self) -> None:
+        if not self.finished.is_set():
+            self.finished.set()
+            self._send({"type": "bye", "worker": self.worker})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._sink is not None:
+            self._sink.sendall((json.dumps(message) + "\n").encode())
