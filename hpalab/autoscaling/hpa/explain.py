@@ -184,8 +184,10 @@ def explain_sync(controller: HPAController, result: SyncResult, *, current: int)
 def explain(
     spec: Mapping[str, Any] | HPASpec, config: ControllerConfig, scenario: Scenario
 ) -> dict[str, Any]:
-    """One sync of a fresh controller at time 0 on the scenario."""
+    """One sync at time 0 on the scenario, by a controller without recent recommendations or
+    scale events (so no stabilization window holds an older, higher count)."""
     controller = HPAController(spec, config)
+    controller.seed_history(recommendations=[], up_events=[], down_events=[])
     pods, snapshot = build_inputs(controller.spec, scenario)
     result = controller.sync(0.0, spec_replicas=scenario.replicas, pods=pods, metrics=snapshot)
     return explain_sync(controller, result, current=scenario.replicas)
