@@ -1,0 +1,245 @@
+"""A thin layer over the official ``kubernetes`` client: raw REST paths, server-side apply,
+watch streams, and errors turned into hpalab errors.
+
+Everything goes through ``ApiClient.call_api``, so the kubeconfig's authentication (tokens,
+client certificates, exec plugins) is the official client's, while hpalab decides paths, query
+parameters and content types itself. That keeps the HTTP traffic small and predictable, which
+is what the tests replay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from hpalab.errors import PlatformError, PrerequisiteError
+from hpalab.platforms.kubernetes.objects import FIELD_MANAGER, Obj
+
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """Where the API serves one kind: its plural and whether it lives in a namespace."""
+
+    plural: str
+    namespaced: bool
+
+
+KINDS: dict[tuple[str, str], Kind] = {
+    ("v1", "Namespace"): Kind("namespaces", False),
+    ("v1", "ServiceAccount"): Kind("serviceaccounts", True),
+    ("v1", "ConfigMap"): Kind("configmaps", True),
+    ("v1", "Secret"): Kind("secrets", True),
+    ("v1", "Service"): Kind("services", True),
+    ("v1", "Pod"): Kind("pods", True),
+    ("apps/v1", "Deployment"): Kind("deployments", True),
+    ("apps/v1", "StatefulSet"): Kind("statefulsets", True),
+    ("batch/v1", "Job"): Kind("jobs", True),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): Kind("horizontalpodautoscalers", True),
+    ("policy/v1", "PodDisruptionBudget"): Kind("poddisruptionbudgets", True),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): Kind("clusterroles", False),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): Kind("clusterrolebindings", False),
+    ("rbac.authorization.k8s.io/v1", "Role"): Kind("roles", True),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): Kind("rolebindings", True),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): Kind(
+        "customresourcedefinitions", False
+    ),
+    ("apiregistration.k8s.io/v1", "APIService"): Kind("apiservices", False),
+    ("monitoring.coreos.com/v1", "Prometheus"): Kind("prometheuses", True),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): Kind("servicemonitors", True),
+}
+
+
+def collection_path(api_version: str, kind: str, namespace: str | None = None) -> str:
+    """``/apis/apps/v1/namespaces/ns/deployments``; all namespaces when ``namespace`` is None."""
+    info = KINDS.get((api_version, kind))
+    if info is None:
+        raise PlatformError(
+            f"hpalab does not know where the API serves {kind} ({api_version})",
+            hint="remove the object from the manifests directory or report it as a bug",
+        )
+    root = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    if info.namespaced and namespace:
+        return f"{root}/namespaces/{quote(namespace)}/{info.plural}"
+    return f"{root}/{info.plural}"
+
+
+def object_path(body: Obj) -> str:
+    """The URL path of one object, from its ``apiVersion``, ``kind`` and ``metadata``."""
+    meta = body.get("metadata", {})
+    info = KINDS.get((body.get("apiVersion", ""), body.get("kind", "")))
+    namespace = meta.get("namespace") if info and info.namespaced else None
+    if info and info.namespaced and not namespace:
+        raise PlatformError(f"{body['kind']}/{meta.get('name')} has no namespace", hint="set one")
+    base = collection_path(body["apiVersion"], body["kind"], namespace)
+    return f"{base}/{quote(meta['name'])}"
+
+
+def describe(body: Obj) -> str:
+    """``Deployment hpalab/sampleapp``: how logs and errors name an object."""
+    meta = body.get("metadata", {})
+    where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{body.get('kind')} {where}{meta.get('name')}"
+
+
+class ApiStatusError(PlatformError):
+    """The API server answered with an error status."""
+
+    def __init__(self, status: int, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+def load_api_client(*, context: str | None, config_file: str | Path | None = None) -> Any:
+    """An ``ApiClient`` for the kubeconfig's ``context`` (its current context when ``None``).
+
+    Raises:
+        PrerequisiteError: no kubeconfig, or the context does not exist.
+    """
+    from kubernetes import config as kube_config
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        return kube_config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(config_file) if config_file else None, context=context
+        )
+    except (ConfigException, FileNotFoundError, OSError) as error:
+        raise PrerequisiteError(
+            f"cannot load the kubeconfig: {error}",
+            hint="point KUBECONFIG at a cluster's kubeconfig (kind: `kind create cluster`) or "
+            "pass --context; `hpalab up --dry-run` needs no cluster",
+        ) from error
+
+
+class KubeClient:
+    """Raw REST calls with the official client's configuration and authentication."""
+
+    def __init__(self, api_client: Any, *, timeout_s: float = 30.0) -> None:
+        self.api = api_client
+        self.timeout_s = timeout_s
+
+    @property
+    def server(self) -> str:
+        """The API server URL from the kubeconfig."""
+        return str(self.api.configuration.host)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout_s: float | None = None,
+        stream: bool = False,
+    ) -> Any:
+        """One HTTP request; returns the raw response (``status``, ``read()``, ``response``)."""
+        url = path + (f"?{urlencode(query)}" if query else "")
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        try:
+            _method, full, headers, body_out, _post = self.api.param_serialize(
+                method, url, header_params=headers, body=body, auth_settings=["BearerToken"]
+            )
+            read_timeout = None if stream else (timeout_s or self.timeout_s)
+            return self.api.call_api(
+                method,
+                full,
+                header_params=headers,
+                body=body_out,
+                _request_timeout=(10.0, read_timeout) if read_timeout else 10.0,
+            )
+        except Exception as error:  # urllib3 and the client raise many kinds; all mean "no answer"
+            if isinstance(error, PlatformError):
+                raise
+            raise PlatformError(
+                f"cannot reach the API server at {self.server}: {error}",
+                hint="check the cluster is running and `kubectl --context ... get ns` works",
+            ) from error
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Obj | None:
+        """A JSON request: the decoded body, ``None`` on 404, :class:`ApiStatusError` otherwise."""
+        response = self.request(method, path, **kwargs)
+        data = response.read()
+        if response.status == 404:
+            return None
+        decoded: Obj = json.loads(data) if data else {}
+        if response.status >= 400:
+            message = decoded.get("message") or f"HTTP {response.status}"
+            raise ApiStatusError(
+                response.status,
+                f"{method} {path}: {message}",
+                hint=_hint_for(response.status),
+            )
+        return decoded
+
+    def get(self, path: str, *, query: dict[str, str] | None = None) -> Obj | None:
+        """GET one object or list; ``None`` when it does not exist."""
+        return self.call("GET", path, query=query)
+
+    def list(self, path: str, *, label_selector: str | None = None) -> list[Obj]:
+        """The items of a list; a missing API group (404) lists as empty."""
+        query = {"labelSelector": label_selector} if label_selector else None
+        found = self.get(path, query=query)
+        return list(found.get("items", [])) if found else []
+
+    def apply(self, body: Obj) -> Obj:
+        """Server-side apply of ``body`` with field manager ``hpalab``, taking over conflicting
+        fields (``force``): hpalab is the owner of what it renders."""
+        result = self.call(
+            "PATCH",
+            object_path(body),
+            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            body=body,
+            content_type=APPLY_CONTENT_TYPE,
+        )
+        return result or {}
+
+    def delete(self, path: str) -> bool:
+        """Delete one object in the background; ``False`` when it was already gone."""
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        return self.call("DELETE", path, body=body) is not None
+
+    def watch(
+        self, path: str, *, resource_version: str | None = None, timeout_s: int = 300
+    ) -> Iterator[Obj]:
+        """The events of a watch (``{"type": ..., "object": ...}``), until the server ends it.
+
+        Bookmarks are requested so a restarted watch resumes where it stopped.
+        """
+        query = {"watch": "true", "allowWatchBookmarks": "true", "timeoutSeconds": str(timeout_s)}
+        if resource_version:
+            query["resourceVersion"] = resource_version
+        response = self.request("GET", path, query=query, stream=True)
+        if response.status >= 400:
+            data = response.read()
+            message = json.loads(data).get("message", "") if data else ""
+            raise ApiStatusError(response.status, f"watch {path}: HTTP {response.status} {message}")
+        raw = response.response
+        try:
+            buffer = b""
+            for chunk in raw.stream(4096, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line)
+            if buffer.strip():
+                yield json.loads(buffer)
+        finally:
+            raw.release_conn()
+
+
+def _hint_for(status: int) -> str:
+    if status in (401, 403):
+        return "the kubeconfig's user lacks permission; hpalab needs cluster-admin to install"
+    if status == 409:
+        return "another field manager owns the field; `hpalab down` and `up` again"
+    if status == 422:
+        return "the API server rejected the object; run `hpalab up --dry-run` and check it"
+    return "see the message; `kubectl get events -A` may say more"

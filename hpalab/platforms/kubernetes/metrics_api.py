@@ -1,0 +1,124 @@
+"""Reading what the metrics APIs serve for the HPA's metric, as the HPA controller reads it.
+
+Pods metrics come from ``custom.metrics.k8s.io`` (one value per pod of the target, averaged),
+Object metrics from the same API (one value for the named object), External metrics from
+``external.metrics.k8s.io`` (values summed). Resource metrics are read by the HPA from
+``metrics.k8s.io`` and turned into utilization with the pods' requests; for them hpalab reads the
+HPA's own ``status.currentMetrics`` instead of recomputing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from hpalab.platforms.kubernetes.client import KubeClient
+from hpalab.specs import parse_quantity_value
+
+CUSTOM = "/apis/custom.metrics.k8s.io/v1beta1"
+EXTERNAL = "/apis/external.metrics.k8s.io/v1beta1"
+RESOURCE = "/apis/metrics.k8s.io/v1beta1"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRead:
+    """Where the value of one HPA metric is served."""
+
+    path: str
+    query: dict[str, str]
+    aggregate: str
+    """``mean`` over items (Pods), ``sum`` (External), ``first`` (Object), ``none``
+    (Resource: the path only proves the metrics API answers)."""
+
+
+def _selector_text(selector: dict[str, Any] | None) -> str:
+    """A label selector object as the ``labelSelector`` query parameter."""
+    if not selector:
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted(selector.get("matchLabels", {}).items())]
+    for expr in selector.get("matchExpressions", []):
+        op, key, values = expr["operator"], expr["key"], expr.get("values", [])
+        if op == "In":
+            parts.append(f"{key} in ({','.join(values)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(values)})")
+        elif op == "Exists":
+            parts.append(key)
+        else:
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
+def metric_read(metric: dict[str, Any], *, namespace: str, pod_selector: str) -> MetricRead:
+    """The metrics-API request for one entry of an HPA's ``spec.metrics`` (camelCase)."""
+    kind = metric["type"]
+    ns = quote(namespace)
+    if kind == "Pods":
+        ident = metric["pods"]["metric"]
+        query = {"labelSelector": pod_selector}
+        if extra := _selector_text(ident.get("selector")):
+            query["metricLabelSelector"] = extra
+        return MetricRead(f"{CUSTOM}/namespaces/{ns}/pods/*/{quote(ident['name'])}", query, "mean")
+    if kind == "Object":
+        source = metric["object"]
+        ref = source["describedObject"]
+        plural = ref["kind"].lower() + "s"
+        name = quote(source["metric"]["name"])
+        path = f"{CUSTOM}/namespaces/{ns}/{plural}/{quote(ref['name'])}/{name}"
+        query = {}
+        if extra := _selector_text(source["metric"].get("selector")):
+            query["metricLabelSelector"] = extra
+        return MetricRead(path, query, "first")
+    if kind == "External":
+        ident = metric["external"]["metric"]
+        query = {}
+        if extra := _selector_text(ident.get("selector")):
+            query["labelSelector"] = extra
+        return MetricRead(f"{EXTERNAL}/namespaces/{ns}/{quote(ident['name'])}", query, "sum")
+    return MetricRead(f"{RESOURCE}/namespaces/{ns}/pods", {"labelSelector": pod_selector}, "none")
+
+
+def _value(item: dict[str, Any]) -> float:
+    return float(parse_quantity_value(item.get("value", "0")))
+
+
+def read_metric(client: KubeClient, read: MetricRead) -> tuple[float | None, int]:
+    """The served value and the number of items; ``(None, 0)`` when nothing is served yet."""
+    body = client.get(read.path, query=read.query or None)
+    items = list((body or {}).get("items", []))
+    if not items:
+        return None, 0
+    if read.aggregate == "none":
+        return None, len(items)
+    values = [_value(item) for item in items]
+    if read.aggregate == "mean":
+        return sum(values) / len(values), len(items)
+    if read.aggregate == "sum":
+        return sum(values), len(items)
+    return values[0], len(items)
+
+
+def target_value(metric: dict[str, Any]) -> float | None:
+    """The metric's target in the unit the value is read in (utilization in percent)."""
+    source: dict[str, Any] = next((v for k, v in metric.items() if k != "type"), {})
+    target = source.get("target", {})
+    if "averageUtilization" in target:
+        return float(target["averageUtilization"])
+    for key in ("averageValue", "value"):
+        if key in target:
+            return float(parse_quantity_value(target[key]))
+    return None
+
+
+def hpa_current_value(status: dict[str, Any]) -> float | None:
+    """The first current metric in an HPA status, in the unit of its target type."""
+    for current in status.get("currentMetrics") or []:
+        source: dict[str, Any] = next((v for k, v in current.items() if k != "type"), {})
+        value = source.get("current", {})
+        if "averageUtilization" in value:
+            return float(value["averageUtilization"])
+        for key in ("averageValue", "value"):
+            if key in value:
+                return float(parse_quantity_value(value[key]))
+    return None

@@ -1,0 +1,282 @@
+"""prometheus-adapter on a cluster: config, Deployment, minimal RBAC and the two APIServices.
+
+The adapter serves ``custom.metrics.k8s.io`` and ``external.metrics.k8s.io`` as an aggregated
+API. Its serving certificate is the one the adapter generates for itself at start (written to an
+``emptyDir`` ``--cert-dir``); the APIServices therefore skip TLS verification, as kube-prometheus
+does. Set ``AdapterTLS`` to mount a ``kubernetes.io/tls`` Secret of your own (for example one
+issued by cert-manager) and have the API server verify it against its CA bundle.
+
+Every RBAC rule names its verbs and resources: the adapter reads the resources its rules map
+series to (pods and namespaces at least), answers delegated authentication and authorization,
+and reads the API server's request-header configuration in ``kube-system``. No wildcard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hpalab.platforms.kubernetes.objects import (
+    ADAPTER,
+    ADAPTER_PORT,
+    CONFIG_HASH,
+    PROMETHEUS_PORT,
+    Obj,
+    StackOptions,
+    content_hash,
+    dump_yaml,
+    meta,
+    obj,
+    selector,
+)
+from hpalab.specs import ExperimentSpec
+from hpalab.specs.adapter import AdapterConfig
+
+METRIC_APIS = (("custom.metrics.k8s.io", "v1beta1"), ("external.metrics.k8s.io", "v1beta1"))
+_PLURALS = {"pod": "pods", "namespace": "namespaces", "service": "services", "node": "nodes"}
+_GROUPED = {"deployment": ("apps", "deployments"), "statefulset": ("apps", "statefulsets")}
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterTLS:
+    """A serving certificate of your own: a ``kubernetes.io/tls`` Secret and its CA (PEM)."""
+
+    secret_name: str
+    ca_bundle_b64: str
+    """The CA certificate, PEM, base64-encoded (the APIService ``caBundle`` field)."""
+
+
+def adapter_config_text(spec: ExperimentSpec) -> str:
+    """The adapter's ``config.yaml``: the experiment's ``spec.adapter`` in the adapter's own key
+    names, unset fields left out (as ``hpalab adapter render`` prints it)."""
+    config = AdapterConfig.model_validate(spec.adapter)
+    return dump_yaml(config.to_yaml_dict())
+
+
+def _prometheus_url(options: StackOptions) -> str:
+    return f"http://prometheus-operated.{options.namespace}.svc:{PROMETHEUS_PORT}/"
+
+
+def _rule_resources(spec: ExperimentSpec) -> set[tuple[str, str]]:
+    """(group, plural) of every resource the rules map series labels to, plus pods and
+    namespaces, which the adapter always resolves."""
+    found = {("", "pods"), ("", "namespaces")}
+    config = AdapterConfig.model_validate(spec.adapter)
+    for rule in [*config.rules, *config.external_rules]:
+        for target in rule.resources.overrides.values():
+            name = target.resource.lower()
+            if name in _GROUPED:
+                found.add(_GROUPED[name])
+            elif target.group:
+                plural = name if name.endswith("s") else f"{name}s"
+                found.add((target.group, plural))
+            else:
+                found.add(("", _PLURALS.get(name, name if name.endswith("s") else f"{name}s")))
+    return found
+
+
+def _cluster_name(options: StackOptions, suffix: str) -> str:
+    return f"{options.instance}-{ADAPTER}-{suffix}"
+
+
+def rbac(spec: ExperimentSpec, options: StackOptions) -> list[Obj]:
+    """ServiceAccount, roles and bindings; cluster-scoped names carry the instance."""
+    by_group: dict[str, list[str]] = {}
+    for group, plural in sorted(_rule_resources(spec)):
+        by_group.setdefault(group, []).append(plural)
+    reader_rules: list[Obj] = [
+        {"apiGroups": [group], "resources": plurals, "verbs": ["get", "list", "watch"]}
+        for group, plurals in by_group.items()
+    ]
+    reader_rules.append(
+        {
+            "apiGroups": ["flowcontrol.apiserver.k8s.io"],
+            "resources": ["flowschemas", "prioritylevelconfigurations"],
+            "verbs": ["list", "watch"],
+        }
+    )
+    delegator_rules: list[Obj] = [
+        {
+            "apiGroups": ["authentication.k8s.io"],
+            "resources": ["tokenreviews"],
+            "verbs": ["create"],
+        },
+        {
+            "apiGroups": ["authorization.k8s.io"],
+            "resources": ["subjectaccessreviews"],
+            "verbs": ["create"],
+        },
+    ]
+    subject = [{"kind": "ServiceAccount", "name": ADAPTER, "namespace": options.namespace}]
+    out = [obj("v1", "ServiceAccount", meta(options, ADAPTER, part=ADAPTER))]
+    for suffix, rules in (("reader", reader_rules), ("delegator", delegator_rules)):
+        name = _cluster_name(options, suffix)
+        cluster = meta(options, name, part=ADAPTER, namespaced=False)
+        out.append(obj("rbac.authorization.k8s.io/v1", "ClusterRole", cluster, rules=rules))
+        out.append(
+            obj(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRoleBinding",
+                meta(options, name, part=ADAPTER, namespaced=False),
+                roleRef={
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": name,
+                },
+                subjects=subject,
+            )
+        )
+    auth_reader = _cluster_name(options, "auth-reader")
+    kube_system = meta(options, auth_reader, part=ADAPTER, namespace="kube-system")
+    out.append(
+        obj(
+            "rbac.authorization.k8s.io/v1",
+            "Role",
+            kube_system,
+            rules=[
+                {
+                    "apiGroups": [""],
+                    "resources": ["configmaps"],
+                    "resourceNames": ["extension-apiserver-authentication"],
+                    "verbs": ["get", "list", "watch"],
+                }
+            ],
+        )
+    )
+    out.append(
+        obj(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            meta(options, auth_reader, part=ADAPTER, namespace="kube-system"),
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": auth_reader},
+            subjects=subject,
+        )
+    )
+    return out
+
+
+def configmap(spec: ExperimentSpec, options: StackOptions) -> Obj:
+    """The adapter's configuration, rendered from the experiment."""
+    return obj(
+        "v1",
+        "ConfigMap",
+        meta(options, f"{ADAPTER}-config", part=ADAPTER, component="config"),
+        data={"config.yaml": adapter_config_text(spec)},
+    )
+
+
+def deployment(spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | None = None) -> Obj:
+    """The adapter; its pod template carries the config's hash, so a new config rolls it."""
+    cert_dir = "/var/run/serving-cert"
+    args = [
+        f"--prometheus-url={_prometheus_url(options)}",
+        "--config=/etc/adapter/config.yaml",
+        f"--metrics-relist-interval={options.relist_interval}",
+        f"--secure-port={ADAPTER_PORT}",
+        f"--cert-dir={cert_dir}",
+        "--v=2",
+    ]
+    volumes: list[Obj] = [{"name": "config", "configMap": {"name": f"{ADAPTER}-config"}}]
+    if tls is None:
+        volumes.append({"name": "serving-cert", "emptyDir": {}})
+    else:
+        volumes.append({"name": "serving-cert", "secret": {"secretName": tls.secret_name}})
+        args += [
+            f"--tls-cert-file={cert_dir}/tls.crt",
+            f"--tls-private-key-file={cert_dir}/tls.key",
+        ]
+    container: Obj = {
+        "name": ADAPTER,
+        "image": options.adapter_image,
+        "args": args,
+        "ports": [{"name": "https", "containerPort": ADAPTER_PORT, "protocol": "TCP"}],
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", "port": "https", "scheme": "HTTPS"},
+            "periodSeconds": 5,
+        },
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/adapter", "readOnly": True},
+            {"name": "serving-cert", "mountPath": cert_dir},
+        ],
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+    }
+    annotations = {CONFIG_HASH: content_hash(adapter_config_text(spec), args)}
+    return obj(
+        "apps/v1",
+        "Deployment",
+        meta(options, ADAPTER, part=ADAPTER, component="metrics-api"),
+        spec={
+            "replicas": 1,
+            "selector": {"matchLabels": selector(options, ADAPTER)},
+            "template": {
+                "metadata": {
+                    "labels": meta(options, ADAPTER, part=ADAPTER)["labels"],
+                    "annotations": annotations,
+                },
+                "spec": {
+                    "serviceAccountName": ADAPTER,
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    )
+
+
+def service(options: StackOptions) -> Obj:
+    """The Service the API server proxies metric requests to."""
+    return obj(
+        "v1",
+        "Service",
+        meta(options, ADAPTER, part=ADAPTER, component="metrics-api"),
+        spec={
+            "selector": selector(options, ADAPTER),
+            "ports": [{"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}],
+        },
+    )
+
+
+def apiservice_name(group: str, version: str) -> str:
+    """``v1beta1.custom.metrics.k8s.io``: how the aggregator names an APIService."""
+    return f"{version}.{group}"
+
+
+def apiservices(options: StackOptions, tls: AdapterTLS | None = None) -> list[Obj]:
+    """The custom and external metrics APIServices, both backed by the adapter's Service."""
+    out = []
+    for group, version in METRIC_APIS:
+        spec: dict[str, Any] = {
+            "group": group,
+            "version": version,
+            "service": {"name": ADAPTER, "namespace": options.namespace, "port": 443},
+            "groupPriorityMinimum": 100,
+            "versionPriority": 100,
+        }
+        if tls is None:
+            spec["insecureSkipTLSVerify"] = True
+        else:
+            spec["caBundle"] = tls.ca_bundle_b64
+        name = apiservice_name(group, version)
+        out.append(
+            obj(
+                "apiregistration.k8s.io/v1",
+                "APIService",
+                meta(options, name, part=ADAPTER, namespaced=False),
+                spec=spec,
+            )
+        )
+    return out
+
+
+def adapter_objects(
+    spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | None = None
+) -> list[Obj]:
+    """Everything of the adapter, in apply order (the APIServices last: they point at it)."""
+    return [
+        *rbac(spec, options),
+        configmap(spec, options),
+        deployment(spec, options, tls),
+        service(options),
+        *apiservices(options, tls),
+    ]

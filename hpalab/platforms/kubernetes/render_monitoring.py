@@ -1,0 +1,281 @@
+"""Prometheus (a prometheus-operator resource) and Grafana with a provisioned dashboard.
+
+Grafana's admin password is never ``admin/admin`` (the default the tutorial warns about): it is
+generated with :mod:`secrets` into a Secret at the first ``up`` and kept on later ones. Rendering
+for ``--dry-run`` puts a placeholder there instead, so no password is ever printed.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hpalab.platforms.kubernetes.objects import (
+    APP,
+    CONFIG_HASH,
+    GRAFANA,
+    GRAFANA_PORT,
+    GRAFANA_SECRET,
+    INSTANCE,
+    PROMETHEUS,
+    PROMETHEUS_PORT,
+    Obj,
+    StackOptions,
+    content_hash,
+    duration,
+    meta,
+    obj,
+    selector,
+)
+from hpalab.specs import ExperimentSpec, parse_quantity_value
+
+PASSWORD_PLACEHOLDER = "<generated on apply; read it with kubectl>"  # noqa: S105 - not a secret
+PROMETHEUS_SA = "prometheus"
+
+
+def prometheus_objects(spec: ExperimentSpec, options: StackOptions) -> list[Obj]:
+    """ServiceAccount, a namespaced Role (service discovery in this namespace only), the
+    Prometheus resource and a NodePort Service for reaching it from outside."""
+    part = "prometheus"
+    read = ["get", "list", "watch"]
+    role_rules: list[Obj] = [
+        {"apiGroups": [""], "resources": ["services", "endpoints", "pods"], "verbs": read},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+    ]
+    prometheus = obj(
+        "monitoring.coreos.com/v1",
+        "Prometheus",
+        meta(options, PROMETHEUS, part=part, component="server"),
+        spec={
+            "version": options.prometheus_version,
+            "replicas": 1,
+            "serviceAccountName": PROMETHEUS_SA,
+            "scrapeInterval": duration(spec.prometheus.scrape_interval),
+            "evaluationInterval": duration(spec.prometheus.evaluation_interval),
+            "serviceMonitorSelector": {"matchLabels": {INSTANCE: options.instance}},
+            "retention": "1d",
+            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
+        },
+    )
+    return [
+        obj("v1", "ServiceAccount", meta(options, PROMETHEUS_SA, part=part)),
+        obj(
+            "rbac.authorization.k8s.io/v1",
+            "Role",
+            meta(options, PROMETHEUS_SA, part=part),
+            rules=role_rules,
+        ),
+        obj(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            meta(options, PROMETHEUS_SA, part=part),
+            roleRef={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": PROMETHEUS_SA,
+            },
+            subjects=[
+                {"kind": "ServiceAccount", "name": PROMETHEUS_SA, "namespace": options.namespace}
+            ],
+        ),
+        prometheus,
+        obj(
+            "v1",
+            "Service",
+            meta(options, "prometheus", part=part, component="server"),
+            spec={
+                "type": "NodePort",
+                "selector": {"prometheus": PROMETHEUS},
+                "ports": [
+                    {
+                        "name": "web",
+                        "port": PROMETHEUS_PORT,
+                        "targetPort": "web",
+                        "protocol": "TCP",
+                        "nodePort": options.prometheus_node_port,
+                    }
+                ],
+            },
+        ),
+    ]
+
+
+def _target(spec: ExperimentSpec) -> float | None:
+    """The first HPA metric's target as a number, for the dashboard's target line."""
+    metric = spec.hpa.to_kubernetes()["metrics"][0]  # type: ignore[index]
+    source = next(v for k, v in metric.items() if k != "type")
+    target = source.get("target", {})
+    for key in ("averageValue", "value"):
+        if key in target:
+            return float(parse_quantity_value(target[key]))
+    if "averageUtilization" in target:
+        return float(target["averageUtilization"])
+    return None
+
+
+def _panel(index: int, title: str, unit: str, exprs: list[tuple[str, str]]) -> Obj:
+    return {
+        "id": index + 1,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "prometheus"},
+        "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [
+            {"refId": chr(65 + i), "expr": expr, "legendFormat": legend}
+            for i, (legend, expr) in enumerate(exprs)
+        ],
+    }
+
+
+def dashboard(spec: ExperimentSpec, options: StackOptions) -> Obj:
+    """The dashboard: load, metric against target, replicas, latency."""
+    sel = f'namespace="{options.namespace}",service="{APP}"'
+    per_pod = f"sum(rate(http_requests_total{{{sel}}}[1m])) / count(up{{{sel}}} == 1)"
+    target = _target(spec)
+    metric_exprs = [("metric (requests/s per ready pod)", per_pod)]
+    if target is not None:
+        metric_exprs.append(("HPA target", f"vector({target:g})"))
+    latency = f"sum(rate(http_request_duration_seconds_bucket{{{sel}}}[1m])) by (le)"
+    panels = [
+        _panel(
+            0, "Load", "reqps", [("requests/s", f"sum(rate(http_requests_total{{{sel}}}[1m]))")]
+        ),
+        _panel(1, "Metric against target", "short", metric_exprs),
+        _panel(2, "Replicas scraped and up", "short", [("replicas", f"count(up{{{sel}}} == 1)")]),
+        _panel(
+            3,
+            "Latency",
+            "s",
+            [(f"p{q}", f"histogram_quantile(0.{q}, {latency})") for q in (50, 95, 99)],
+        ),
+    ]
+    return {
+        "uid": "hpalab",
+        "title": "hpalab: load, metric, replicas, latency",
+        "schemaVersion": 39,
+        "refresh": "5s",
+        "time": {"from": "now-15m", "to": "now"},
+        "panels": panels,
+    }
+
+
+def grafana_secret(options: StackOptions, password: str | None) -> Obj:
+    """The admin credentials; ``password=None`` renders the dry-run placeholder."""
+    return obj(
+        "v1",
+        "Secret",
+        meta(options, GRAFANA_SECRET, part=GRAFANA),
+        type="Opaque",
+        stringData={"admin-user": "hpalab", "admin-password": password or PASSWORD_PLACEHOLDER},
+    )
+
+
+def grafana_objects(spec: ExperimentSpec, options: StackOptions, password: str | None) -> list[Obj]:
+    """Secret, provisioning ConfigMaps, Deployment and a NodePort Service."""
+    datasources = {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Prometheus",
+                "uid": "prometheus",
+                "type": "prometheus",
+                "access": "proxy",
+                "url": f"http://prometheus-operated.{options.namespace}.svc:{PROMETHEUS_PORT}",
+                "isDefault": True,
+            }
+        ],
+    }
+    providers = {
+        "apiVersion": 1,
+        "providers": [
+            {"name": "hpalab", "type": "file", "options": {"path": "/var/lib/grafana/dashboards"}}
+        ],
+    }
+    provisioning = {
+        "datasources.yaml": json.dumps(datasources, indent=2),
+        "dashboards.yaml": json.dumps(providers, indent=2),
+    }
+    board = {"hpalab.json": json.dumps(dashboard(spec, options), indent=2)}
+    secret_ref = [
+        {
+            "name": f"GF_SECURITY_ADMIN_{key.upper()}",
+            "valueFrom": {"secretKeyRef": {"name": GRAFANA_SECRET, "key": f"admin-{key}"}},
+        }
+        for key in ("user", "password")
+    ]
+    env = [*secret_ref, {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"}]
+    container: Obj = {
+        "name": GRAFANA,
+        "image": options.grafana_image,
+        "env": env,
+        "ports": [{"name": "http", "containerPort": GRAFANA_PORT, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 5},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}},
+        "volumeMounts": [
+            {"name": "datasources", "mountPath": "/etc/grafana/provisioning/datasources"},
+            {"name": "providers", "mountPath": "/etc/grafana/provisioning/dashboards"},
+            {"name": "dashboards", "mountPath": "/var/lib/grafana/dashboards"},
+        ],
+    }
+    volumes = [
+        {
+            "name": "datasources",
+            "configMap": {
+                "name": f"{GRAFANA}-provisioning",
+                "items": [{"key": "datasources.yaml", "path": "datasources.yaml"}],
+            },
+        },
+        {
+            "name": "providers",
+            "configMap": {
+                "name": f"{GRAFANA}-provisioning",
+                "items": [{"key": "dashboards.yaml", "path": "dashboards.yaml"}],
+            },
+        },
+        {"name": "dashboards", "configMap": {"name": f"{GRAFANA}-dashboards"}},
+    ]
+    labels = meta(options, GRAFANA, part=GRAFANA)["labels"]
+    return [
+        grafana_secret(options, password),
+        obj(
+            "v1",
+            "ConfigMap",
+            meta(options, f"{GRAFANA}-provisioning", part=GRAFANA),
+            data=provisioning,
+        ),
+        obj("v1", "ConfigMap", meta(options, f"{GRAFANA}-dashboards", part=GRAFANA), data=board),
+        obj(
+            "apps/v1",
+            "Deployment",
+            meta(options, GRAFANA, part=GRAFANA, component="dashboards"),
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": selector(options, GRAFANA)},
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {CONFIG_HASH: content_hash(provisioning, board)},
+                    },
+                    "spec": {"containers": [container], "volumes": volumes},
+                },
+            },
+        ),
+        obj(
+            "v1",
+            "Service",
+            meta(options, GRAFANA, part=GRAFANA, component="dashboards"),
+            spec={
+                "type": "NodePort",
+                "selector": selector(options, GRAFANA),
+                "ports": [
+                    {
+                        "name": "http",
+                        "port": GRAFANA_PORT,
+                        "targetPort": "http",
+                        "protocol": "TCP",
+                        "nodePort": options.grafana_node_port,
+                    }
+                ],
+            },
+        ),
+    ]

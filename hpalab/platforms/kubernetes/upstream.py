@@ -1,0 +1,180 @@
+"""Upstream components (prometheus-operator, metrics-server): pinned, verified, cached.
+
+Release files are looked up in this order: ``--manifests-dir`` (for clusters without internet
+access: put the files named in ``data/upstream.yaml`` there), the cache
+(``$HPALAB_CACHE_DIR`` or ``~/.cache/hpalab/upstream``), then the release URL. Every file is
+checked against its pinned SHA-256 before use; a mismatch is an error, never a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from hpalab.errors import PlatformError, PrerequisiteError
+from hpalab.platforms.kubernetes.objects import INSTANCE, MANAGED_BY, NAME, Obj
+
+Downloader = Callable[[str], bytes]
+PROMETHEUS_OPERATOR = "prometheus-operator"
+METRICS_SERVER = "metrics-server"
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One pinned upstream release file."""
+
+    name: str
+    version: str
+    url: str
+    file: str
+    sha256: str
+    """Hex SHA-256 of the file; empty when not pinned yet."""
+
+
+def components(text: str | None = None) -> dict[str, Component]:
+    """The pinned components, from ``data/upstream.yaml`` (or ``text`` in the same format)."""
+    if text is None:
+        text = resources.files(__package__).joinpath("data/upstream.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    return {
+        name: Component(name=name, **{k: str(v or "") for k, v in fields.items()})
+        for name, fields in data["components"].items()
+    }
+
+
+def cache_dir() -> Path:
+    """Where downloaded release files are kept."""
+    if env := os.environ.get("HPALAB_CACHE_DIR"):
+        return Path(env) / "upstream"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hpalab" / "upstream"
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _verify(component: Component, data: bytes, *, where: str, recorded: str = "") -> None:
+    expected = component.sha256 or recorded
+    if expected and sha256(data) != expected:
+        raise PlatformError(
+            f"{component.name} {component.version} from {where} has SHA-256 {sha256(data)}, "
+            f"expected {expected}",
+            hint="delete the file and fetch it again; if it persists, the release changed or "
+            "the download was tampered with",
+        )
+
+
+def _download(url: str) -> bytes:
+    import httpx
+
+    response = httpx.get(url, follow_redirects=True, timeout=60.0)
+    response.raise_for_status()
+    return response.content
+
+
+def local_file(component: Component, *, manifests_dir: Path | None, cache: Path) -> Path | None:
+    """The release file if it is already here (manifests directory first, then the cache)."""
+    for folder in (manifests_dir, cache):
+        if folder is not None and (folder / component.file).is_file():
+            return folder / component.file
+    return None
+
+
+def fetch(
+    component: Component,
+    *,
+    manifests_dir: Path | None = None,
+    cache: Path | None = None,
+    download: Downloader | None = None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> bytes:
+    """The verified release file's bytes, downloading it into the cache when needed.
+
+    Raises:
+        PrerequisiteError: ``manifests_dir`` is given but lacks the file (offline clusters must
+            supply every file), or the download failed.
+        PlatformError: the file does not match its pinned (or first-recorded) checksum.
+    """
+    cache = cache or cache_dir()
+    found = local_file(component, manifests_dir=manifests_dir, cache=cache)
+    if found is None and manifests_dir is not None:
+        raise PrerequisiteError(
+            f"{manifests_dir / component.file} is missing",
+            hint=f"download {component.url} into {manifests_dir}",
+        )
+    record = cache / f"{component.file}.sha256"
+    recorded = record.read_text().strip() if record.is_file() else ""
+    if found is not None:
+        data = found.read_bytes()
+        _verify(component, data, where=str(found), recorded=recorded)
+    else:
+        try:
+            data = (download or _download)(component.url)
+        except Exception as error:
+            raise PrerequisiteError(
+                f"cannot download {component.name} {component.version}: {error}",
+                hint="check the network, or supply the file with --manifests-dir",
+            ) from error
+        _verify(component, data, where=component.url, recorded=recorded)
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / component.file).write_bytes(data)
+    if not component.sha256:
+        if not recorded:
+            cache.mkdir(parents=True, exist_ok=True)
+            record.write_text(sha256(data) + "\n")
+        warn(
+            f"{component.name} {component.version} is not pinned; using SHA-256 "
+            f"{sha256(data)} recorded at first use (pin it in upstream.yaml)"
+        )
+    return data
+
+
+def upstream_objects(
+    component: Component, data: bytes, *, instance: str, kubelet_insecure_tls: bool = False
+) -> list[Obj]:
+    """The release file's objects, labelled as hpalab's so ``down`` removes them.
+
+    ``kubelet_insecure_tls`` adds ``--kubelet-insecure-tls`` to metrics-server, which clusters
+    with self-signed kubelet certificates (kind, minikube) need.
+    """
+    try:
+        docs = [d for d in yaml.safe_load_all(data) if isinstance(d, dict)]
+    except yaml.YAMLError as error:
+        raise PlatformError(
+            f"{component.file} is not YAML: {error}", hint="fetch it again"
+        ) from error
+    for doc in docs:
+        labels = doc.setdefault("metadata", {}).setdefault("labels", {}) or {}
+        labels.update({MANAGED_BY: "hpalab", INSTANCE: instance})
+        labels.setdefault(NAME, component.name)
+        doc["metadata"]["labels"] = labels
+        if (
+            kubelet_insecure_tls
+            and component.name == METRICS_SERVER
+            and doc.get("kind") == "Deployment"
+        ):
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                args = container.setdefault("args", [])
+                if "--kubelet-insecure-tls" not in args:
+                    args.append("--kubelet-insecure-tls")
+    return docs
+
+
+def _pin(download: Downloader = _download) -> int:
+    """Print ``name sha256`` for every component (run on a machine with network access)."""
+    for component in components().values():
+        print(f"{component.name} {component.version} sha256: {sha256(download(component.url))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_pin() if sys.argv[1:] == ["pin"] else 2)
