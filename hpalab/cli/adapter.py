@@ -62,10 +62,11 @@ def _validate_config(data: Any, source: Source, prefix: tuple[str | int, ...]) -
             problems.append(source.problem(loc, message, hint if "unknown" in message else None))
         raise SpecError(problems) from None
     problems = []
+    mapper = DEFAULT_REST_MAPPER.including(config.override_resources())
     for key, rules in (("rules", config.rules), ("externalRules", config.external_rules)):
         for index, rule in enumerate(rules):
             try:
-                MetricNamer.from_rule(rule, DEFAULT_REST_MAPPER)
+                MetricNamer.from_rule(rule, mapper)
             except AdapterError as error:
                 hint = "prometheus-adapter would refuse to start with this rule"
                 problems.append(source.problem((*prefix, key, index), error.message, hint))
@@ -166,6 +167,7 @@ def lint(
         scrape_interval_s=scrape_s,
         relist_interval_s=_seconds(relist_interval, "--relist-interval"),
         hpa_metrics=wanted,
+        mapper=DEFAULT_REST_MAPPER.including(loaded.config.override_resources()),
     )
     _print_warnings(warnings, file=file, as_json=as_json)
     if warnings:
@@ -216,10 +218,11 @@ def preview(
             api,
             loaded.config,
             metrics,
-            mapper=DEFAULT_REST_MAPPER,
+            mapper=DEFAULT_REST_MAPPER.including(loaded.config.override_resources()),
             namespace=namespace,
             at=now,
             start=now - look_back,
+            scrape_interval_s=loaded.scrape_interval_s,
         )
     if as_json:
         typer.echo(json.dumps(asdict(result), indent=2))
@@ -258,3 +261,5 @@ def _print_preview(data: dict[str, Any]) -> None:
         seen = {v.get("name") for v in item["values"]}
         for missing in (o for o in item["objects"] if o not in seen):
             typer.echo(f"  {missing}: (no value: the HPA counts this pod as missing)")
+    for w in data["warnings"]:
+        typer.echo(f"\nwarning [{w['code']}] {w['where']}: {w['message']}\n  hint: {w['hint']}")

@@ -8,7 +8,7 @@ returns plain data (rules, their metrics, the queries and the values the HPA wou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
@@ -27,6 +27,7 @@ from hpalab.autoscaling.adapter import (
     pods_query,
     series_queries,
 )
+from hpalab.autoscaling.adapter.lint import HpaMetric, lint_config
 from hpalab.autoscaling.adapter.values import convert_external
 from hpalab.errors import CollectorError
 from hpalab.specs.adapter import AdapterConfig
@@ -157,6 +158,7 @@ class Preview:
     prometheus: str
     rules: list[RulePreview]
     metrics: list[MetricPreview]
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
 
 def _rule_previews(found: Discovery, config: AdapterConfig) -> list[RulePreview]:
@@ -254,11 +256,13 @@ def preview(
     namespace: str = "",
     at: float | None = None,
     start: float | None = None,
+    scrape_interval_s: float | None = None,
 ) -> Preview:
     """Discover, then query each Pods/External metric as the HPA would at ``at`` (Unix s).
 
     Pods metrics are evaluated over the pods found in the discovered series (per namespace,
-    or only ``namespace`` when given), standing in for the pods of the HPA's target.
+    or only ``namespace`` when given), standing in for the pods of the HPA's target. Lint
+    warnings are computed with the discovered series (see ``autoscaling.adapter.lint``).
     """
     found = discover_from(api, config, mapper=mapper, start=start)
     out: list[MetricPreview] = []
@@ -275,4 +279,12 @@ def preview(
                     metric.type, metric.metric_name, error="not previewed (not an adapter metric)"
                 )
             )
-    return Preview(api.base_url, _rule_previews(found, config), out)
+    wanted = [HpaMetric(m.type, m.metric_name) for m in metrics]
+    warnings = lint_config(
+        config,
+        scrape_interval_s=scrape_interval_s,
+        hpa_metrics=wanted,
+        discovery=found,
+        mapper=mapper,
+    )
+    return Preview(api.base_url, _rule_previews(found, config), out, [asdict(w) for w in warnings])

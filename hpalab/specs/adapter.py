@@ -153,6 +153,11 @@ class AdapterConfig(_Strict):
         description="External-metrics rules (external.metrics.k8s.io).",
     )
 
+    def override_resources(self) -> list[tuple[str, str]]:
+        """Every ``(group, resource)`` named in a ``resources.overrides`` block."""
+        rules = [*self.rules, *self.external_rules]
+        return [(gr.group, gr.resource) for r in rules for gr in r.resources.overrides.values()]
+
     def to_yaml_dict(self) -> dict[str, Any]:
         """The config as the adapter reads it: its own key names, unset fields left out."""
         return self.model_dump(by_alias=True, exclude_defaults=True)

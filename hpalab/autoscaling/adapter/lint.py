@@ -183,9 +183,9 @@ def _name_checks(
             out.append(
                 LintWarning(
                     "metric-not-exposed",
-                    "spec.hpa",
-                    f"the HPA asks for {metric.kind} metric {metric.name!r} but no {prefix} "
-                    f"rule exposes it (exposed: {sorted(owners) or 'none'})",
+                    "hpa",
+                    f"the HPA asks for {metric.kind} metric {metric.name!r} but no rule in "
+                    f"{prefix} exposes it (exposed: {sorted(owners) or 'none'})",
                     "fix the metric name or the rule's name.matches/name.as",
                 )
             )

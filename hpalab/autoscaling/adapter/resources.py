@@ -82,6 +82,19 @@ class RestMapper:
             )
         )
 
+    def including(self, resources: Iterable[tuple[str, str]]) -> RestMapper:
+        """This mapper plus any of ``(group, resource)`` it does not know (e.g. CRDs).
+
+        Used when there is no cluster to ask: a rule's overrides may name custom resources
+        that a real adapter would find in its cluster's discovery.
+        """
+        kinds = list(self.kinds)
+        for group, resource in resources:
+            if resource and not self._candidates(resource, group or None):
+                lower = resource.lower()
+                kinds.append(MappedKind(group, lower[:-1] if lower.endswith("s") else lower, True))
+        return RestMapper(tuple(kinds))
+
     def _candidates(self, resource: str, group: str | None) -> list[MappedKind]:
         wanted = resource.lower()
         return [

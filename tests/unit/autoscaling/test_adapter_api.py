@@ -135,3 +135,11 @@ def test_quantity_strings_read_back_to_the_same_milli_value(milli):
 def test_milli_values_truncate_toward_zero(value):
     milli = milli_value(value, nan_as_zero=True)
     assert abs(milli) <= abs(value * 1000) < abs(milli) + 1
+
+
+def test_mapper_including_custom_resources():
+    mapper = DEFAULT_REST_MAPPER.including([("argoproj.io", "rollouts"), ("", "pod")])
+    assert str(mapper.resource_for("argoproj.io", "Rollout")) == "rollouts.argoproj.io"
+    assert len(mapper.kinds) == len(DEFAULT_REST_MAPPER.kinds) + 1
+    with pytest.raises(AdapterError):
+        DEFAULT_REST_MAPPER.resource_for("argoproj.io", "rollouts")

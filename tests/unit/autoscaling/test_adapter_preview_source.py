@@ -90,6 +90,7 @@ def test_unknown_metric_is_reported_not_raised():
     api = PrometheusAPI("http://prom.test", transport=httpx.MockTransport(_fake))
     result = preview(api, CONFIG, [_metric("Pods", "nope")], mapper=DEFAULT_REST_MAPPER)
     assert "no rule exposes" in result.metrics[0].error
+    assert [w["code"] for w in result.warnings] == ["metric-not-exposed"]
 
 
 def test_prometheus_errors_become_collector_errors():

@@ -120,6 +120,12 @@ def test_rule_the_adapter_would_refuse(tmp_path, capsys):
     assert "rules[0]" in capsys.readouterr().err
 
 
+def test_overrides_may_name_custom_resources(tmp_path, capsys):
+    crd = RULE.replace("pod: {resource: pod}", "rollout: {group: argoproj.io, resource: rollouts}")
+    assert run(["adapter", "lint", str(_write(tmp_path, crd))]) == 0
+    assert capsys.readouterr().out.strip() == "no warnings"
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [("rules: [\n", "YAML syntax error"), ("", "file is empty"), ("rules: 3\n", "rules")],
