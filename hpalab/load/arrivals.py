@@ -36,8 +36,8 @@ def arrival_times(curve: RateCurve, *, process: Process, seed: int) -> Iterator[
     ends at the end of the profile.
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible load, not cryptography
-    draw = (lambda: rng.expovariate(1.0)) if process == "poisson" else (lambda: 1.0)
-    target = draw() if process == "poisson" else 0.5
+    poisson = process == "poisson"
+    target = rng.expovariate(1.0) if poisson else 0.5
     duration = curve.duration_s
     cells = math.ceil(duration / STEP_S - 1e-9)
     cumulative = 0.0
@@ -48,7 +48,7 @@ def arrival_times(curve: RateCurve, *, process: Process, seed: int) -> Iterator[
         reached = cumulative + rate * width
         while target < reached:
             yield start + (target - cumulative) / rate
-            target += draw()
+            target += rng.expovariate(1.0) if poisson else 1.0
         cumulative = reached
 
 

@@ -63,7 +63,7 @@ class Collector:
         *lines, rest = peer.buffer.split(b"\n")
         peer.buffer = bytearray(rest)
         for line in lines:
-            self._handle(line)
+            self._handle(bytes(line))
 
     def _handle(self, line: bytes) -> None:
         try:

@@ -28,7 +28,7 @@ def bucket_value(index: int) -> float:
     """A representative latency of bucket ``index`` (the geometric middle), in ms."""
     if index <= 0:
         return FLOOR_MS
-    return FLOOR_MS * RESOLUTION ** (index - 0.5)
+    return float(FLOOR_MS * RESOLUTION ** (index - 0.5))
 
 
 class Histogram:

@@ -119,9 +119,8 @@ class LoadSample:
 
     def to_json(self) -> dict[str, Any]:
         """A flat JSON-ready record (``hpalab load --json``)."""
-        data = dict(self.__dict__)
+        data = {k: round(v, 3) if isinstance(v, float) else v for k, v in self.__dict__.items()}
         data["error_rate"] = round(self.error_rate, 6)
-        data["offered_rps"] = round(self.offered_rps, 3)
         return data
 
 

@@ -80,7 +80,7 @@ class ProfileShape(LoadTestShape):
     """Sizes the user pool to the profile's coming rate; stops Locust after the profile."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.users = 0
         self.curve = JOB.curve()
 
@@ -151,6 +151,6 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     RUNTIME.bye()
 
 
-events.init.add_listener(_on_init)
-events.test_start.add_listener(_on_test_start)
-events.test_stop.add_listener(_on_test_stop)
+events.init.add_listener(_on_init)  # type: ignore[no-untyped-call]
+events.test_start.add_listener(_on_test_start)  # type: ignore[no-untyped-call]
+events.test_stop.add_listener(_on_test_stop)  # type: ignore[no-untyped-call]

@@ -24,7 +24,7 @@ from gevent.event import Event
 
 from hpalab.load.arrivals import EndpointCycle, arrival_times, worker_share
 from hpalab.load.job import LoadJob
-from hpalab.load.samples import WorkerSecond
+from hpalab.load.recording import Recorder
 
 _BOUNDARY_DELAY_S = 0.002
 """Flush a second this long after it ends, so requests ending at the boundary are in."""
@@ -48,57 +48,6 @@ class Clock:
     def now(self) -> float:
         """Seconds since t0 (negative before it); 0 before the start is known."""
         return time.monotonic() - self._mono_t0 if self.started.is_set() else 0.0
-
-
-class Recorder:
-    """Counts of the current seconds; closed seconds are handed out once, in order."""
-
-    def __init__(self, worker: int) -> None:
-        self.worker = worker
-        self.next_open = 0
-        self.seconds: dict[int, WorkerSecond] = {}
-        self.in_flight = 0
-        self.users = 0
-
-    def _second(self, t_s: float) -> WorkerSecond:
-        index = max(self.next_open, math.floor(t_s))
-        record = self.seconds.get(index)
-        if record is None:
-            record = self.seconds[index] = WorkerSecond(worker=self.worker, t_s=index)
-        return record
-
-    def sent(self, t_s: float, late_s: float) -> None:
-        record = self._second(t_s)
-        record.sent += 1
-        record.late_max_ms = max(record.late_max_ms, late_s * 1000.0)
-        self.in_flight += 1
-        record.in_flight_max = max(record.in_flight_max, self.in_flight)
-
-    def ended(self, t_s: float, latency_ms: float, status: int) -> None:
-        self.in_flight -= 1
-        record = self._second(t_s)
-        if status == 0:
-            record.failures += 1
-            record.conn_errors += 1
-            return
-        record.responses += 1
-        record.histogram.add(latency_ms)
-        if status >= 400:
-            record.failures += 1
-
-    def dropped(self, t_s: float) -> None:
-        self._second(t_s).dropped += 1
-
-    def close(self, upto_s: int) -> list[WorkerSecond]:
-        """The records of every second before ``upto_s`` not handed out yet."""
-        out = []
-        for index in range(self.next_open, upto_s):
-            record = self.seconds.pop(index, None) or WorkerSecond(worker=self.worker, t_s=index)
-            record.users = self.users
-            record.in_flight_max = max(record.in_flight_max, self.in_flight)
-            out.append(record)
-        self.next_open = max(self.next_open, upto_s)
-        return out
 
 
 class Runtime:
