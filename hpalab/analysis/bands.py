@@ -181,33 +181,41 @@ def _simulate(
         (sync - k * params.sync_period_s, state.replicas) for k in range(earlier, 0, -1)
     ]
     ready_delay = params.pod_start_overhead_s + params.startup_delay_s
-    detection = math.inf
+    # Once the rate() window holds only post-step samples, a sync that wants no more replicas
+    # will be repeated identically forever: the outcome is settled.
+    settled_at = step.ramp_s + params.rate_window_s + params.scrape_interval_s
+    detection, ttc = math.inf, _capacity_time(params, step, state)
     tau = sync
     while tau <= horizon_s:
-        desired = _decide(params, state, tau, _observed_rate(params, step, tau, scrape))
+        desired, wanted = _decide(params, state, tau, _observed_rate(params, step, tau, scrape))
         if desired > state.replicas:
             detection = min(detection, tau)
             ready_at = tau + ready_delay + probe * params.readiness_period_s
             state.ready_times += [ready_at] * (desired - state.replicas)
             state.scale_events.append((tau, desired - state.replicas))
             state.replicas = desired
-        ttc = _capacity_time(params, step, state)
+            ttc = _capacity_time(params, step, state)
         if math.isfinite(ttc) and ttc <= tau:
             return detection, ttc
+        done = wanted <= state.replicas or state.replicas >= params.max_replicas
+        if done and tau >= settled_at:
+            break
         tau += params.sync_period_s
-    return detection, _capacity_time(params, step, state)
+    return detection, ttc
 
 
-def _decide(params: PipelineParams, state: _State, tau: float, rate: float) -> int:
+def _decide(params: PipelineParams, state: _State, tau: float, rate: float) -> tuple[int, int]:
+    """(new scale, unlimited proposal) of one sync; only scale-ups are modelled."""
     current = state.replicas
     ratio = rate / (current * params.capacity_rps)
     proposal = math.ceil(ratio * current - 1e-9) if ratio > 1 + params.tolerance else current
-    state.proposals.append((tau, proposal))
     window = params.scale_up_stabilization_s
-    stabilized = min(p for t, p in state.proposals if tau - t < window or t == tau)
+    state.proposals = [(t, p) for t, p in state.proposals if tau - t < window]
+    state.proposals.append((tau, proposal))
+    stabilized = min(p for _, p in state.proposals)
     if stabilized <= current:
-        return current
-    return min(stabilized, _scale_up_limit(params, state, tau), params.max_replicas)
+        return current, proposal
+    return min(stabilized, _scale_up_limit(params, state, tau), params.max_replicas), proposal
 
 
 def _scale_up_limit(params: PipelineParams, state: _State, tau: float) -> int:

@@ -186,22 +186,28 @@ def _actuation(trace: Trace, decision_at: float, *, count: float) -> tuple[float
     mine = created[created["t_s"] >= decision_at - 1e-9].head(int(count))
     if len(mine) < count:
         return INF, NAN
-    ready = trace.events_of("pod_ready")
-    started = trace.events_of("pod_started")
+    ready = _times_by_pod(trace.events_of("pod_ready"))
+    started = _times_by_pod(trace.events_of("pod_started"))
     last_ready, last_started = -INF, NAN
     for pod, born in zip(mine["object"], mine["t_s"], strict=True):
-        ready_at = _first_after(ready, pod, born)
+        ready_at = _first_after(ready.get(pod, []), born)
         if not math.isfinite(ready_at):
             return INF, NAN
         if ready_at > last_ready:
-            start = _first_after(started, pod, born)
+            start = _first_after(started.get(pod, []), born)
             last_ready, last_started = ready_at, start if math.isfinite(start) else born
     return last_ready - decision_at, last_started
 
 
-def _first_after(events: pd.DataFrame, pod: str, t_s: float) -> float:
-    times = events["t_s"][(events["object"] == pod) & (events["t_s"] >= t_s)]
-    return float(times.iloc[0]) if not times.empty else INF
+def _times_by_pod(events: pd.DataFrame) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for pod, t in zip(events["object"], events["t_s"], strict=True):
+        out.setdefault(str(pod), []).append(float(t))
+    return out
+
+
+def _first_after(times: list[float], t_s: float) -> float:
+    return next((t for t in times if t >= t_s), INF)
 
 
 def _detection_parts(

@@ -188,11 +188,12 @@ def summarize(
     *,
     slo: Slo | Mapping[str, Slo],
     tolerance: float | Mapping[str, float] = 0.1,
+    episodes: Mapping[str, list[Episode]] | None = None,
 ) -> pd.DataFrame:
     """The rows of summary.csv: trial columns of ``trials.csv`` then every metric.
 
-    ``slo`` and ``tolerance`` may be given per variant (mapping variant → value). A trial with
-    no samples gets NaN metrics.
+    ``slo`` and ``tolerance`` may be given per variant (mapping variant → value); ``episodes``
+    (trial → episodes) reuses episodes already found. A trial with no samples gets NaN metrics.
     """
     rows = []
     for trial in trials.itertuples(index=False):
@@ -203,7 +204,8 @@ def summarize(
         if trace is None or trace.signals.empty:
             metrics = {m.name: math.nan for m in METRICS}
         else:
-            metrics = trial_metrics(trace, slo=trial_slo, tolerance=tol)
+            found = episodes.get(str(trial.trial_id)) if episodes is not None else None
+            metrics = trial_metrics(trace, slo=trial_slo, tolerance=tol, episodes=found)
         rows.append(
             {
                 "trial_id": str(trial.trial_id),

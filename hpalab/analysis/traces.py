@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,11 +32,12 @@ class Trace:
     signals: pd.DataFrame
     events: pd.DataFrame
     dt_s: float = 1.0
+    _by_kind: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     def signal(self, name: str) -> pd.Series:
         """The named signal, or an all-NaN series on the same grid when it was not recorded."""
         if name in self.signals.columns:
-            return self.signals[name].astype("float64")
+            return self.signals[name]
         return pd.Series(np.nan, index=self.signals.index, dtype="float64", name=name)
 
     def has(self, name: str) -> bool:
@@ -45,7 +46,11 @@ class Trace:
 
     def events_of(self, kind: str) -> pd.DataFrame:
         """Events of one kind, in time order."""
-        return self.events[self.events["kind"] == kind]
+        if not self._by_kind and not self.events.empty:
+            for key, rows in self.events.groupby("kind", sort=False):
+                self._by_kind[str(key)] = rows
+        found = self._by_kind.get(kind)
+        return found if found is not None else self.events.iloc[0:0]
 
     @property
     def duration_s(self) -> float:
@@ -85,10 +90,14 @@ def make_trace(
     dropped; events keep their full range. ``dt_s`` defaults to the median sample spacing.
     """
     frame = tidy[["t_s", "signal", "value"]].drop_duplicates(["t_s", "signal"], keep="last")
-    wide = frame.pivot(index="t_s", columns="signal", values="value").sort_index()
+    wide = frame.pivot(index="t_s", columns="signal", values="value")
+    return _window(trial_id, wide, _prepare_events(events), dt_s)
+
+
+def _window(trial_id: str, wide: pd.DataFrame, evts: pd.DataFrame, dt_s: float | None) -> Trace:
+    wide = wide.sort_index()
     wide.columns.name = None
-    wide.index = wide.index.astype("float64")
-    evts = _prepare_events(events)
+    wide.index = pd.Index(wide.index.astype("float64"), name="t_s")
     end = cooldown_start(evts)
     wide = wide[(wide.index >= 0) & (wide.index < end)]
     if dt_s is None:
@@ -127,9 +136,14 @@ def split_trials(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str, Tr
     """
     traces: dict[str, Trace] = {}
     by_trial_events = {str(k): g for k, g in events.groupby("trial_id", sort=False)}
-    for trial_id, rows in timeseries.groupby("trial_id", sort=False):
+    keys = ["trial_id", "t_s", "signal"]
+    unique = timeseries[[*keys, "value"]].drop_duplicates(keys, keep="last")
+    wide = unique.set_index(keys)["value"].astype("float64").unstack("signal")
+    for trial_id, rows in wide.groupby(level="trial_id", sort=False):
         key = str(trial_id)
-        traces[key] = make_trace(key, rows, by_trial_events.get(key, events.iloc[0:0]))
+        frame = rows.droplevel("trial_id").dropna(axis=1, how="all")
+        trial_events = _prepare_events(by_trial_events.get(key, events.iloc[0:0]))
+        traces[key] = _window(key, frame, trial_events, None)
     for key, rows in by_trial_events.items():
         if key not in traces:
             empty = timeseries.iloc[0:0]

@@ -95,3 +95,22 @@ def test_statistics_edge_cases():
     assert math.isnan(rank_test(np.array([]), np.array([1.0])).p_value)
     big = rank_test(np.arange(20.0), np.arange(20.0) + 30)
     assert big.p_value < 0.001 and big.cliffs_delta == -1.0
+
+
+def test_rank_test_agrees_with_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    for n_x, n_y in ((3, 3), (4, 6), (12, 15)):
+        x = rng.integers(0, 8, n_x).astype(float)
+        y = rng.integers(2, 10, n_y).astype(float)
+        ours = rank_test(x, y).p_value
+        method = stats.PermutationMethod(n_resamples=100_000) if n_x < 10 else "asymptotic"
+        theirs = stats.mannwhitneyu(x, y, alternative="two-sided", method=method).pvalue
+        assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-9)
+
+
+def test_midranks_share_tied_ranks():
+    from hpalab.analysis.statistics import midranks
+
+    assert list(midranks(np.array([10.0, 20, 10, 30]))) == [1.5, 3, 1.5, 4]

@@ -1,0 +1,83 @@
+"""Reading a run directory for reporting: the tables, the manifest and the resolved experiment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hpalab.errors import BadInput, HpalabError
+from hpalab.results.schema import EVENTS, LOCK_FILE, TIMESERIES, TRIALS
+from hpalab.results.store import Manifest, read_manifest, read_table
+from hpalab.specs import LoadedExperiment, load_experiment
+
+
+@dataclass
+class RunData:
+    """Everything a report needs from one run directory."""
+
+    path: Path
+    manifest: Manifest | None
+    experiment: LoadedExperiment | None
+    lock_problem: str | None
+    """Why the lock file could not be used (then spec-derived parts use defaults)."""
+    trials: pd.DataFrame
+    timeseries: pd.DataFrame
+    events: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        """The experiment name, else the directory name."""
+        if self.experiment is not None:
+            return self.experiment.name
+        return self.manifest.experiment if self.manifest else self.path.name
+
+    def variants(self) -> list[str]:
+        """Variant names: the spec's order, then any others found in trials.csv."""
+        names = [v.name for v in self.experiment.variants] if self.experiment else []
+        ordered = self.trials.sort_values("order") if "order" in self.trials else self.trials
+        names += [str(v) for v in ordered["variant"] if str(v) not in names]
+        return list(dict.fromkeys(names))
+
+
+def load_run(path: Path) -> RunData:
+    """Read a run directory. Raises :class:`BadInput` when ``path`` is not one."""
+    if not path.exists():
+        raise BadInput(f"{path} does not exist", hint="pass a run directory, e.g. reports/<run>")
+    if not path.is_dir():
+        raise BadInput(f"{path} is not a directory", hint="pass the run directory itself")
+    if not (path / TRIALS.filename).is_file():
+        raise BadInput(
+            f"{path} is not a run directory: it has no {TRIALS.filename}",
+            hint="pass a directory written by `hpalab run` (reports/<time>-<experiment>)",
+        )
+    try:
+        manifest = read_manifest(path)
+    except ValueError as error:
+        raise BadInput(
+            f"{path}/manifest.json is unreadable: {error}", hint="repair or remove it"
+        ) from error
+    experiment, problem = _experiment(path)
+    trials = read_table(path, TRIALS)
+    trials = trials[trials["status"].astype("object") != "pending"].reset_index(drop=True)
+    return RunData(
+        path=path,
+        manifest=manifest,
+        experiment=experiment,
+        lock_problem=problem,
+        trials=trials,
+        timeseries=read_table(path, TIMESERIES),
+        events=read_table(path, EVENTS),
+    )
+
+
+def _experiment(path: Path) -> tuple[LoadedExperiment | None, str | None]:
+    lock = path / LOCK_FILE
+    if not lock.is_file():
+        return None, f"{LOCK_FILE} is missing"
+    try:
+        return load_experiment(lock), None
+    except HpalabError as error:
+        first = str(error).splitlines()[0] if str(error) else error.message
+        return None, f"{LOCK_FILE} could not be read: {first}"
