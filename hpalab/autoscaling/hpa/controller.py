@@ -23,6 +23,7 @@ from hpalab.autoscaling.hpa.evaluate import (
     EvalContext,
     MetricOutcome,
     MetricsSnapshot,
+    describe,
     evaluate_metric,
 )
 from hpalab.autoscaling.hpa.model import (
@@ -90,6 +91,7 @@ class HPAController:
 
     __slots__ = (
         "_conditions",
+        "_descriptions",
         "_down_events",
         "_last_desired",
         "_last_scale_s",
@@ -114,6 +116,7 @@ class HPAController:
             scale_up=self.config.tolerance if up_tol is None else up_tol,
         )
         self._recommendations: list[Recommendation] | None = None
+        self._descriptions = [describe(m) for m in self.spec.metrics]
         self._up_events: list[ScaleEvent] = []
         self._down_events: list[ScaleEvent] = []
         self._conditions: dict[str, Condition] = {}
@@ -235,13 +238,14 @@ class HPAController:
         replicas = 0
         best = ""
         invalid = [o for o in outcomes if o.proposal is None]
-        for outcome in outcomes:
+        for outcome, description in zip(outcomes, self._descriptions, strict=True):
             if outcome.proposal is None:
                 result.events.append(_event("Warning", outcome.reason, _condition_error(outcome)))
                 continue
+            outcome.description = description
             if replicas == 0 or outcome.proposal.replicas > replicas:
                 replicas = outcome.proposal.replicas
-                best = outcome.description
+                best = description
         if invalid:
             result.error = (
                 f"invalid metrics ({len(invalid)} invalid out of {len(outcomes)}), "

@@ -87,6 +87,22 @@ def _fail(spec: MetricSpec, reason: str, condition_error: str, error: str) -> Me
     )
 
 
+def describe(spec: MetricSpec) -> str:
+    """How upstream names the metric in ScalingActive messages and rescale reasons."""
+    target = spec.target
+    if spec.type in ("Resource", "ContainerResource"):
+        if target.average_value_milli is not None:
+            return f"{spec.name} resource"
+        kind = "container resource" if spec.type == "ContainerResource" else "resource"
+        return f"{spec.name} {kind} utilization (percentage of request)"
+    if spec.type == "Pods":
+        return f"pods metric {spec.name}"
+    if spec.type == "Object" and target.type == "Value":
+        return f"{(spec.described_object or {}).get('kind', '')} metric {spec.name}"
+    # Upstream calls Object AverageValue metrics "external metric" too.
+    return f"external metric {spec.name}({_selector_text(spec.selector)})"
+
+
 def evaluate_metric(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
     """Evaluate one metric; never raises for metric problems (they become the outcome)."""
     if spec.type in ("Resource", "ContainerResource"):
@@ -146,7 +162,6 @@ def _resource(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
                 samples=values,
             )
             current: dict[str, Any] = {"averageValue": format_milli(proposal.usage_milli)}
-            description = f"{spec.name} resource"
         elif target.average_utilization is not None:
             step = "utilization"
             values = _resource_values(spec, ctx)
@@ -163,8 +178,6 @@ def _resource(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
                 "averageUtilization": proposal.utilization,
                 "averageValue": format_milli(proposal.usage_milli),
             }
-            kind = "container resource" if container else "resource"
-            description = f"{spec.name} {kind} utilization (percentage of request)"
         else:
             error = (
                 "invalid resource metric source: neither an average utilization target nor an "
@@ -180,7 +193,7 @@ def _resource(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
         status = {"type": "ContainerResource", "containerResource": body}
     else:
         status = {"type": "Resource", "resource": body}
-    return MetricOutcome(spec, status, proposal, description)
+    return MetricOutcome(spec, status, proposal)
 
 
 def _metric_id(spec: MetricSpec) -> dict[str, Any]:
@@ -200,7 +213,7 @@ def _pods(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
             raise MetricError("no metrics returned from custom metrics API")
         if spec.target.average_value_milli is None:
             raise MetricError("invalid pods metric source: no average value target was set")
-        values = PodSamples(dict(raw))
+        values = PodSamples(raw)
     except MetricError as failure:
         inner = f"unable to get metric {spec.name}: {failure}"
         return _fail(spec, "FailedGetPodsMetric", inner, f"{wrap}: {inner}")
@@ -258,21 +271,19 @@ def _object(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
                 pods=ctx.index.pods,
             )
             current: dict[str, Any] = {"value": format_milli(proposal.usage_milli)}
-            description = f"{kind} metric {spec.name}"
         else:
             assert target.average_value_milli is not None
             proposal = object_average_value_replicas(
                 ctx.status_replicas, raw, target.average_value_milli, tolerances=ctx.tolerances
             )
             current = {"averageValue": format_milli(proposal.usage_milli)}
-            description = f"external metric {spec.name}({_selector_text(spec.selector)})"
     except MetricError as failure:
         return _fail(spec, "FailedGetObjectMetric", str(failure), f"{wrap}: {failure}")
     status = {
         "type": "Object",
         "object": {"describedObject": obj, "metric": _metric_id(spec), "current": current},
     }
-    return MetricOutcome(spec, status, proposal, description)
+    return MetricOutcome(spec, status, proposal)
 
 
 def _selector_text(selector: Mapping[str, Any] | None) -> str:
@@ -332,5 +343,4 @@ def _external(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
         inner = f"failed to get {spec.name} external metric: {failure}"
         return _fail(spec, "FailedGetExternalMetric", str(failure), f"{wrap}: {inner}")
     status = {"type": "External", "external": {"metric": _metric_id(spec), "current": current}}
-    description = f"external metric {spec.name}({_selector_text(spec.selector)})"
-    return MetricOutcome(spec, status, proposal, description)
+    return MetricOutcome(spec, status, proposal)

@@ -25,7 +25,7 @@ class PodSamples:
     (timestamp, window). Times only matter for the CPU readiness rules.
     """
 
-    values: dict[str, int]
+    values: Mapping[str, int]
     timestamp_s: float = 0.0
     window_s: float = 0.0
     times: Mapping[str, tuple[float, float]] | None = None
@@ -222,12 +222,21 @@ def resource_samples(
     if not raw:
         raise MetricError("no metrics returned from resource metrics API")
     values: dict[str, int] = {}
-    times: dict[str, tuple[float, float]] = {}
+    first = raw[0]
+    uniform = True
     for item in raw:
-        usage = _item_usage(item, resource, container)
+        containers = item.containers
+        if not container and len(containers) == 1:
+            usage = containers[0].usage_milli.get(resource)
+        else:
+            usage = _item_usage(item, resource, container)
         if usage is not None:
             values[item.pod] = usage
-            times[item.pod] = (item.timestamp_s, item.window_s)
+            if item.timestamp_s != first.timestamp_s or item.window_s != first.window_s:
+                uniform = False
+    if uniform:
+        return PodSamples(values, first.timestamp_s, first.window_s)
+    times = {item.pod: (item.timestamp_s, item.window_s) for item in raw if item.pod in values}
     return PodSamples(values, times=times)
 
 
