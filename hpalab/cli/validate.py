@@ -148,5 +148,7 @@ def _shared_prefix(a: str, b: str) -> int:
 
 
 def _short(value: object) -> str:
+    if value is None:
+        return "(unset)"
     text = json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) <= 60 else text[:57] + "..."

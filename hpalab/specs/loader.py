@@ -231,7 +231,7 @@ def _resolve_variants(
 ) -> list[ResolvedVariant]:
     raw_variants = spec_data.get("variants") or []
     raw_matrix = spec_data.get("matrix") or []
-    base = {k: v for k, v in spec_data.items() if k not in ("variants", "matrix")}
+    base = {k: v for k, v in spec_data.items() if k not in ("variants", "matrix", "baseline")}
     axis_problems = [
         source.problem(("spec", "matrix", index, "path"), str(error), "fix the path")
         for index, error in _matrix_path_errors(base, raw_matrix)

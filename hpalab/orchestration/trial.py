@@ -1,0 +1,259 @@
+"""One trial: reset, apply the variant, warm up, drive the profile, cool down, record.
+
+Time inside a trial is ``t_s``: seconds since the load phase began (negative during warm-up).
+Signals are written on a 1 s grid as they arrive, so an interrupted trial keeps its data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from hpalab.collectors.hpa import hpa_signals
+from hpalab.collectors.load import load_signals
+from hpalab.collectors.prometheus import DEFAULT_QUERIES, record_range
+from hpalab.errors import CollectorError, HpalabError
+from hpalab.orchestration.seams import Clock, LoadSample, LoadSession, LoadStarter
+from hpalab.platforms.base import Platform, PlatformEvent
+from hpalab.results import EVENTS, PROMETHEUS, TIMESERIES, RunWriter
+from hpalab.specs import RateCurve, ResolvedVariant, compile_profile
+from hpalab.specs.profiles import HoldStage, ProfileSpec
+from hpalab.specs.units import parse_quantity_value
+from hpalab.specs.variants import TrialPlan
+
+
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+class Progress(Protocol):
+    def run_started(self, *, trials: list[TrialPlan], per_trial_s: float, path: str) -> None: ...
+
+    def trial_started(self, trial: TrialPlan) -> None: ...
+
+    def trial_finished(self, trial: TrialPlan, status: str) -> None: ...
+
+    def trial_tick(
+        self, *, trial: TrialPlan, phase: str, t_s: float, end_s: float, signals: dict[str, float]
+    ) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+@dataclass
+class TrialOutcome:
+    """How a trial ended."""
+
+    status: str  # complete | incomplete | failed
+    started_at: datetime
+    ended_at: datetime
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrialRun:
+    """Everything one trial needs."""
+
+    plan: TrialPlan
+    variant: ResolvedVariant
+    profile: ProfileSpec
+    platform: Platform
+    start_load: LoadStarter
+    writer: RunWriter
+    clock: Clock
+    stop: StopFlag
+    progress: Progress
+    work_dir: Path
+    samples: list[LoadSample] = field(default_factory=list)
+    recorder: Callable[..., Iterable[dict[str, Any]]] | None = None
+    """Records Prometheus series at the end; default :func:`record_range`."""
+
+
+def capacity_rps(variant: ResolvedVariant) -> float | None:
+    """Per-replica capacity for ``demand_replicas``: the calibrated ``app.capacityRps``, else the
+    HPA target of the first Pods/Object/External AverageValue metric (requests/s per pod)."""
+    spec = variant.spec
+    if spec.app.capacity_rps:
+        return spec.app.capacity_rps
+    for metric in spec.hpa.metrics:
+        source = metric.source()
+        target = getattr(source, "target", None)
+        if metric.type != "Resource" and target is not None and target.average_value:
+            return float(parse_quantity_value(target.average_value))
+    return None
+
+
+def run_trial(run: TrialRun) -> TrialOutcome:
+    """Run one trial to its end, or until stopped; always stops its load session."""
+    spec = run.variant.spec
+    started = datetime.now(UTC)
+    run.platform.apply_variant(spec)
+    run.platform.reset()
+    run.platform.drain_events()  # the reset's own churn is not part of the trial
+    run.progress.trial_started(run.plan)
+    warmup = spec.phases.warmup
+    stages = list(run.profile.stages)
+    if warmup > 0:
+        stages.insert(0, HoldStage(type="hold", duration=warmup, rps=spec.phases.warmup_rps))
+    session = run.start_load(
+        url=run.platform.load_url,
+        profile=ProfileSpec(stages=stages, arrivals=run.profile.arrivals),
+        load=spec.load,
+        seed=spec.seed + run.plan.repetition,
+        work_dir=run.work_dir,
+    )
+    origin = run.clock.now() + warmup
+    curve = compile_profile(run.profile.stages)
+    end_s = curve.duration_s + spec.phases.cooldown
+    _write_plan_events(run, curve, warmup)
+    try:
+        status, reasons = _loop(run, session, origin=origin, curve=curve, end_s=end_s)
+    finally:
+        session.stop()
+        _write_events(run, run.platform.drain_events(), origin)
+    _record_prometheus(run, origin=origin, warmup=warmup, end=min(run.clock.now(), origin + end_s))
+    return TrialOutcome(status, started, datetime.now(UTC), reasons)
+
+
+def _loop(
+    run: TrialRun, session: LoadSession, *, origin: float, curve: RateCurve, end_s: float
+) -> tuple[str, list[str]]:
+    capacity = capacity_rps(run.variant)
+    next_tick = math.floor(run.clock.now() - origin) + 1.0
+    while next_tick <= end_s:
+        run.clock.sleep(origin + next_tick - run.clock.now())
+        t_s = next_tick
+        next_tick += 1.0
+        if run.stop.is_set():
+            return "incomplete", ["interrupted"]
+        signals = _load_tick(run, session, origin=origin, curve=curve, t_s=t_s)
+        failure = session.failure()
+        if failure:
+            _event(
+                run,
+                t_s,
+                "fault",
+                "load",
+                {"error": "load generator crashed", "stderr": failure[-4000:]},
+            )
+            return "failed", ["load generator crashed"]
+        signals.update(
+            _platform_tick(
+                run, t_s=t_s, origin=origin, offered=curve.rate_at(t_s), capacity=capacity
+            )
+        )
+        phase = "warmup" if t_s < 0 else "load" if t_s < curve.duration_s else "cooldown"
+        run.progress.trial_tick(trial=run.plan, phase=phase, t_s=t_s, end_s=end_s, signals=signals)
+    return "complete", []
+
+
+def _load_tick(
+    run: TrialRun, session: LoadSession, *, origin: float, curve: RateCurve, t_s: float
+) -> dict[str, float]:
+    warmup = run.variant.spec.phases.warmup
+    latest: dict[str, float] = {}
+    for sample in session.poll():
+        run.samples.append(sample)
+        t = round(sample.t_s - warmup)
+        latest = load_signals(sample)
+        _write_signals(run, t, latest)
+    return latest
+
+
+def _platform_tick(
+    run: TrialRun, *, t_s: float, origin: float, offered: float, capacity: float | None
+) -> dict[str, float]:
+    try:
+        snapshot = run.platform.observe()
+    except HpalabError as error:
+        _event(run, t_s, "collector_error", "platform", {"error": str(error)})
+        return {}
+    signals = hpa_signals(snapshot, offered_rps=offered, capacity_rps=capacity)
+    _write_signals(run, t_s, signals)
+    _write_events(run, run.platform.drain_events(), origin)
+    return signals
+
+
+def _write_signals(run: TrialRun, t_s: float, signals: dict[str, float]) -> None:
+    run.writer.append(
+        TIMESERIES,
+        (
+            {"trial_id": run.plan.trial_id, "t_s": t_s, "signal": name, "value": value}
+            for name, value in signals.items()
+        ),
+    )
+
+
+def _write_events(run: TrialRun, events: list[PlatformEvent], origin: float) -> None:
+    run.writer.append(
+        EVENTS,
+        (
+            {
+                "trial_id": run.plan.trial_id,
+                "t_s": round(e.t - origin, 3),
+                "kind": e.kind,
+                "object": e.object,
+                "detail": e.detail,
+            }
+            for e in events
+        ),
+    )
+
+
+def _event(run: TrialRun, t_s: float, kind: str, obj: str, detail: dict[str, Any]) -> None:
+    run.writer.append(
+        EVENTS,
+        [
+            {
+                "trial_id": run.plan.trial_id,
+                "t_s": t_s,
+                "kind": kind,
+                "object": obj,
+                "detail": detail,
+            }
+        ],
+    )
+
+
+def _write_plan_events(run: TrialRun, curve: RateCurve, warmup: float) -> None:
+    if warmup > 0:
+        _event(run, -warmup, "phase", "trial", {"phase": "warmup"})
+    _event(run, 0.0, "phase", "trial", {"phase": "load"})
+    previous = run.variant.spec.phases.warmup_rps if warmup > 0 else 0.0
+    for segment in curve.segments:
+        _event(
+            run,
+            segment.start_s,
+            "load_step",
+            "load",
+            {
+                "stage": segment.index,
+                "type": segment.kind,
+                "from_rps": previous,
+                "start_rps": segment.start_rps,
+                "to_rps": segment.end_rps,
+            },
+        )
+        previous = segment.end_rps
+    _event(run, curve.duration_s, "phase", "trial", {"phase": "cooldown"})
+
+
+def _record_prometheus(run: TrialRun, *, origin: float, warmup: float, end: float) -> None:
+    spec = run.variant.spec
+    queries = [*DEFAULT_QUERIES, *spec.prometheus.record]
+    try:
+        rows = record_range(
+            run.platform.prometheus_url,
+            queries=queries,
+            start=origin - warmup,
+            end=end,
+            origin=origin,
+        )
+        run.writer.append(PROMETHEUS, ({"trial_id": run.plan.trial_id, **row} for row in rows))
+    except CollectorError as error:
+        _event(run, end - origin, "collector_error", "prometheus", {"error": str(error)})
+        run.progress.note(f"warning: {error.message}")

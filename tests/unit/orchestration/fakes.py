@@ -1,0 +1,130 @@
+"""Fakes at the orchestration's own seams: platform, load session, clock."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hpalab.orchestration.seams import LoadSample
+from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
+
+
+class VirtualClock:
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.t = start
+        self.on_sleep: list[Any] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(seconds, 0.0)
+        for hook in list(self.on_sleep):
+            hook(self.t)
+
+
+class FakePlatform(Platform):
+    """Replicas follow demand with a delay; every change is an event."""
+
+    name = "fake"
+
+    def __init__(
+        self, clock: VirtualClock, *, capacity: float = 10.0, fail_apply: set[str] = frozenset()
+    ) -> None:
+        self.clock = clock
+        self.capacity = capacity
+        self.fail_apply = fail_apply
+        self.replicas = 1
+        self.events: list[PlatformEvent] = []
+        self.started = self.stopped = 0
+        self.offered = 0.0
+        self.applied: list[str] = []
+
+    def start(self) -> None:
+        self.started += 1
+
+    def stop(self) -> None:
+        self.stopped += 1
+
+    def apply_variant(self, spec: Any) -> None:
+        from hpalab.errors import PlatformError
+
+        target = spec.hpa.metrics[0].pods.target.average_value
+        self.applied.append(target)
+        if target in self.fail_apply:
+            raise PlatformError("the adapter did not roll out", hint="look at its logs")
+
+    def reset(self) -> None:
+        self.replicas = 1
+        self.events.append(PlatformEvent(self.clock.now(), "pod_created", "sample-app-reset"))
+
+    @property
+    def load_url(self) -> str:
+        return "http://127.0.0.1:1"
+
+    @property
+    def prometheus_url(self) -> str:
+        return "http://127.0.0.1:1"
+
+    def observe(self) -> Snapshot:
+        want = max(1, math.ceil(self.offered / self.capacity))
+        if want > self.replicas:
+            self.replicas += 1
+            self.events.append(
+                PlatformEvent(
+                    self.clock.now(),
+                    "hpa_rescale",
+                    "hpa/sample-app",
+                    {"old": self.replicas - 1, "new": self.replicas},
+                )
+            )
+        return Snapshot(
+            t=self.clock.now(),
+            spec_replicas=self.replicas,
+            desired_replicas=want,
+            ready_replicas=self.replicas,
+            metric_value=self.offered / self.replicas,
+            metric_target=self.capacity,
+        )
+
+    def drain_events(self) -> list[PlatformEvent]:
+        out, self.events = self.events, []
+        return out
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"fake": True}
+
+
+class FakeLoad:
+    """Delivers exactly the profile's rate; can crash at a given second."""
+
+    def __init__(
+        self,
+        clock: VirtualClock,
+        platform: FakePlatform,
+        curve: Any,
+        *,
+        crash_at: float | None = None,
+    ) -> None:
+        self.clock, self.platform, self.curve = clock, platform, curve
+        self.t0 = clock.now()
+        self.emitted = 0
+        self.crash_at = crash_at
+        self.stopped = False
+
+    def poll(self) -> list[LoadSample]:
+        out = []
+        while self.t0 + self.emitted + 1 <= self.clock.now():
+            rate = self.curve.rate_at(self.emitted + 0.5)
+            self.platform.offered = rate
+            out.append(LoadSample(self.emitted, rate, rate, rate / 10, 0.0, 10.0, 20.0, 30.0))
+            self.emitted += 1
+        return out
+
+    def failure(self) -> str | None:
+        if self.crash_at is not None and self.clock.now() - self.t0 >= self.crash_at:
+            return "Traceback: worker died"
+        return None
+
+    def stop(self) -> None:
+        self.stopped = True
