@@ -206,7 +206,12 @@ class KubeClient:
         return self.call("DELETE", path, body=body) is not None
 
     def watch(
-        self, path: str, *, resource_version: str | None = None, timeout_s: int = 300
+        self,
+        path: str,
+        *,
+        resource_version: str | None = None,
+        timeout_s: int = 300,
+        label_selector: str | None = None,
     ) -> Iterator[Obj]:
         """The events of a watch (``{"type": ..., "object": ...}``), until the server ends it.
 
@@ -215,6 +220,8 @@ class KubeClient:
         query = {"watch": "true", "allowWatchBookmarks": "true", "timeoutSeconds": str(timeout_s)}
         if resource_version:
             query["resourceVersion"] = resource_version
+        if label_selector:
+            query["labelSelector"] = label_selector
         response = self.request("GET", path, query=query, stream=True)
         if response.status >= 400:
             data = response.read()

@@ -231,25 +231,45 @@ def up(
     client = client or KubeClient(load_api_client(context=context, config_file=kubeconfig))
     if context is None and kubelet_insecure_tls is None:
         insecure = _kubelet_insecure_tls(_current_context(kubeconfig), None)
+    result = deploy(
+        spec,
+        options,
+        client=client,
+        waiter=waiter,
+        manifests_dir=manifests_dir,
+        kubelet_insecure_tls=insecure,
+        with_hpa=with_hpa,
+        out=out,
+    )
+    _print_access(options, out)
+    return result
+
+
+def deploy(
+    spec: ExperimentSpec,
+    options: StackOptions,
+    *,
+    client: KubeClient,
+    waiter: Waiter | None = None,
+    manifests_dir: Path | None = None,
+    kubelet_insecure_tls: bool = False,
+    with_hpa: bool = True,
+    out: TextIO,
+) -> UpResult:
+    """Apply every step of the stack for ``spec`` and wait until each is ready."""
     result = UpResult([])
     upstream = _cluster_upstream(
-        client, manifests_dir=manifests_dir, options=options, insecure_tls=insecure, result=result
+        client,
+        manifests_dir=manifests_dir,
+        options=options,
+        insecure_tls=kubelet_insecure_tls,
+        result=result,
     )
     password = _grafana_password(client, options)
-    steps = plan(
-        spec, options, upstream=upstream, grafana_password=password or "unused", with_hpa=with_hpa
-    )
+    steps = plan(spec, options, upstream=upstream, grafana_password=password, with_hpa=with_hpa)
     if password is None:  # keep the existing Secret: re-applying would replace the password
         steps = [
-            Step(
-                s.name,
-                [
-                    o
-                    for o in s.objects
-                    if o["metadata"]["name"] != GRAFANA_SECRET or o["kind"] != "Secret"
-                ],
-                s.waits,
-            )
+            Step(s.name, [o for o in s.objects if not _is_grafana_secret(o)], s.waits)
             for s in steps
         ]
     for note in result.warnings:
@@ -260,8 +280,11 @@ def up(
     waiter = waiter or Waiter(client, options, hpa_spec=hpa_spec, log=_writer(out))
     apply_steps(client, steps, waiter, out=out)
     result.objects = all_objects(steps)
-    _print_access(options, out)
     return result
+
+
+def _is_grafana_secret(body: Obj) -> bool:
+    return bool(body["kind"] == "Secret" and body["metadata"]["name"] == GRAFANA_SECRET)
 
 
 def _writer(out: TextIO) -> Callable[[str], None]:

@@ -1,0 +1,298 @@
+"""``KubernetesPlatform``: the experiment on a real cluster, observed through watches.
+
+``start`` deploys the stack (or finds it deployed) and starts three watches: the app's pods,
+the HPA, and the namespace's events. ``observe`` reads the scale subresource and polls the value
+the adapter serves for the HPA's metric; everything else comes from the watch caches. ``stop``
+ends the watches and port-forwards and deletes the HPA, so the app stops scaling; the stack stays
+for the next run (``hpalab down`` removes it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hpalab.errors import PlatformError
+from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
+from hpalab.platforms.kubernetes import fingerprinting, lifecycle
+from hpalab.platforms.kubernetes.client import KubeClient, collection_path, load_api_client
+from hpalab.platforms.kubernetes.metrics_api import (
+    hpa_current_value,
+    metric_read,
+    read_metric,
+    target_value,
+)
+from hpalab.platforms.kubernetes.objects import APP, StackOptions, selector
+from hpalab.platforms.kubernetes.portforward import PortForward
+from hpalab.platforms.kubernetes.render_app import deployment, hpa
+from hpalab.platforms.kubernetes.stack import Wait, variant_steps
+from hpalab.platforms.kubernetes.waiting import Waiter
+from hpalab.platforms.kubernetes.watching import (
+    HpaTracker,
+    PodTracker,
+    Watch,
+    event_to_platform,
+)
+from hpalab.specs import ExperimentSpec
+
+
+class KubernetesPlatform(Platform):
+    """The stack on the cluster of a kubeconfig context."""
+
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        spec: ExperimentSpec,
+        *,
+        context: str | None = None,
+        namespace: str = "hpalab",
+        kubeconfig: Path | None = None,
+        manifests_dir: Path | None = None,
+        app_image: str | None = None,
+        load_url: str | None = None,
+        prometheus_url: str | None = None,
+        deploy: bool = True,
+        client: KubeClient | None = None,
+        waiter: Waiter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``load_url`` / ``prometheus_url``: where this machine reaches the app and Prometheus
+        (default: their NodePorts on 127.0.0.1, as kind maps them). ``prometheus_url=
+        "port-forward"`` runs ``kubectl port-forward`` instead. ``deploy=False`` expects the
+        stack already up (``hpalab up``)."""
+        self.spec = spec
+        self.options = StackOptions(namespace=namespace, instance=namespace, app_image=app_image)
+        self.context, self.kubeconfig, self.manifests_dir = context, kubeconfig, manifests_dir
+        self._load_url, self._prometheus_url = load_url, prometheus_url
+        self._deploy = deploy
+        self._client, self._waiter = client, waiter
+        self._clock = clock
+        self._events: list[PlatformEvent] = []
+        self._lock = threading.Lock()
+        self.pods = PodTracker(self._emit, clock)
+        self.hpa = HpaTracker(self._emit, clock)
+        self._watches: list[Watch] = []
+        self._forward: PortForward | None = None
+        self._flags: dict[str, Any] = {}
+        self.log = io.StringIO()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def client(self) -> KubeClient:
+        if self._client is None:
+            api = load_api_client(context=self.context, config_file=self.kubeconfig)
+            self._client = KubeClient(api)
+        return self._client
+
+    def _emit(self, event: PlatformEvent) -> None:
+        with self._lock:
+            self._events.append(event)
+
+    def _waiter_for(self, spec: ExperimentSpec) -> Waiter:
+        if self._waiter is not None:
+            self._waiter.hpa_spec = spec.hpa.to_kubernetes()
+            return self._waiter
+        return Waiter(self.client, self.options, hpa_spec=spec.hpa.to_kubernetes())
+
+    def _pod_selector(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in selector(self.options, APP).items())
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._deploy:
+            lifecycle.deploy(
+                self.spec,
+                self.options,
+                client=self.client,
+                waiter=self._waiter_for(self.spec),
+                manifests_dir=self.manifests_dir,
+                with_hpa=False,
+                out=self.log,
+            )
+        self._start_watches()
+
+    def _start_watches(self, *, retry_s: float = 1.0) -> None:
+        ns = self.options.namespace
+        hpa_path = collection_path("autoscaling/v2", "HorizontalPodAutoscaler", ns)
+        specs: list[
+            tuple[
+                str,
+                str | None,
+                Callable[[str, dict[str, Any]], None],
+                Callable[[list[dict[str, Any]]], None],
+            ]
+        ] = [
+            (
+                f"/api/v1/namespaces/{ns}/pods",
+                self._pod_selector(),
+                self.pods.update,
+                self.pods.reset,
+            ),
+            (hpa_path, None, self.hpa.update, self._hpa_listed),
+            (f"/api/v1/namespaces/{ns}/events", None, self._on_event, lambda _items: None),
+        ]
+        for path, label_selector, on_event, on_list in specs:
+            watch = Watch(
+                self.client,
+                path,
+                on_event=on_event,
+                on_list=on_list,
+                on_error=self._on_watch_error,
+                label_selector=label_selector,
+                retry_s=retry_s,
+            )
+            watch.start()
+            self._watches.append(watch)
+
+    def _hpa_listed(self, items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if item["metadata"]["name"] == APP:
+                self.hpa.update("MODIFIED", item)
+
+    def _on_event(self, kind: str, body: dict[str, Any]) -> None:
+        if kind == "ADDED" and (event := event_to_platform(body, self._clock())):
+            self._emit(event)
+
+    def _on_watch_error(self, message: str) -> None:
+        self._emit(PlatformEvent(self._clock(), "collector_error", "watch", {"message": message}))
+
+    def stop(self) -> None:
+        for watch in self._watches:
+            watch.stop()
+        self._watches.clear()
+        if self._forward is not None:
+            self._forward.stop()
+            self._forward = None
+        if self._client is not None:
+            path = collection_path(
+                "autoscaling/v2", "HorizontalPodAutoscaler", self.options.namespace
+            )
+            # Stopping must not fail; `hpalab down` cleans up the rest.
+            with contextlib.suppress(PlatformError):
+                self._client.delete(f"{path}/{APP}")
+
+    def apply_variant(self, spec: ExperimentSpec) -> None:
+        """Render and apply the variant (app, Prometheus, adapter config that rolls the adapter,
+        HPA) and wait until the HPA is ScalingActive with a metric."""
+        self.spec = spec
+        waiter = self._waiter_for(spec)
+        lifecycle.apply_steps(self.client, variant_steps(spec, self.options), waiter, out=self.log)
+        self._flags, mismatches = fingerprinting.flag_record(self.client, spec)
+        for text in mismatches:
+            self._emit(
+                PlatformEvent(
+                    self._clock(), "warning", "kube-controller-manager", {"message": text}
+                )
+            )
+
+    def reset(self) -> None:
+        """Delete the HPA (its recommendation history goes with it), return to the initial
+        replicas, wait for all of them Ready, and create the HPA again."""
+        client, ns = self.client, self.options.namespace
+        hpa_path = collection_path("autoscaling/v2", "HorizontalPodAutoscaler", ns)
+        client.delete(f"{hpa_path}/{APP}")
+        waiter = self._waiter_for(self.spec)
+        client.apply(deployment(self.spec, self.options))
+        waiter.wait(Wait("rollout", APP, ns), timeout_s=self.spec.phases.settle_timeout)
+        client.apply(hpa(self.spec, self.options))
+        waiter.wait(Wait("metric", APP, ns))
+        waiter.wait(Wait("hpa", APP, ns))
+
+    # -- observation ----------------------------------------------------------------------
+
+    @property
+    def load_url(self) -> str:
+        return self._load_url or f"http://127.0.0.1:{self.options.app_node_port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        if self._prometheus_url == "port-forward":
+            if self._forward is None:
+                self._forward = PortForward(
+                    namespace=self.options.namespace,
+                    target="svc/prometheus-operated",
+                    remote_port=9090,
+                    context=self.context,
+                    kubeconfig=self.kubeconfig,
+                )
+                self._forward.start()
+            return self._forward.url
+        return self._prometheus_url or f"http://127.0.0.1:{self.options.prometheus_node_port}"
+
+    def observe(self) -> Snapshot:
+        now = self._clock()
+        ns = self.options.namespace
+        scale = self.client.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{APP}/scale") or {}
+        spec_replicas = int(scale.get("spec", {}).get("replicas", 0))
+        pods = tuple(sorted(self.pods.pods.values(), key=lambda p: p.name))
+        ready = sum(1 for p in pods if p.ready and p.phase != "Terminating")
+        status = dict(self.hpa.status)
+        value, target = self._metric(status, spec_replicas)
+        return Snapshot(
+            t=now,
+            spec_replicas=spec_replicas,
+            desired_replicas=int(status.get("desiredReplicas", spec_replicas)),
+            ready_replicas=ready,
+            pods=pods,
+            hpa=status,
+            metric_value=value,
+            metric_target=target,
+        )
+
+    def _metric(self, status: dict[str, Any], replicas: int) -> tuple[float | None, float | None]:
+        metric = self.spec.hpa.to_kubernetes()["metrics"][0]  # type: ignore[index]
+        target = target_value(metric)
+        read = metric_read(
+            metric, namespace=self.options.namespace, pod_selector=self._pod_selector()
+        )
+        if read.aggregate == "none":
+            return hpa_current_value(status), target
+        try:
+            value, _count = read_metric(self.client, read)
+        except PlatformError as error:
+            self._emit(
+                PlatformEvent(
+                    self._clock(), "collector_error", "metrics-api", {"message": str(error)}
+                )
+            )
+            return None, target
+        source = metric.get(metric["type"].lower(), {})
+        per_pod = source.get("target", {}).get("type") == "AverageValue"
+        if value is not None and per_pod and metric["type"] in ("Object", "External") and replicas:
+            value /= replicas  # the HPA compares the total divided by the current replicas
+        return value, target
+
+    def drain_events(self) -> list[PlatformEvent]:
+        with self._lock:
+            out, self._events = self._events, []
+        return sorted(out, key=lambda e: e.t)
+
+    def fingerprint(self) -> dict[str, Any]:
+        client = self.client
+        nodes = client.list("/api/v1/nodes")
+        kubelets = sorted(
+            {n.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "") for n in nodes}
+        )
+        if not self._flags:
+            self._flags, _ = fingerprinting.flag_record(client, self.spec)
+        return {
+            "platform": "kubernetes",
+            "kubernetes_version": fingerprinting.server_version(client),
+            "server": client.server,
+            "nodes": len(nodes),
+            "kubelet_versions": kubelets,
+            "controller_flags": self._flags,
+            "adapter_image": self.options.adapter_image,
+            "prometheus_version": self.options.prometheus_version,
+            "app_image": self.options.app_image
+            or f"{self.options.python_image} (source from ConfigMap)",
+            "namespace": self.options.namespace,
+        }
