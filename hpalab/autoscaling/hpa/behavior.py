@@ -120,22 +120,7 @@ def scale_up_limit(
 ) -> int:
     """Highest replica count the scale-up policies allow now (before the 'not below current'
     correction). Pods: start of period + value; Percent: ceil(start × (1 + value/100))."""
-    if rules.select_policy == "Disabled":
-        return current_replicas
-    use_min = rules.select_policy == "Min"
-    result = MAX_INT32 if use_min else MIN_INT32
-    for policy in rules.policies:
-        added = replicas_change_in_period(up_events, now_s=now_s, period_s=policy.period_seconds)
-        deleted = replicas_change_in_period(
-            down_events, now_s=now_s, period_s=policy.period_seconds
-        )
-        start = current_replicas - added + deleted
-        if policy.type == "Pods":
-            proposed = start + policy.value
-        else:
-            proposed = math.ceil(float(start) * (1 + float(policy.value) / 100))
-        result = min(result, proposed) if use_min else max(result, proposed)
-    return result
+    return _policy_limit(current_replicas, up_events, down_events, rules, now_s, scale_up=True)
 
 
 def scale_down_limit(
@@ -148,21 +133,35 @@ def scale_down_limit(
 ) -> int:
     """Lowest replica count the scale-down policies allow now (before the 'not above current'
     correction). Pods: start − value; Percent: trunc(start × (1 − value/100))."""
+    return _policy_limit(current_replicas, up_events, down_events, rules, now_s, scale_up=False)
+
+
+def _policy_limit(
+    current: int,
+    up_events: list[ScaleEvent],
+    down_events: list[ScaleEvent],
+    rules: ScalingRules,
+    now_s: float,
+    *,
+    scale_up: bool,
+) -> int:
     if rules.select_policy == "Disabled":
-        return current_replicas
-    use_min_change = rules.select_policy == "Min"
-    result = MIN_INT32 if use_min_change else MAX_INT32
+        return current
+    # 'Min' means the smallest change: the lowest limit up, the highest limit down.
+    pick_lowest = (rules.select_policy == "Min") == scale_up
+    result = MAX_INT32 if pick_lowest else MIN_INT32
     for policy in rules.policies:
-        added = replicas_change_in_period(up_events, now_s=now_s, period_s=policy.period_seconds)
-        deleted = replicas_change_in_period(
-            down_events, now_s=now_s, period_s=policy.period_seconds
-        )
-        start = current_replicas - added + deleted
+        period = policy.period_seconds
+        added = replicas_change_in_period(up_events, now_s=now_s, period_s=period)
+        deleted = replicas_change_in_period(down_events, now_s=now_s, period_s=period)
+        start = current - added + deleted
         if policy.type == "Pods":
-            proposed = start - policy.value
+            proposed = start + policy.value if scale_up else start - policy.value
+        elif scale_up:
+            proposed = math.ceil(float(start) * (1 + float(policy.value) / 100))
         else:
             proposed = int(float(start) * (1 - float(policy.value) / 100))
-        result = max(result, proposed) if use_min_change else min(result, proposed)
+        result = min(result, proposed) if pick_lowest else max(result, proposed)
     return result
 
 

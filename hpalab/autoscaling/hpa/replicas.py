@@ -8,7 +8,7 @@ non-negative values truncate, ratios are IEEE doubles, ``int32(math.Ceil(x))``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hpalab.autoscaling.hpa.model import MAX_INT32, MAX_INT64, Pod, Tolerances
@@ -105,52 +105,16 @@ def resource_utilization_replicas(
     usable = _usable(groups, samples)
     requests = index.requests(container=container, resource=resource)
     ratio, utilization, raw = _utilization_ratio(usable, requests, target_utilization)
-    scale_up_with_unready = bool(groups.unready) and ratio > 1.0
-    if not scale_up_with_unready and not groups.missing:
-        if tolerances.is_within(ratio):
-            return Proposal(current_replicas, raw, utilization, ratio, "within tolerance")
-        return Proposal(_ceil_int32(ratio * groups.ready_count), raw, utilization, ratio)
-    if groups.missing:
-        if ratio < 1.0:
-            fallback = max(100, target_utilization)
-            for name in groups.missing:
-                usable[name] = requests[name] * fallback // 100
-        elif ratio > 1.0:
-            for name in groups.missing:
-                usable[name] = 0
-    if scale_up_with_unready:
-        for name in groups.unready:
-            usable[name] = 0
-    new_ratio, _, _ = _utilization_ratio(usable, requests, target_utilization)
-    return _rebalanced(
+    fallback = max(100, target_utilization)
+    return _propose(
         current_replicas,
-        ratio,
-        new_ratio,
-        count=len(usable),
+        Proposal(current_replicas, raw, utilization, ratio),
+        groups=groups,
+        usable=usable,
         tolerances=tolerances,
-        usage=raw,
-        utilization=utilization,
+        missing_on_scale_down=lambda name: requests[name] * fallback // 100,
+        ratio_of=lambda values: _utilization_ratio(values, requests, target_utilization)[0],
     )
-
-
-def _rebalanced(
-    current: int,
-    ratio: float,
-    new_ratio: float,
-    *,
-    count: int,
-    tolerances: Tolerances,
-    usage: int,
-    utilization: int | None,
-) -> Proposal:
-    if tolerances.is_within(new_ratio):
-        return Proposal(current, usage, utilization, new_ratio, "rebalanced ratio within tolerance")
-    if (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return Proposal(current, usage, utilization, new_ratio, "rebalancing flips direction")
-    replicas = _ceil_int32(new_ratio * count)
-    if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
-        return Proposal(current, usage, utilization, new_ratio, "pod count flips direction")
-    return Proposal(replicas, usage, utilization, new_ratio, "rebalanced missing/unready pods")
 
 
 def plain_metric_replicas(
@@ -172,31 +136,50 @@ def plain_metric_replicas(
     groups = group_pods(index, samples, resource=resource)
     usable = _usable(groups, samples)
     ratio, usage = _usage_ratio(usable, target_usage)
+    return _propose(
+        current_replicas,
+        Proposal(current_replicas, usage, None, ratio),
+        groups=groups,
+        usable=usable,
+        tolerances=tolerances,
+        missing_on_scale_down=lambda name: target_usage,
+        ratio_of=lambda values: _usage_ratio(values, target_usage)[0],
+    )
+
+
+def _propose(
+    current: int,
+    first: Proposal,
+    *,
+    groups: PodGroups,
+    usable: dict[str, int],
+    tolerances: Tolerances,
+    missing_on_scale_down: Callable[[str], int],
+    ratio_of: Callable[[dict[str, int]], float],
+) -> Proposal:
+    """The proposal from the usage ratio, rebalancing missing and unready pods as upstream."""
+    ratio, usage, utilization = first.ratio, first.usage_milli, first.utilization
     scale_up_with_unready = bool(groups.unready) and ratio > 1.0
     if not scale_up_with_unready and not groups.missing:
         if tolerances.is_within(ratio):
-            return Proposal(current_replicas, usage, None, ratio, "within tolerance")
-        return Proposal(_ceil_int32(ratio * groups.ready_count), usage, None, ratio)
-    if groups.missing:
-        if ratio < 1.0:
-            for name in groups.missing:
-                usable[name] = target_usage
-        elif ratio > 1.0:
-            for name in groups.missing:
-                usable[name] = 0
+            return Proposal(current, usage, utilization, ratio, "within tolerance")
+        return Proposal(_ceil_int32(ratio * groups.ready_count), usage, utilization, ratio)
+    if groups.missing and ratio != 1.0:
+        # Missing pods count as the target (scale-down) or as idle (scale-up).
+        for name in groups.missing:
+            usable[name] = missing_on_scale_down(name) if ratio < 1.0 else 0
     if scale_up_with_unready:
         for name in groups.unready:
             usable[name] = 0
-    new_ratio, _ = _usage_ratio(usable, target_usage)
-    return _rebalanced(
-        current_replicas,
-        ratio,
-        new_ratio,
-        count=len(usable),
-        tolerances=tolerances,
-        usage=usage,
-        utilization=None,
-    )
+    new_ratio = ratio_of(usable)
+    if tolerances.is_within(new_ratio):
+        return Proposal(current, usage, utilization, new_ratio, "rebalanced ratio within tolerance")
+    if (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
+        return Proposal(current, usage, utilization, new_ratio, "rebalancing flips direction")
+    replicas = _ceil_int32(new_ratio * len(usable))
+    if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
+        return Proposal(current, usage, utilization, new_ratio, "pod count flips direction")
+    return Proposal(replicas, usage, utilization, new_ratio, "rebalanced missing/unready pods")
 
 
 def value_replicas(
