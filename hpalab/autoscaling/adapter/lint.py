@@ -91,6 +91,7 @@ def _query_checks(where: str, rule: DiscoveryRule, *, custom: bool) -> list[Lint
             )
         )
     counter = "_total" in rule.series_query or "_total" in rule.name.matches
+    counter = counter and not any("_total" in f.is_not for f in rule.series_filters)
     if counter and not re.search(r"\b(rate|irate|increase)\s*\(", query):
         out.append(
             LintWarning(

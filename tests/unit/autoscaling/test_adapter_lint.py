@@ -4,7 +4,7 @@ import pytest
 
 from hpalab.autoscaling.adapter import DEFAULT_REST_MAPPER, Series, discover
 from hpalab.autoscaling.adapter.lint import HpaMetric, lint_config
-from hpalab.specs.adapter import AdapterConfig
+from hpalab.specs.adapter import AdapterConfig, default_config
 
 GOOD = {
     "seriesQuery": 'http_requests_total{namespace!="",pod!=""}',
@@ -89,3 +89,17 @@ def test_discovered_series_resolve_regex_rules():
     warnings = lint_config(config, hpa_metrics=[HpaMetric("Pods", "nope")], discovery=found)
     assert sorted(w.code for w in warnings) == ["duplicate-metric", "metric-not-exposed"]
     assert all(w.hint for w in warnings)
+
+
+def test_the_adapters_default_config_is_clean():
+    config = default_config(rate_interval_s=60)
+    assert lint_config(config, scrape_interval_s=15, relist_interval_s=60) == []
+
+
+def test_counter_rule_excluding_counters_by_filter_is_clean():
+    rule = {
+        **GOOD,
+        "seriesFilters": [{"isNot": ".*_total$"}],
+        "metricsQuery": "<<.Series>>{<<.LabelMatchers>>}",
+    }
+    assert _codes([rule]) == []
