@@ -162,14 +162,18 @@ def _print_explanation(data: dict[str, Any], console: Console) -> None:
             f"({data['rescale_reason'] or 'no change'})"
         )
     norm = data["normalization"]
+    rules = data["rules"]
     if norm:
         console.print(
-            f"[bold]4. Stabilization[/bold]: {norm['proposal']} → {norm['stabilized']} "
+            f"[bold]4. Stabilization[/bold] (windows: up {rules['scale_up_window_s']:g}s, "
+            f"down {rules['scale_down_window_s']:g}s): {norm['proposal']} → {norm['stabilized']} "
             f"({norm['stabilization']})"
         )
         console.print(
-            f"[bold]5. Policies and min/max[/bold]: {norm['stabilized']} → {norm['desired']} "
-            f"({norm['limit_reason']}: {norm['limit_message']})"
+            f"[bold]5. Policies and min/max[/bold] (up: {rules['scale_up_policy']}; "
+            f"down: {rules['scale_down_policy']}): {norm['stabilized']} → {norm['desired']} "
+            f"({norm['limit_reason']}: {norm['limit_message']})",
+            highlight=False,
         )
     if data["error"]:
         console.print(

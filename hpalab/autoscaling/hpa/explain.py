@@ -21,6 +21,7 @@ from hpalab.autoscaling.hpa.model import (
     MetricSpec,
     Pod,
     PodResourceMetrics,
+    ScalingRules,
 )
 from hpalab.autoscaling.hpa.spec import format_milli, milli_value
 from hpalab.errors import EngineError
@@ -121,6 +122,36 @@ def _target_text(metric: MetricSpec) -> str:
     return format_milli(t.value_milli or 0)
 
 
+def _rules_text(rules: ScalingRules) -> str:
+    if rules.select_policy == "Disabled":
+        return "disabled"
+    parts = ", ".join(
+        f"{p.value}{'%' if p.type == 'Percent' else ' pods'} per {p.period_seconds}s"
+        for p in rules.policies
+    )
+    return f"{rules.select_policy} of [{parts}]"
+
+
+def _normalization_rules(controller: HPAController) -> dict[str, Any]:
+    behavior = controller.spec.behavior
+    config = controller.config
+    if behavior is None:
+        return {
+            "scale_up_window_s": 0,
+            "scale_down_window_s": config.downscale_stabilization_window_s,
+            "scale_up_policy": f"max({config.scale_up_limit_factor:g} × current, "
+            f"{config.scale_up_limit_minimum:g})",
+            "scale_down_policy": "none",
+        }
+    down = behavior.scale_down.stabilization_window_seconds
+    return {
+        "scale_up_window_s": behavior.scale_up.stabilization_window_seconds or 0,
+        "scale_down_window_s": config.downscale_stabilization_window_s if down is None else down,
+        "scale_up_policy": _rules_text(behavior.scale_up),
+        "scale_down_policy": _rules_text(behavior.scale_down),
+    }
+
+
 def explain_sync(controller: HPAController, result: SyncResult, *, current: int) -> dict[str, Any]:
     """Everything one sync decided, step by step, as JSON-ready data."""
     tol = controller.tolerances
@@ -160,6 +191,7 @@ def explain_sync(controller: HPAController, result: SyncResult, *, current: int)
             "band": [1.0 - tol.scale_down, 1.0 + tol.scale_up],
         },
         "behavior": "spec.behavior" if behavior else "legacy (no spec.behavior)",
+        "rules": _normalization_rules(controller),
         "metrics": metrics,
         "metric_proposal": result.metric_proposal,
         "rescale_reason": result.rescale_reason,
