@@ -28,7 +28,7 @@ from hpalab.autoscaling.adapter import (
     series_queries,
 )
 from hpalab.autoscaling.adapter.lint import HpaMetric, lint_config
-from hpalab.autoscaling.adapter.values import convert_external
+from hpalab.autoscaling.adapter.values import convert_external, match_by_name
 from hpalab.errors import CollectorError
 from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.hpa import LabelSelector, MetricSpec
@@ -231,6 +231,43 @@ def _preview_pods(
     return out
 
 
+def _preview_object(
+    api: PrometheusAPI,
+    found: Discovery,
+    metric: MetricSpec,
+    *,
+    mapper: RestMapper,
+    namespace: str,
+    at: float | None,
+) -> MetricPreview:
+    assert metric.object is not None
+    ref = metric.object.described_object
+    version = ref.api_version or ""
+    group = version.rsplit("/", 1)[0] if "/" in version else ""
+    item = MetricPreview("Object", metric.metric_name, namespace, objects=[ref.name])
+    selector = selector_requirements(metric.object.metric.selector)
+    try:
+        resource = mapper.resource_for(group, ref.kind)
+        scoped = mapper.namespaced(resource)
+        item.namespace = namespace if scoped else ""
+        name = metric.metric_name
+        item.query = found.custom.query_for_metric(
+            resource,
+            namespaced=scoped,
+            metric=name,
+            namespace=item.namespace,
+            names=[ref.name],
+            requirements=selector,
+        )
+        data = api.query(item.query, at=at)
+        vector = [Sample.from_data(entry) for entry in data.get("result", [])]
+        label = found.custom.resource_label(resource, namespaced=scoped, metric=name)
+        item.values = [match_by_name(vector, resource_label=label, name=ref.name).as_data()]
+    except AdapterError as error:
+        item.error = error.message
+    return item
+
+
 def _preview_external(
     api: PrometheusAPI, found: Discovery, metric: MetricSpec, *, namespace: str, at: float | None
 ) -> MetricPreview:
@@ -270,15 +307,14 @@ def preview(
         if metric.type == "Pods":
             out += _preview_pods(api, found, metric, namespace=namespace, at=at)
         elif metric.type == "External":
-            out.append(
-                _preview_external(api, found, metric, namespace=namespace or "default", at=at)
-            )
+            ns = namespace or "default"
+            out.append(_preview_external(api, found, metric, namespace=ns, at=at))
+        elif metric.type == "Object" and metric.object is not None:
+            ns = namespace or "default"
+            out.append(_preview_object(api, found, metric, mapper=mapper, namespace=ns, at=at))
         else:
-            out.append(
-                MetricPreview(
-                    metric.type, metric.metric_name, error="not previewed (not an adapter metric)"
-                )
-            )
+            message = "served by metrics-server (resource metrics), not by adapter rules"
+            out.append(MetricPreview(metric.type, metric.metric_name, error=message))
     wanted = [HpaMetric(m.type, m.metric_name) for m in metrics]
     warnings = lint_config(
         config,

@@ -114,6 +114,11 @@ class RestMapper:
             raise AdapterError("not_found", f"{what} resource {GroupResource(group, resource)}")
         return GroupResource(found[0].group, found[0].plural)
 
+    def namespaced(self, resource: GroupResource) -> bool:
+        """Whether a (normalised) resource lives in namespaces; unknown ones are assumed to."""
+        found = self._candidates(resource.resource, resource.group)
+        return found[0].namespaced if found else True
+
     def singularize(self, resource: str) -> str:
         """The singular of a known resource (any group); raises ``AdapterError('no_label')``."""
         found = self._candidates(resource, None)

@@ -119,3 +119,51 @@ def test_selector_requirements_sorted_like_kubernetes():
     )
     reqs = selector_requirements(selector)
     assert [(r.key, r.op, r.values) for r in reqs] == [("a", "in", ("x", "y")), ("z", "=", ("1",))]
+
+
+RATE_2M = "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
+
+
+def test_object_metric_on_a_service():
+    config = AdapterConfig.model_validate(
+        {
+            "rules": [
+                {
+                    "seriesQuery": 'ingress_hits_total{service!=""}',
+                    "resources": {
+                        "overrides": {
+                            "namespace": {"resource": "namespace"},
+                            "service": {"resource": "service"},
+                        }
+                    },
+                    "name": {"matches": "^(.*)_total$"},
+                    "metricsQuery": RATE_2M,
+                }
+            ]
+        }
+    )
+    expected = 'sum(rate(ingress_hits_total{namespace="shop",service="web"}[2m])) by (service)'
+
+    def fake(request):
+        if request.url.path == "/api/v1/series":
+            data = [{"__name__": "ingress_hits_total", "namespace": "shop", "service": "web"}]
+            return httpx.Response(200, json={"status": "success", "data": data})
+        assert request.url.params["query"] == expected
+        result = [{"metric": {"service": "web"}, "value": [1, "2.5"]}]
+        data = {"resultType": "vector", "result": result}
+        return httpx.Response(200, json={"status": "success", "data": data})
+
+    metric = MetricSpec.model_validate(
+        {
+            "type": "Object",
+            "object": {
+                "describedObject": {"kind": "Service", "name": "web", "apiVersion": "v1"},
+                "metric": {"name": "ingress_hits"},
+                "target": {"type": "Value", "value": "10"},
+            },
+        }
+    )
+    api = PrometheusAPI("http://prom.test", transport=httpx.MockTransport(fake))
+    (item,) = preview(api, config, [metric], mapper=DEFAULT_REST_MAPPER, namespace="shop").metrics
+    assert (item.query, item.error) == (expected, "")
+    assert item.values == [{"name": "web", "value": "2500m", "value_milli": 2500}]
