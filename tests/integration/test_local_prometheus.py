@@ -1,5 +1,4 @@
 import json
-import time
 import urllib.parse
 import urllib.request
 
@@ -17,18 +16,8 @@ def _query(url, expr):
         return json.load(response)["data"]["result"]
 
 
-def _wait_for(fn, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.2)
-    return None
-
-
 def test_scrapes_targets_with_servicemonitor_labels_and_survives_a_kill(
-    tmp_path, prometheus_binary, sample_app, reaper
+    tmp_path, prometheus_binary, sample_app, reaper, wait_until
 ):
     port = sample_app()
     prom = PrometheusServer(tmp_path / "prom", scrape_interval_s=1, binary=prometheus_binary)
@@ -36,8 +25,7 @@ def test_scrapes_targets_with_servicemonitor_labels_and_survives_a_kill(
         reaper.track(prom._proc)
         assert prom.url.startswith("http://127.0.0.1:")
         prom.set_targets([ScrapeTarget(f"127.0.0.1:{port}", pod="sample-app-abc12")])
-        up = _wait_for(lambda: _query(prom.url, "up == 1"), timeout_s=15)
-        assert up, "the target was never scraped"
+        up = wait_until(lambda: _query(prom.url, "up == 1"), timeout_s=15, what="a scrape")
         labels = up[0]["metric"]
         for key, value in {
             "namespace": "default",
@@ -53,7 +41,7 @@ def test_scrapes_targets_with_servicemonitor_labels_and_survives_a_kill(
         prom.start()
         reaper.track(prom._proc)
         assert prom.port == first_port
-        assert _wait_for(lambda: _query(prom.url, "up == 1"), timeout_s=15)
+        wait_until(lambda: _query(prom.url, "up == 1"), timeout_s=15, what="a scrape again")
         prom.configure(scrape_interval_s=2)
         assert '"scrape_interval": "2000ms"' in prom.config_file.read_text()
     assert not prom.running

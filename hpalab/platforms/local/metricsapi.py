@@ -76,6 +76,7 @@ class MetricsAPI:
         adapter: Mapping[str, Any],
         namespace: str = "default",
         relist_interval_s: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.meter = meter
         self.prometheus_url = prometheus_url
@@ -84,7 +85,7 @@ class MetricsAPI:
         self.relist_interval_s = relist_interval_s
         self.discovery: Discovery | None = None
         self._listed_at = float("-inf")
-        self._http = httpx.AsyncClient(timeout=5.0)
+        self._http = httpx.AsyncClient(timeout=5.0, transport=transport)
 
     async def close(self) -> None:
         await self._http.aclose()

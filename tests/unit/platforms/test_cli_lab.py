@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from hpalab.cli.main import run
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_status_without_a_lab_says_how_to_start_one(tmp_path, capsys):
+    assert run(["status", "--lab-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "no lab in" in err and "hpalab up" in err
+
+
+def test_down_without_a_lab_is_fine(tmp_path, capsys):
+    assert run(["down", "--lab-dir", str(tmp_path)]) == 0
+    assert "no lab was running" in capsys.readouterr().out
+
+
+def test_up_refuses_an_unsupported_platform(tmp_path, capsys):
+    assert run(["up", "--lab-dir", str(tmp_path), "--platform", "nomad"]) == 2
+    assert "--platform nomad" in capsys.readouterr().err
+
+
+def test_up_refuses_a_variant_without_an_experiment(tmp_path, capsys):
+    assert run(["up", "--lab-dir", str(tmp_path), "--variant", "x"]) == 2
+    assert "needs an EXPERIMENT" in capsys.readouterr().err
+
+
+def test_up_refuses_an_unknown_variant(tmp_path, capsys):
+    experiment = ROOT / "experiments" / "ci-smoke.yaml"
+    code = run(["up", str(experiment), "--lab-dir", str(tmp_path), "--variant", "nope"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no variant named 'nope'" in err and "target-8" in err
