@@ -106,7 +106,13 @@ def _single_pod_metric(spec: dict[str, Any]) -> str:
 
 def _config(settings: dict[str, float], overrides: dict[str, float | None]) -> ControllerConfig:
     merged = {**settings, **{k: v for k, v in overrides.items() if v is not None}}
-    return ControllerConfig(**merged)
+    return ControllerConfig(
+        tolerance=merged.get("tolerance", 0.1),
+        cpu_initialization_period_s=merged.get("cpu_initialization_period_s", 300.0),
+        initial_readiness_delay_s=merged.get("initial_readiness_delay_s", 30.0),
+        downscale_stabilization_window_s=merged.get("downscale_stabilization_window_s", 300.0),
+        sync_period_s=merged.get("sync_period_s", 15.0),
+    )
 
 
 def _read_trace(path: Path) -> list[tuple[float, dict[str, str]]]:

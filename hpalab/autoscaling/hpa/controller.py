@@ -108,7 +108,7 @@ class HPAController:
     ) -> None:
         self.spec = spec if isinstance(spec, HPASpec) else parse_hpa_spec(spec)
         self.config = config or ControllerConfig()
-        behavior = self.spec.behavior
+        behavior = self.spec.behavior if self.config.configurable_tolerance else None
         up_tol = behavior.scale_up.tolerance if behavior else None
         down_tol = behavior.scale_down.tolerance if behavior else None
         self.tolerances = Tolerances(

@@ -69,9 +69,10 @@ def build_inputs(spec: HPASpec, scenario: Scenario) -> tuple[list[Pod], MetricsS
     for values in scenario.pod_values.values():
         count = max(count, len(values))
     names = [f"pod-{i}" for i in range(count)]
-    containers = (
-        Container("app", {"cpu": scenario.request_milli, "memory": scenario.request_milli}),
-    )
+    request = scenario.request_milli
+    # One container per pod, named as a ContainerResource metric expects when there is one.
+    named = sorted({m.container for m in spec.metrics if m.container}) or ["app"]
+    containers = (Container(named[0], {"cpu": request, "memory": request}),)
     pods = [
         Pod(n, start_s=-_OLD_S, ready_transition_s=-_OLD_S, containers=containers) for n in names
     ]
@@ -106,7 +107,7 @@ def build_inputs(spec: HPASpec, scenario: Scenario) -> tuple[list[Pod], MetricsS
     snapshot.pods, snapshot.objects, snapshot.external = pods_map, objects, external
     if any(usages.values()):
         snapshot.resource = [
-            PodResourceMetrics(n, 0.0, 60.0, (ContainerUsage("app", usages[n]),))
+            PodResourceMetrics(n, 0.0, 60.0, (ContainerUsage(containers[0].name, usages[n]),))
             for n in names
             if usages[n]
         ]

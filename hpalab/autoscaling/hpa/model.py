@@ -38,6 +38,9 @@ class ControllerConfig:
     """Legacy path: the scale-up limit is never below this many replicas."""
     sync_period_s: float = 15.0
     """--horizontal-pod-autoscaler-sync-period; informational for the engine, used by callers."""
+    configurable_tolerance: bool = True
+    """Feature gate HPAConfigurableTolerance (alpha in 1.33, beta and on by default in 1.35):
+    when off, behavior.scaleUp/scaleDown.tolerance are ignored."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -275,3 +275,32 @@ def test_replay_follows_the_trace_each_sync_period():
     assert [r.desired for r in rows] == [1, 1, 3]
     with pytest.raises(EngineError):
         replay(spec, ControllerConfig(), samples=[], initial_replicas=1)
+
+
+def test_tolerance_fields_are_ignored_when_the_feature_gate_is_off():
+    spec = {
+        "maxReplicas": 20,
+        "metrics": [pods_metric()],
+        "behavior": {"scaleUp": {"tolerance": "0.01"}},
+    }
+    controller = HPAController(spec, ControllerConfig(tolerance=0.1, configurable_tolerance=False))
+    assert (controller.tolerances.scale_up, controller.tolerances.scale_down) == (0.1, 0.1)
+
+
+def test_explain_a_container_resource_metric():
+    spec = {
+        "maxReplicas": 10,
+        "metrics": [
+            {
+                "type": "ContainerResource",
+                "containerResource": {
+                    "name": "cpu",
+                    "container": "web",
+                    "target": {"type": "Utilization", "averageUtilization": 50},
+                },
+            }
+        ],
+    }
+    data = explain(spec, ControllerConfig(), Scenario(2, {"cpu": "100%"}))
+    assert data["metrics"][0]["current"] == "100% of request"
+    assert data["desired_replicas"] == 4
