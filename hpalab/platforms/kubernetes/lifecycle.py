@@ -277,7 +277,10 @@ def deploy(
     for name in result.skipped:
         out.write(f"using the {name} already installed in the cluster\n")
     hpa_spec = spec.hpa.to_kubernetes() if with_hpa else None
-    waiter = waiter or Waiter(client, options, hpa_spec=hpa_spec, log=_writer(out))
+    if waiter is None:
+        waiter = Waiter(client, options, hpa_spec=hpa_spec, log=_writer(out))
+    else:
+        waiter.hpa_spec = hpa_spec
     apply_steps(client, steps, waiter, out=out)
     result.objects = all_objects(steps)
     return result

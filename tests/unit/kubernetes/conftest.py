@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import pytest
+
+from hpalab.platforms.kubernetes.client import KubeClient, load_api_client
+from hpalab.platforms.kubernetes.objects import StackOptions
+from hpalab.platforms.kubernetes.waiting import Waiter
+from hpalab.specs import load_experiment
+from tests.unit.kubernetes.fakeapi import FakeApi, FakeServer
+
+ROOT = Path(__file__).resolve().parents[3]
+EXPERIMENTS = ROOT / "experiments"
+
+
+@pytest.fixture
+def api() -> FakeApi:
+    return FakeApi()
+
+
+@pytest.fixture
+def server(api, tmp_path):
+    running = FakeServer(api)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def kubeconfig(server, tmp_path) -> Path:
+    return server.kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest.fixture
+def client(kubeconfig) -> KubeClient:
+    return KubeClient(load_api_client(context="fake", config_file=kubeconfig), timeout_s=5)
+
+
+@pytest.fixture
+def options() -> StackOptions:
+    return StackOptions()
+
+
+class FakeClock:
+    """Virtual time: sleeping advances it instantly."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def waiter(client, options, clock) -> Waiter:
+    return Waiter(client, options, timeout_s=60, poll_s=2, clock=clock, sleep=clock.sleep)
+
+
+@pytest.fixture(scope="session")
+def smoke_spec():
+    loaded = load_experiment(EXPERIMENTS / "ci-smoke.yaml")
+    return loaded.variant(loaded.baseline).spec
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPALAB_CACHE_DIR", str(tmp_path / "cache"))

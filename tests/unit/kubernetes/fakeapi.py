@@ -1,0 +1,157 @@
+"""A Kubernetes API server stand-in on 127.0.0.1 that replays recorded responses.
+
+Routes map ``(method, path)`` to a list of responses, served in order; the last one repeats.
+A response is ``{"status": 200, "body": {...}}`` or, for watches, ``{"status": 200, "stream":
+[event, ...]}`` (newline-delimited JSON, then the connection closes, as when a watch times out).
+Server-side apply (``PATCH`` with ``application/apply-patch+yaml``) echoes the object back with a
+uid and resourceVersion, as the API server does, unless a route says otherwise. Every request
+is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+RECORDINGS = Path(__file__).parent / "recordings"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeApi:
+    routes: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, method: str, path: str, *responses: dict[str, Any]) -> None:
+        self.routes.setdefault((method, path), []).extend(responses)
+
+    def load(self, name: str) -> None:
+        """Add the routes of ``recordings/<name>.json``."""
+        data = json.loads((RECORDINGS / f"{name}.json").read_text())
+        for route in data["routes"]:
+            self.add(route["method"], route["path"], *route["responses"])
+
+    def respond(self, method: str, path: str, query: dict[str, str], body: Any) -> dict[str, Any]:
+        watch = query.get("watch") == "true"
+        key = (method, path + ("?watch" if watch else ""))
+        with self.lock:
+            queue = self.routes.get(key)
+            if queue:
+                return queue.pop(0) if len(queue) > 1 else queue[0]
+        if method == "PATCH" and isinstance(body, dict):
+            echoed = json.loads(json.dumps(body))
+            echoed["metadata"].update({"uid": "0b5c-fake", "resourceVersion": "1000"})
+            return {"status": 200, "body": echoed}
+        if method == "DELETE":
+            return {
+                "status": 200,
+                "body": {"kind": "Status", "apiVersion": "v1", "status": "Success"},
+            }
+        if watch:
+            return {"status": 200, "stream": []}
+        return {
+            "status": 404,
+            "body": {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "reason": "NotFound",
+                "code": 404,
+                "message": f"{path} not found",
+            },
+        }
+
+    def calls(self, method: str | None = None, prefix: str = "") -> list[Request]:
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method) and r.path.startswith(prefix)
+            ]
+
+
+def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            with api.lock:
+                api.requests.append(
+                    Request(
+                        self.command,
+                        parts.path,
+                        query,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                    )
+                )
+            answer = api.respond(self.command, parts.path, query, body)
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", "application/json")
+            if "stream" in answer:
+                self.end_headers()
+                for event in answer["stream"]:
+                    self.wfile.write(json.dumps(event).encode() + b"\n")
+                    self.wfile.flush()
+                return
+            payload = json.dumps(answer.get("body", {})).encode()
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_PATCH = do_DELETE = do_POST = do_PUT = _serve
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    return Handler
+
+
+class FakeServer:
+    """Serve ``api`` on a free 127.0.0.1 port until ``close``."""
+
+    def __init__(self, api: FakeApi) -> None:
+        self.api = api
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def kubeconfig(self, path: Path, *, context: str = "fake") -> Path:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake", "user": {"token": "test-token"}}],
+            "contexts": [{"name": context, "context": {"cluster": "fake", "user": "fake"}}],
+            "current-context": context,
+        }
+        path.write_text(json.dumps(config))
+        return path
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
