@@ -261,8 +261,10 @@ def stacked_bars(bars: list[Bar], *, unit: str = "s") -> str:
         text = f"{sum_v:.1f} {unit}" + (f" {bar.note}" if bar.note else "")
         out.append(f'<text class="btotal" x="{_fmt(x + 6)}" y="{y + 15}">{escape(text)}</text>')
     axis_y = height - 20
-    for frac in (0, 0.25, 0.5, 0.75, 1.0):
-        xs, label = _fmt(label_w + frac * plot_w), f"{_fmt(frac * scale_max)} {unit}"
+    tick = nice_ceiling(scale_max / 5)
+    for value in np.arange(0, scale_max + tick / 2, tick):
+        frac = value / scale_max
+        xs, label = _fmt(label_w + frac * plot_w), f"{_fmt(value)} {unit}"
         out.append(
             f'<line class="grid" x1="{xs}" x2="{xs}" y1="0" y2="{axis_y}"/>'
             f'<text class="xt" x="{xs}" y="{axis_y + 14}">{label}</text>'

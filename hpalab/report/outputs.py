@@ -52,11 +52,11 @@ def report_run(
     if chosen == "json":
         return Output(json_view(analysed))
     writer = RunWriter(path)
-    writer.replace_table(SUMMARY, analysed.summary)
-    writer.replace_table(COMPARISON, analysed.comparison)
+    writer.replace_table(SUMMARY, rounded(analysed.summary))
+    writer.replace_table(COMPARISON, rounded(analysed.comparison))
     files = [path / SUMMARY.filename, path / COMPARISON.filename]
     if chosen == "csv":
-        return Output(analysed.comparison.to_csv(index=False, na_rep=""), files)
+        return Output(rounded(analysed.comparison).to_csv(index=False, na_rep=""), files)
     writer.write_text(REPORT_FILE, render_html(build_view(analysed, lock_text=_lock_text(path))))
     files.append(path / REPORT_FILE)
     return Output("\n".join(str(f) for f in files), files)
@@ -82,10 +82,16 @@ def compare_runs(
     if chosen == "json":
         return Output(json_view(merged))
     if chosen == "csv":
-        return Output(merged.comparison.to_csv(index=False, na_rep=""))
+        return Output(rounded(merged.comparison).to_csv(index=False, na_rep=""))
     view = build_view(merged, lock_text="", timelines_on=False)
     view["title"] = "hpalab compare: " + " vs ".join(dict.fromkeys(a for a in _labels(paths)))
     return Output(render_html(view))
+
+
+def rounded(frame: pd.DataFrame, *, decimals: int = 4) -> pd.DataFrame:
+    """``frame`` with float columns rounded: CSV cells without binary-fraction noise."""
+    floats = frame.select_dtypes("float").columns
+    return frame.assign(**{c: frame[c].round(decimals) for c in floats})
 
 
 def _labels(paths: Sequence[Path]) -> list[str]:
