@@ -70,6 +70,8 @@ class _Translator:
             elif ch == "$":
                 out.append("$" if multiline else "\\Z")
                 self.pos += 1
+            elif ch == "{":
+                out.append(self._brace())
             elif ch in "*+?}":
                 out.append(ch)
                 self.pos += 1
@@ -81,6 +83,19 @@ class _Translator:
             raise GoRegexError("missing closing ): unbalanced parentheses")
         out.append(")" * closers[0])
         return "".join(out)
+
+    def _brace(self) -> str:
+        # Go reads {n}, {n,} and {n,m} as repetition and any other brace as a literal;
+        # Python would read {,m} as {0,m}.
+        rep = re.match(r"\{(\d+)(,(\d*))?\}", self.pattern[self.pos :])
+        if rep is None:
+            self.pos += 1
+            return "\\{"
+        if max(int(rep.group(1)), int(rep.group(3) or 0)) > 1000:
+            raise GoRegexError(f"invalid repeat count: {rep.group(0)}")
+        self.pos += len(rep.group(0))
+        self._reject_possessive()
+        return rep.group(0)
 
     def _reject_possessive(self) -> None:
         nxt = self.pattern[self.pos : self.pos + 1]
@@ -102,6 +117,14 @@ class _Translator:
         self.pos += 2
         if nxt == "z":
             return "\\Z"
+        if nxt == "x" and self.pattern[self.pos : self.pos + 1] == "{":
+            end = self.pattern.find("}", self.pos)
+            try:
+                code = int(self.pattern[self.pos + 1 : end], 16)
+            except ValueError as error:
+                raise GoRegexError("invalid escape sequence: \\x{") from error
+            self.pos = end + 1
+            return re.escape(chr(code))
         if nxt.isdigit() and nxt != "0":
             raise GoRegexError(f"invalid escape sequence: \\{nxt} (no back-references in RE2)")
         if nxt in "pPZ":

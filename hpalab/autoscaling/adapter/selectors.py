@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from hpalab.autoscaling.adapter.exceptions import AdapterError
 from hpalab.autoscaling.adapter.gofmt import go_quote
@@ -110,51 +110,71 @@ def to_matchers(requirements: Sequence[Requirement]) -> tuple[list[str], dict[st
 _TOKEN = re.compile(r"\s*(!=|==|=|!|\(|\)|,|>|<|[A-Za-z0-9_./-]+)")
 
 
+class _SelectorParser:
+    """A small recursive-descent reader of Kubernetes selector strings."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[str] = list(_TOKEN.findall(text))
+        self.pos = 0
+        if "".join(self.tokens).replace(" ", "") != re.sub(r"\s+", "", text):
+            self.fail("cannot parse label selector")
+
+    def fail(self, message: str) -> NoReturn:
+        raise AdapterError("malformed_query", f"{message} in {self.text!r}")
+
+    def peek(self) -> str:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else ","
+
+    def take(self) -> str:
+        if self.pos >= len(self.tokens):
+            self.fail("unexpected end")
+        self.pos += 1
+        return self.tokens[self.pos - 1]
+
+    def requirement(self) -> Requirement:
+        word = self.take()
+        if word == "!":
+            return Requirement(self.take(), "!")
+        nxt = self.peek()
+        if nxt == ",":
+            return Requirement(word, "exists")
+        self.take()
+        if nxt in ("=", "==", "!=", ">", "<"):
+            op = {">": "gt", "<": "lt"}.get(nxt, nxt)
+            # An empty value (``a=``) is a valid Kubernetes selector: label a is "".
+            value = "" if self.peek() == "," else self.take()
+            if op in ("gt", "lt") and not re.fullmatch(r"-?\d+", value):
+                self.fail(f"{word}{nxt} needs an integer value")
+            return Requirement(word, op, (value,))
+        if nxt in ("in", "notin"):
+            if self.take() != "(":
+                self.fail("expected '('")
+            values = []
+            while (value := self.take()) != ")":
+                if value != ",":
+                    values.append(value)
+            if not values:
+                self.fail(f"empty value set for {nxt}")
+            return Requirement(word, nxt, tuple(values))
+        self.fail(f"unexpected {nxt!r}")
+
+    def parse(self) -> list[Requirement]:
+        out = []
+        while self.pos < len(self.tokens):
+            out.append(self.requirement())
+            if self.pos < len(self.tokens) and self.take() != ",":
+                self.fail("expected ','")
+        return normalize(out)
+
+
 def parse_selector(text: str) -> list[Requirement]:
     """Parse a Kubernetes selector string (``app=web,tier in (a,b),!canary``), normalised.
 
     Raises ``AdapterError('malformed_query')`` on syntax errors, as the API server would reject
-    the request before it reaches the adapter.
+    the request before it reaches the adapter. ``a=`` selects an empty value.
     """
-    tokens: list[str] = list(_TOKEN.findall(text))
-    if "".join(tokens).replace(" ", "") != re.sub(r"\s+", "", text):
-        raise AdapterError("malformed_query", f"cannot parse label selector {text!r}")
-    out: list[Requirement] = []
-    pos = 0
-
-    def take() -> str:
-        nonlocal pos
-        if pos >= len(tokens):
-            raise AdapterError("malformed_query", f"unexpected end of selector {text!r}")
-        pos += 1
-        return tokens[pos - 1]
-
-    while pos < len(tokens):
-        word = take()
-        if word == "!":
-            out.append(Requirement(take(), "!"))
-        else:
-            nxt = tokens[pos] if pos < len(tokens) else ","
-            if nxt == ",":
-                out.append(Requirement(word, "exists"))
-            elif nxt in ("=", "==", "!=", ">", "<"):
-                take()
-                op = {">": "gt", "<": "lt"}.get(nxt, nxt)
-                out.append(Requirement(word, op, (take(),)))
-            elif nxt in ("in", "notin"):
-                take()
-                if take() != "(":
-                    raise AdapterError("malformed_query", f"expected '(' in {text!r}")
-                values = []
-                while (value := take()) != ")":
-                    if value != ",":
-                        values.append(value)
-                out.append(Requirement(word, nxt, tuple(values)))
-            else:
-                raise AdapterError("malformed_query", f"unexpected {nxt!r} in {text!r}")
-        if pos < len(tokens) and take() != ",":
-            raise AdapterError("malformed_query", f"expected ',' in {text!r}")
-    return normalize(out)
+    return _SelectorParser(text).parse()
 
 
 def selector_string(requirements: Sequence[Requirement]) -> str:

@@ -21,6 +21,10 @@ from hpalab.autoscaling.adapter.goregex import GoRegexError, compile_go
         ("(a(?i)b)c", "aBC", False),  # the flag ends with its group
         ("\\d", "\u0663", False),  # \d is ASCII in Go
         ("[a[]", "[", True),
+        ("a{,3}", "a{,3}", True),  # not a repetition in Go
+        ("^a{,3}$", "aaa", False),
+        ("^a{2}$", "aa", True),
+        ("\\x{41}", "A", True),
     ],
 )
 def test_matching_like_go(pattern, text, found):

@@ -24,6 +24,7 @@ from hpalab.autoscaling.adapter.selectors import (
         ("!app", ['app=""']),
         ("z=1,a=2", ['a="2"', 'z="1"']),
         ("", []),
+        ("app=,x", ['app=""', 'x!=""']),
     ],
 )
 def test_operators_map_to_promql(text, matchers):
@@ -47,7 +48,7 @@ def test_refusals(requirement, kind):
     assert caught.value.kind == kind
 
 
-@pytest.mark.parametrize("text", ["app in a", "app=", "=x", "app in (a", "a b"])
+@pytest.mark.parametrize("text", ["app in a", "app in ()", "=x", "app in (a", "a b", "a>"])
 def test_malformed_selector_strings(text):
     with pytest.raises(AdapterError) as caught:
         parse_selector(text)
