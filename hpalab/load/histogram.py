@@ -66,6 +66,12 @@ class Histogram:
                 return bucket_value(index)
         return bucket_value(max(self.buckets))  # pragma: no cover - rank ≤ count always
 
+    def mean(self) -> float | None:
+        """The mean latency in ms (from bucket middles); ``None`` when there are no samples."""
+        if self.count == 0:
+            return None
+        return sum(bucket_value(i) * n for i, n in self.buckets.items()) / self.count
+
     def to_wire(self) -> dict[str, int]:
         """JSON-ready form (keys are strings in JSON)."""
         return {str(k): v for k, v in self.buckets.items()}

@@ -49,6 +49,10 @@ class Recorder:
         if status >= 400:
             record.failures += 1
 
+    def lag(self, t_s: float, lag_s: float) -> None:
+        record = self._second(t_s)
+        record.loop_lag_ms = max(record.loop_lag_ms, lag_s * 1000.0)
+
     def dropped(self, t_s: float) -> None:
         self._second(t_s).dropped += 1
 

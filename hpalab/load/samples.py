@@ -36,6 +36,8 @@ class WorkerSecond:
     """Arrivals never sent: no user was free within the lateness bound."""
     late_max_ms: float = 0.0
     """Largest delay between an arrival's due time and its start."""
+    loop_lag_ms: float = 0.0
+    """Largest overshoot of a short timer: how long the process was too busy to run one."""
     users: int = 0
     in_flight_max: int = 0
     histogram: Histogram = field(default_factory=Histogram)
@@ -59,6 +61,7 @@ class WorkerSecond:
             conn_errors=int(data["conn_errors"]),
             dropped=int(data["dropped"]),
             late_max_ms=float(data["late_max_ms"]),
+            loop_lag_ms=float(data.get("loop_lag_ms", 0.0)),
             users=int(data["users"]),
             in_flight_max=int(data["in_flight_max"]),
             histogram=Histogram.from_wire(data["histogram"]),
@@ -87,6 +90,8 @@ class LoadSample:
     latency_p95_ms: float | None
     latency_p99_ms: float | None
     late_max_ms: float
+    loop_lag_ms: float
+    """Worst event-loop lag of a load process: above ~20 ms the generator is saturated."""
     generator_cpu: float | None
     """Highest CPU use of one load process in this second, in cores (1.0 = one busy core)."""
 
@@ -149,5 +154,6 @@ def merge_second(
         latency_p95_ms=histogram.percentile(0.95),
         latency_p99_ms=histogram.percentile(0.99),
         late_max_ms=max((p.late_max_ms for p in parts), default=0.0),
+        loop_lag_ms=max((p.loop_lag_ms for p in parts), default=0.0),
         generator_cpu=generator_cpu,
     )

@@ -6,8 +6,8 @@ tolerance is a shortfall, with the most likely reason:
 
 - ``connection_errors``: most of the missing requests got no HTTP response (refused, reset,
   timed out);
-- ``generator_cpu_saturated``: a load process used ≥ 90% of a core, so arrivals started late
-  or were dropped because the generator could not keep up;
+- ``generator_cpu_saturated``: a load process used ≥ 90% of a core, or its event loop lagged
+  ≥ 20 ms on average (it got too little CPU), so arrivals started late or were dropped;
 - ``app_overloaded``: the generator had CPU to spare but requests stayed in flight or arrivals
   were dropped because every user waited on a slow app;
 - ``over_delivered``: more responses than arrivals (a burst after a stall).
@@ -28,6 +28,9 @@ Reason = Literal["connection_errors", "generator_cpu_saturated", "app_overloaded
 
 CPU_SATURATED = 0.9
 """A load process at or above this many cores is saturated (gevent runs on one core)."""
+LAG_SATURATED_MS = 20.0
+"""A load process whose event loop lags this much is saturated, whatever its CPU figure (on a
+shared machine a process may get less than a core and still be unable to keep up)."""
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,12 @@ def _describe(window: Sequence[LoadSample], *, worst: float) -> Shortfall:
     dropped = sum(s.dropped for s in window)
     cpus = [s.generator_cpu for s in window if s.generator_cpu is not None]
     cpu = sum(cpus) / len(cpus) if cpus else 0.0
+    lag = sum(s.loop_lag_ms for s in window) / len(window)
     p95 = max((s.latency_p95_ms or 0.0 for s in window), default=0.0)
     explanation = (
         f"{achieved} of {scheduled} scheduled requests got a response; {conn_errors} "
         f"connection errors, {dropped} arrivals dropped, generator CPU {cpu:.2f} cores, "
-        f"p95 latency up to {p95:.0f} ms"
+        f"event-loop lag {lag:.0f} ms, p95 latency up to {p95:.0f} ms"
     )
     return Shortfall(
         start_s=window[0].t_s,
@@ -118,16 +122,20 @@ def _describe(window: Sequence[LoadSample], *, worst: float) -> Shortfall:
         scheduled=scheduled,
         achieved=achieved,
         ratio=worst,
-        reason=_reason(missing=scheduled - achieved, conn_errors=conn_errors, cpu=cpu),
+        reason=_reason(
+            missing=scheduled - achieved,
+            conn_errors=conn_errors,
+            saturated=cpu >= CPU_SATURATED or lag >= LAG_SATURATED_MS,
+        ),
         explanation=explanation,
     )
 
 
-def _reason(*, missing: int, conn_errors: int, cpu: float) -> Reason:
+def _reason(*, missing: int, conn_errors: int, saturated: bool) -> Reason:
     if missing < 0:
         return "over_delivered"
     if conn_errors >= missing / 2:
         return "connection_errors"
-    if cpu >= CPU_SATURATED:
+    if saturated:
         return "generator_cpu_saturated"
     return "app_overloaded"

@@ -1,10 +1,12 @@
 """How many Locust users the open model needs: enough that an arrival never waits for one.
 
 Each user sends one request at a time, so the users busy at once are ``rate × latency``
-(Little's law). The pool is sized for the highest rate of the next seconds with twice the
-recent latency, plus spares; it never shrinks during a run (a stopped user would lose the
-arrival it holds) and never exceeds ``max_users``. When most users are in flight at once the
-pool doubles, which covers an app that stalls before any latency is measured.
+(Little's law, with the mean latency). The pool is sized for the highest rate of the next
+seconds with twice the recent mean latency, plus spares; it never shrinks during a run (a
+stopped user would lose the arrival it holds) and never exceeds ``max_users``. When most users
+are in flight at once the pool doubles, which covers an app that stalls before any latency is
+measured. A load process whose CPU is saturated gets no more users: its requests look slow
+because the process is busy, and more users (more connections) would only add work.
 Pure code.
 """
 
@@ -19,6 +21,10 @@ MIN_LATENCY_S = 0.02
 SPARE_PER_WORKER = 4
 BUSY_SHARE = 0.8
 """Pool share in flight at once above which the pool doubles."""
+CPU_BUSY = 0.85
+"""A load process using this many cores or more gets no more users."""
+LAG_BUSY_MS = 10.0
+"""A load process whose event loop lags this much gets no more users."""
 
 
 def pool_size(
@@ -29,14 +35,19 @@ def pool_size(
     current: int,
     max_users: int,
     workers: int = 1,
+    generator_cpu: float = 0.0,
+    loop_lag_ms: float = 0.0,
 ) -> int:
     """Users for the next second.
 
     ``peak_rps`` is the highest offered rate of the coming seconds, ``latency_s`` the recent
-    high-percentile latency (``None`` when nothing was measured yet), ``in_flight`` the most
-    requests in flight at once recently, ``current`` the pool now. The result is ≥ ``current``
-    and ≤ ``max_users``, and at least one user per worker.
+    mean latency (``None`` when nothing was measured yet), ``in_flight`` the most requests in
+    flight at once recently, ``current`` the pool now, ``generator_cpu`` and ``loop_lag_ms``
+    the busiest load process's recent CPU use (cores) and event-loop lag. The result is
+    ≥ ``current`` and ≤ ``max_users``, and at least one user per worker.
     """
+    if current and (generator_cpu >= CPU_BUSY or loop_lag_ms >= LAG_BUSY_MS):
+        return current
     latency = max(latency_s or 0.0, MIN_LATENCY_S)
     need = math.ceil(peak_rps * latency * HEADROOM) + SPARE_PER_WORKER * workers
     if current and in_flight >= BUSY_SHARE * current:

@@ -45,19 +45,30 @@ class Demand:
     """What the load processes report each second: recent latency and concurrency."""
 
     def __init__(self) -> None:
-        self.recent: dict[int, deque[tuple[float, int]]] = {}
+        self.recent: dict[int, deque[tuple[float, int, float, float]]] = {}
 
     def on_message(self, environment: Any, msg: Any, **_: Any) -> None:
         data = msg.data
         memory = self.recent.setdefault(int(data["worker"]), deque(maxlen=LATENCY_MEMORY))
-        memory.append((float(data["p99_ms"]), int(data["in_flight"])))
+        memory.append(
+            (
+                float(data["mean_ms"]),
+                int(data["in_flight"]),
+                float(data["cpu"]),
+                float(data["loop_lag_ms"]),
+            )
+        )
 
     def latency_s(self) -> float | None:
-        values = [p99 for memory in self.recent.values() for p99, _ in memory if p99 > 0]
+        values = [m[0] for memory in self.recent.values() for m in memory if m[0] > 0]
         return max(values) / 1000.0 if values else None
 
     def in_flight(self) -> int:
-        return sum(max((n for _, n in memory), default=0) for memory in self.recent.values())
+        return sum(max((m[1] for m in memory), default=0) for memory in self.recent.values())
+
+    def busiest(self, field: int) -> float:
+        """The highest latest value of ``field`` (2: CPU in cores, 3: loop lag in ms)."""
+        return max((memory[-1][field] for memory in self.recent.values() if memory), default=0.0)
 
 
 DEMAND = Demand()
@@ -98,16 +109,39 @@ class ProfileShape(LoadTestShape):
             current=self.users,
             max_users=JOB.user_cap,
             workers=JOB.worker_count,
+            generator_cpu=DEMAND.busiest(2),
+            loop_lag_ms=DEMAND.busiest(3),
         )
         growth, self.users = users - self.users, users
         return users, float(max(100, growth * 4))
 
 
+class _CpuMeter:
+    """This process's CPU use since the last reading, in cores."""
+
+    def __init__(self) -> None:
+        self.last = (time.process_time(), time.monotonic())
+
+    def read(self) -> float:
+        now = (time.process_time(), time.monotonic())
+        used, elapsed = now[0] - self.last[0], now[1] - self.last[1]
+        self.last = now
+        return used / elapsed if elapsed > 0 else 0.0
+
+
+_CPU = _CpuMeter()
+
+
 def _summarise(records: list[WorkerSecond]) -> None:
     last = records[-1]
-    p99 = last.histogram.percentile(0.99) or 0.0
+    summary = {
+        "worker": RUNTIME.worker,
+        "mean_ms": last.histogram.mean() or 0.0,
+        "in_flight": last.in_flight_max,
+        "cpu": _CPU.read(),
+        "loop_lag_ms": last.loop_lag_ms,
+    }
     if _RUNNER:
-        summary = {"worker": RUNTIME.worker, "p99_ms": p99, "in_flight": last.in_flight_max}
         _RUNNER[0].send_message("hpalab_stats", summary)
 
 
@@ -125,6 +159,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         return
     RUNTIME.connect()
     gevent.spawn(RUNTIME.report_loop, _summarise)
+    gevent.spawn(RUNTIME.watch_loop)
     gevent.spawn(_count_users, runner)
 
 

@@ -26,6 +26,7 @@ from hpalab.load.arrivals import EndpointCycle, arrival_times, worker_share
 from hpalab.load.job import LoadJob
 from hpalab.load.recording import Recorder
 
+_LAG_PROBE_S = 0.05
 _BOUNDARY_DELAY_S = 0.002
 """Flush a second this long after it ends, so requests ending at the boundary are in."""
 
@@ -93,6 +94,15 @@ class Runtime:
             latency_ms = (time.perf_counter() - begun) * 1000.0
             recorder.ended(self.clock.now(), latency_ms, int(response.status_code or 0))
         self.finished.wait()
+
+    def watch_loop(self) -> None:
+        """Measure how late a short timer fires: the event loop's lag, every 50 ms."""
+        self.clock.started.wait()
+        while not self.finished.is_set():
+            before = time.monotonic()
+            gevent.sleep(_LAG_PROBE_S)
+            lag = time.monotonic() - before - _LAG_PROBE_S
+            self.recorder.lag(self.clock.now(), max(0.0, lag))
 
     def connect(self) -> None:
         """Open the report stream to the driver and say hello."""
