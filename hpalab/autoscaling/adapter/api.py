@@ -31,7 +31,8 @@ def pods_query(
 ) -> str:
     """The PromQL the adapter runs for a Pods metric over ``pod_names`` in ``namespace``.
 
-    ``selector`` is the HPA metric's ``metric.selector`` (normalised requirements). Raises
+    ``selector`` is the HPA metric's ``metric.selector``, in any order (it is put in Kubernetes
+    selector order, as the adapter receives it). Raises
     ``AdapterError('not_found')`` when no rule exposes ``metric`` for namespaced pods, when
     ``pod_names`` is empty, or when the query cannot be built (the adapter answers 404).
     """

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from hpalab.autoscaling.adapter.exceptions import AdapterError
 from hpalab.autoscaling.adapter.naming import MetricNamer, Series, namers_from_rules
 from hpalab.autoscaling.adapter.resources import ROOT_SCOPED, GroupResource, RestMapper
-from hpalab.autoscaling.adapter.selectors import Requirement
+from hpalab.autoscaling.adapter.selectors import Requirement, normalize
 from hpalab.specs.adapter import AdapterConfig, DiscoveryRule
 
 
@@ -108,7 +108,11 @@ class CustomRegistry:
         names: Sequence[str],
         requirements: Sequence[Requirement] = (),
     ) -> str:
-        """The PromQL query the adapter runs; any failure is ``not_found`` (HTTP 404)."""
+        """The PromQL query the adapter runs; any failure is ``not_found`` (HTTP 404).
+
+        ``requirements`` are put in Kubernetes selector order first (by key, values sorted and
+        de-duplicated), as the adapter only ever sees a parsed ``labels.Selector``.
+        """
         if not names:
             raise AdapterError("not_found", f"no object names requested for metric {metric}")
         info, series = self.lookup(resource, namespaced=namespaced, metric=metric)
@@ -118,7 +122,7 @@ class CustomRegistry:
                 info.group_resource,
                 namespace=namespace,
                 names=names,
-                requirements=requirements,
+                requirements=normalize(requirements),
             )
         except AdapterError as error:
             raise AdapterError(
@@ -168,7 +172,7 @@ class ExternalRegistry:
             raise AdapterError("not_found", f"the server could not find the metric {metric}")
         series = self.info[metric]
         return series.namer.query_for_external_series(
-            series.series_name, namespace=namespace, requirements=requirements
+            series.series_name, namespace=namespace, requirements=normalize(requirements)
         )
 
 

@@ -143,3 +143,17 @@ def test_mapper_including_custom_resources():
     assert len(mapper.kinds) == len(DEFAULT_REST_MAPPER.kinds) + 1
     with pytest.raises(AdapterError):
         DEFAULT_REST_MAPPER.resource_for("argoproj.io", "rollouts")
+
+
+def test_selector_order_does_not_matter():
+    from hpalab.autoscaling.adapter import Requirement
+
+    unordered = [Requirement("z", "in", ("b", "a", "b")), Requirement("a", "=", ("1",))]
+    query = pods_query(
+        _discovery(),
+        metric="http_requests_per_second",
+        namespace="shop",
+        pod_names=["web-1"],
+        selector=unordered,
+    )
+    assert '{a="1",z=~"a|b",namespace="shop",pod="web-1"}' in query
