@@ -44,7 +44,7 @@ from hpalab.autoscaling.adapter.values import (
     match_by_selector,
     parse_sample_value,
 )
-from hpalab.specs.adapter import AdapterConfig
+from hpalab.specs.adapter import AdapterConfig, load_config_text
 
 Case = Mapping[str, Any]
 Fixtures = Mapping[str, Any]
@@ -223,12 +223,13 @@ def _match_values(data: Case, fixtures: Fixtures) -> dict[str, Any]:
 
 def _load_config(data: Case, fixtures: Fixtures) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(str(data["yaml"])) if "yaml" in data else data["config"]
+        if "yaml" in data:
+            config = load_config_text(str(data["yaml"]))
+        else:
+            config = AdapterConfig.model_validate(data["config"] or {})
     except yaml.YAMLError as error:
-        raise AdapterError(
-            "config", f"unable to parse metrics discovery config: {error}"
-        ) from error
-    config = AdapterConfig.model_validate(raw or {})
+        message = f"unable to parse metrics discovery config: {error}"
+        raise AdapterError("config", message) from error
     mapper = _mapper(data.get("rest_mapper") or {"kinds": []}, fixtures)
     if data.get("compile", True):
         namers_from_rules(config.rules, mapper)

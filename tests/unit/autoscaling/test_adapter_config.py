@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from hpalab.specs.adapter import (
     AdapterConfig,
     default_config,
+    load_config_text,
     parse_prometheus_duration,
     prometheus_duration,
 )
@@ -78,3 +79,12 @@ def test_prometheus_durations(seconds, text):
 def test_bad_durations(text):
     with pytest.raises(ValueError):
         parse_prometheus_duration(text)
+
+
+def test_load_config_text_is_strict_like_the_adapter():
+    assert load_config_text("") == AdapterConfig()
+    assert load_config_text("rules:\n- seriesQuery: up\n").rules[0].series_query == "up"
+    with pytest.raises(yaml.YAMLError, match="already set"):
+        load_config_text("rules: []\nrules: []\n")
+    with pytest.raises(ValidationError):
+        load_config_text("rules:\n- seriesQuery: up\n  seriesquery: up\n")
