@@ -50,6 +50,14 @@ def test_render_prints_a_configmap_that_round_trips(tmp_path, capsys):
     )
 
 
+def test_rendered_configmap_passes_the_kubernetes_schema(tmp_path, capsys):
+    import kubernetes_validate
+
+    assert run(["adapter", "render", str(_write(tmp_path, RULE))]) == 0
+    cm = yaml.safe_load(capsys.readouterr().out)
+    kubernetes_validate.validate(cm, kubernetes_validate.latest_version(), strict=True)
+
+
 def test_render_an_experiment_variant(capsys):
     ramp = REPO / "experiments" / "ramp.yaml"
     assert run(["adapter", "render", str(ramp), "--variant", "target=10,window=2m"]) == 0
