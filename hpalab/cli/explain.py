@@ -134,6 +134,29 @@ def _read_trace(path: Path) -> list[tuple[float, dict[str, str]]]:
     return samples
 
 
+def _print_metrics(metrics: list[dict[str, Any]], console: Console) -> None:
+    if not metrics:
+        return
+    table = Table(title="2. Proposal per metric", title_justify="left")
+    for column in ("metric", "type", "target", "current", "ratio", "in band", "proposal", "note"):
+        table.add_column(column)
+    for m in metrics:
+        if "error" in m:
+            table.add_row(m["name"], m["type"], m["target"], "-", "-", "-", "failed", m["error"])
+            continue
+        table.add_row(
+            m["name"],
+            m["type"],
+            m["target"],
+            m["current"],
+            f"{m['ratio']:.4f}",
+            "yes" if m["within_tolerance"] else "no",
+            str(m["proposal"]),
+            m["note"],
+        )
+    console.print(table)
+
+
 def _print_explanation(data: dict[str, Any], console: Console) -> None:
     console.print(
         f"[bold]HPA[/bold] min={data['min_replicas']} max={data['max_replicas']} "
@@ -143,25 +166,7 @@ def _print_explanation(data: dict[str, Any], console: Console) -> None:
     console.print(
         f"[bold]1. Tolerance band[/bold]: ratio within [{band[0]:g}, {band[1]:g}] → no change"
     )
-    table = Table(title="2. Proposal per metric", title_justify="left")
-    for column in ("metric", "type", "target", "current", "ratio", "in band", "proposal", "note"):
-        table.add_column(column)
-    for m in data["metrics"]:
-        if "error" in m:
-            table.add_row(m["name"], m["type"], m["target"], "-", "-", "-", "failed", m["error"])
-        else:
-            table.add_row(
-                m["name"],
-                m["type"],
-                m["target"],
-                m["current"],
-                f"{m['ratio']:.4f}",
-                "yes" if m["within_tolerance"] else "no",
-                str(m["proposal"]),
-                m["note"],
-            )
-    if data["metrics"]:
-        console.print(table)
+    _print_metrics(data["metrics"], console)
     if data["metric_proposal"] is not None:
         console.print(
             f"[bold]3. Largest proposal[/bold]: {data['metric_proposal']} "
@@ -246,6 +251,26 @@ TraceOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+def _run_trace(
+    spec: dict[str, Any],
+    config: ControllerConfig,
+    trace: Path,
+    *,
+    start: int,
+    request_milli: int,
+    as_json: bool,
+) -> None:
+    samples = _read_trace(trace)
+    timeline = replay(
+        spec, config, samples=samples, initial_replicas=start, request_milli=request_milli
+    )
+    rows = [asdict(r) for r in timeline]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        _print_trace(rows, Console(soft_wrap=True, width=200))
+
+
 def explain_command(
     spec_file: Annotated[Path, typer.Argument(help="HPA YAML, HPA spec YAML or experiment file.")],
     *,
@@ -276,20 +301,7 @@ def explain_command(
     console = Console(soft_wrap=True, width=200)
     if trace is not None:
         start = replicas if replicas is not None else max(int(spec.get("minReplicas", 1)), 1)
-        rows = [
-            asdict(r)
-            for r in replay(
-                spec,
-                config,
-                samples=_read_trace(trace),
-                initial_replicas=start,
-                request_milli=request_milli,
-            )
-        ]
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2))
-        else:
-            _print_trace(rows, console)
+        _run_trace(spec, config, trace, start=start, request_milli=request_milli, as_json=as_json)
         return
     pod_values = _pod_values(pods, spec)
     current = (

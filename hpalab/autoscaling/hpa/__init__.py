@@ -11,7 +11,7 @@ Public API::
 Pure code: no I/O, no clock (``now_s`` is passed in).
 """
 
-from hpalab.autoscaling.hpa.controller import HPAController, SyncResult
+from hpalab.autoscaling.hpa.controller import HPAController
 from hpalab.autoscaling.hpa.evaluate import MetricsSnapshot
 from hpalab.autoscaling.hpa.model import (
     Container,
@@ -24,6 +24,7 @@ from hpalab.autoscaling.hpa.model import (
     Tolerances,
 )
 from hpalab.autoscaling.hpa.spec import parse_hpa_spec
+from hpalab.autoscaling.hpa.status import SyncResult
 
 __all__ = [
     "Container",

@@ -8,7 +8,6 @@ scale time. It never reads a clock: every sync gets ``now_s``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from hpalab.autoscaling.hpa.behavior import (
@@ -21,7 +20,6 @@ from hpalab.autoscaling.hpa.behavior import (
 )
 from hpalab.autoscaling.hpa.evaluate import (
     EvalContext,
-    MetricOutcome,
     MetricsSnapshot,
     describe,
     evaluate_metric,
@@ -36,50 +34,13 @@ from hpalab.autoscaling.hpa.model import (
 )
 from hpalab.autoscaling.hpa.pods import PodFactsCache, PodIndex
 from hpalab.autoscaling.hpa.spec import parse_hpa_spec
-
-
-@dataclass(slots=True)
-class Condition:
-    """One status condition; ``last_transition_s`` changes only when ``status`` changes."""
-
-    type: str
-    status: str
-    reason: str
-    message: str
-    last_transition_s: float
-
-
-@dataclass(slots=True)
-class Normalization:
-    """How the metric proposal became the desired count (for explanations)."""
-
-    proposal: int
-    stabilized: int
-    desired: int
-    stabilization_reason: str
-    limit_reason: str
-    limit_message: str
-
-
-@dataclass(slots=True)
-class SyncResult:
-    """Outcome of one sync.
-
-    ``desired_replicas`` is what the controller writes to the scale subresource (equal to the
-    current replicas when it does not rescale); ``status`` is the HPA status as
-    ``kubectl get hpa -o yaml`` shows it (times are seconds on the caller's clock); ``events``
-    are the Kubernetes events the sync emitted.
-    """
-
-    desired_replicas: int
-    rescale: bool
-    status: dict[str, Any]
-    events: list[dict[str, str]]
-    outcomes: list[MetricOutcome] = field(default_factory=list)
-    normalization: Normalization | None = None
-    metric_proposal: int | None = None
-    rescale_reason: str = ""
-    error: str = ""
+from hpalab.autoscaling.hpa.status import (
+    Conditions,
+    Normalization,
+    SyncResult,
+    condition_error,
+    event,
+)
 
 
 class HPAController:
@@ -119,15 +80,10 @@ class HPAController:
         self._descriptions = [describe(m) for m in self.spec.metrics]
         self._up_events: list[ScaleEvent] = []
         self._down_events: list[ScaleEvent] = []
-        self._conditions: dict[str, Condition] = {}
+        self._conditions = Conditions()
         self._last_scale_s: float | None = None
         self._last_desired: int | None = None
         self._pod_facts = PodFactsCache()
-
-    # -- history access (for tests, conformance and explanations) --------------------------
-    @property
-    def recommendations(self) -> list[Recommendation] | None:
-        return self._recommendations
 
     def seed_history(
         self,
@@ -144,15 +100,7 @@ class HPAController:
     def _set_condition(
         self, kind: str, status: str, reason: str, message: str, now_s: float
     ) -> None:
-        existing = self._conditions.get(kind)
-        if existing is None:
-            self._conditions[kind] = Condition(kind, status, reason, message, now_s)
-            return
-        if existing.status != status:
-            existing.last_transition_s = now_s
-        existing.status = status
-        existing.reason = reason
-        existing.message = message
+        self._conditions.set(kind, status, reason, message, now_s)
 
     def sync(
         self,
@@ -171,7 +119,6 @@ class HPAController:
         """
         snapshot = metrics if metrics is not None else MetricsSnapshot()
         status_reps = spec_replicas if status_replicas is None else status_replicas
-        events: list[dict[str, str]] = []
         self._set_condition(
             "AbleToScale",
             "True",
@@ -182,13 +129,35 @@ class HPAController:
         current = spec_replicas
         if self._recommendations is None:
             self._recommendations = [Recommendation(current, now_s)]
-        spec = self.spec
-        min_replicas = spec.min_replicas
-        result = SyncResult(current, False, {}, events)
+        result = SyncResult(current, False, {}, [])
         rescale = True
-        desired = 0
-        if current == 0 and min_replicas != 0:
+        desired = self._out_of_range(result, current, now_s)
+        if desired is None:
+            decided = self._decide_from_metrics(
+                result,
+                now_s,
+                current=current,
+                status_replicas=status_reps,
+                pods=pods,
+                snapshot=snapshot,
+            )
+            if decided is None:
+                return result
+            desired = decided
+            rescale = desired != current
+        elif desired < 0:
             rescale = False
+        if rescale:
+            self._record_rescale(result, current, desired, now_s)
+        else:
+            desired = current
+        self._finish(result, current, desired, rescale, now_s)
+        return result
+
+    def _out_of_range(self, result: SyncResult, current: int, now_s: float) -> int | None:
+        """Cases decided without metrics: -1 when scaling is disabled (zero replicas), the
+        bound when the current count is outside [min, max], None otherwise."""
+        if current == 0 and self.spec.min_replicas != 0:
             self._set_condition(
                 "ScalingActive",
                 "False",
@@ -196,41 +165,47 @@ class HPAController:
                 "scaling is disabled since the replica count of the target is zero",
                 now_s,
             )
-        elif current > spec.max_replicas:
+            return -1
+        if current > self.spec.max_replicas:
             result.rescale_reason = "Current number of replicas above Spec.MaxReplicas"
-            desired = spec.max_replicas
-        elif current < min_replicas:
+            return self.spec.max_replicas
+        if current < self.spec.min_replicas:
             result.rescale_reason = "Current number of replicas below Spec.MinReplicas"
-            desired = min_replicas
-        else:
-            ctx = EvalContext(
-                spec_replicas=current,
-                status_replicas=status_reps,
-                index=PodIndex(
-                    self._pod_facts.facts(pods),
-                    now_s,
-                    self.config.cpu_initialization_period_s,
-                    self.config.initial_readiness_delay_s,
-                ),
-                snapshot=snapshot,
-                tolerances=self.tolerances,
-                namespace=spec.namespace,
-            )
-            proposal = self._compute_metrics(ctx, result, now_s)
-            if proposal is None:
-                # Upstream keeps the previous status.desiredReplicas when metrics fail.
-                previous = current if self._last_desired is None else self._last_desired
-                self._finish(result, current, previous, False, now_s)
-                result.desired_replicas = current
-                return result
-            desired = self._normalize(result, current, proposal, now_s)
-            rescale = desired != current
-        if rescale:
-            self._record_rescale(result, current, desired, now_s)
-        else:
-            desired = current
-        self._finish(result, current, desired, rescale, now_s)
-        return result
+            return self.spec.min_replicas
+        return None
+
+    def _decide_from_metrics(
+        self,
+        result: SyncResult,
+        now_s: float,
+        *,
+        current: int,
+        status_replicas: int,
+        pods: Sequence[Pod],
+        snapshot: MetricsSnapshot,
+    ) -> int | None:
+        """The normalized desired count, or None (status written) when metrics block scaling."""
+        ctx = EvalContext(
+            spec_replicas=current,
+            status_replicas=status_replicas,
+            index=PodIndex(
+                self._pod_facts.facts(pods),
+                now_s,
+                self.config.cpu_initialization_period_s,
+                self.config.initial_readiness_delay_s,
+            ),
+            snapshot=snapshot,
+            tolerances=self.tolerances,
+            namespace=self.spec.namespace,
+        )
+        proposal = self._compute_metrics(ctx, result, now_s)
+        if proposal is None:
+            # Upstream keeps the previous status.desiredReplicas when metrics fail.
+            previous = current if self._last_desired is None else self._last_desired
+            self._finish(result, current, previous, False, now_s)
+            result.desired_replicas = current
+            return None
+        return self._normalize(result, current, proposal, now_s)
 
     def _compute_metrics(self, ctx: EvalContext, result: SyncResult, now_s: float) -> int | None:
         outcomes = [evaluate_metric(m, ctx) for m in self.spec.metrics]
@@ -240,7 +215,7 @@ class HPAController:
         invalid = [o for o in outcomes if o.proposal is None]
         for outcome, description in zip(outcomes, self._descriptions, strict=True):
             if outcome.proposal is None:
-                result.events.append(_event("Warning", outcome.reason, _condition_error(outcome)))
+                result.events.append(event("Warning", outcome.reason, condition_error(outcome)))
                 continue
             outcome.description = description
             if replicas == 0 or outcome.proposal.replicas > replicas:
@@ -256,7 +231,7 @@ class HPAController:
             self._set_condition(
                 "ScalingActive", "False", first.reason, first.condition_message, now_s
             )
-            result.events.append(_event("Warning", "FailedComputeMetricsReplicas", result.error))
+            result.events.append(event("Warning", "FailedComputeMetricsReplicas", result.error))
             return None
         self._set_condition(
             "ScalingActive",
@@ -273,53 +248,12 @@ class HPAController:
         return replicas
 
     def _normalize(self, result: SyncResult, current: int, proposal: int, now_s: float) -> int:
-        spec = self.spec
+        """Stabilize the metric proposal, then apply the scaling limits and min/max."""
         assert self._recommendations is not None
-        behavior = spec.behavior
-        if behavior is None:
-            stabilized = legacy_stabilize(
-                self._recommendations,
-                now_s=now_s,
-                desired_replicas=proposal,
-                window_s=self.config.downscale_stabilization_window_s,
-            )
-            reason = (
-                "ScaleDownStabilized",
-                "recent recommendations were higher than current one, applying the highest "
-                "recent recommendation",
-            )
-            limited = legacy_convert(
-                current_replicas=current,
-                desired_replicas=stabilized,
-                min_replicas=spec.min_replicas,
-                max_replicas=spec.max_replicas,
-                scale_up_limit_factor=self.config.scale_up_limit_factor,
-                scale_up_limit_minimum=self.config.scale_up_limit_minimum,
-            )
+        if self.spec.behavior is None:
+            stabilized, reason, limited = self._legacy(current, proposal, now_s)
         else:
-            down_window = behavior.scale_down.stabilization_window_seconds
-            stabilized, *reason_pair = stabilize_with_behavior(
-                self._recommendations,
-                now_s=now_s,
-                current_replicas=current,
-                desired_replicas=proposal,
-                up_window_s=behavior.scale_up.stabilization_window_seconds or 0,
-                down_window_s=self.config.downscale_stabilization_window_s
-                if down_window is None
-                else down_window,
-            )
-            reason = (reason_pair[0], reason_pair[1])
-            limited = convert_with_behavior_rate(
-                current_replicas=current,
-                desired_replicas=stabilized,
-                min_replicas=spec.min_replicas,
-                max_replicas=spec.max_replicas,
-                scale_up=behavior.scale_up,
-                scale_down=behavior.scale_down,
-                up_events=self._up_events,
-                down_events=self._down_events,
-                now_s=now_s,
-            )
+            stabilized, reason, limited = self._with_behavior(current, proposal, now_s)
         return self._apply_normalization(
             result,
             proposal=proposal,
@@ -328,6 +262,60 @@ class HPAController:
             limited=limited,
             now_s=now_s,
         )
+
+    def _legacy(
+        self, current: int, proposal: int, now_s: float
+    ) -> tuple[int, tuple[str, str], Limited]:
+        assert self._recommendations is not None
+        stabilized = legacy_stabilize(
+            self._recommendations,
+            now_s=now_s,
+            desired_replicas=proposal,
+            window_s=self.config.downscale_stabilization_window_s,
+        )
+        reason = (
+            "ScaleDownStabilized",
+            "recent recommendations were higher than current one, applying the highest "
+            "recent recommendation",
+        )
+        limited = legacy_convert(
+            current_replicas=current,
+            desired_replicas=stabilized,
+            min_replicas=self.spec.min_replicas,
+            max_replicas=self.spec.max_replicas,
+            scale_up_limit_factor=self.config.scale_up_limit_factor,
+            scale_up_limit_minimum=self.config.scale_up_limit_minimum,
+        )
+        return stabilized, reason, limited
+
+    def _with_behavior(
+        self, current: int, proposal: int, now_s: float
+    ) -> tuple[int, tuple[str, str], Limited]:
+        behavior = self.spec.behavior
+        assert behavior is not None and self._recommendations is not None
+        down_window = behavior.scale_down.stabilization_window_seconds
+        stabilized, reason_name, reason_message = stabilize_with_behavior(
+            self._recommendations,
+            now_s=now_s,
+            current_replicas=current,
+            desired_replicas=proposal,
+            up_window_s=behavior.scale_up.stabilization_window_seconds or 0,
+            down_window_s=self.config.downscale_stabilization_window_s
+            if down_window is None
+            else down_window,
+        )
+        limited = convert_with_behavior_rate(
+            current_replicas=current,
+            desired_replicas=stabilized,
+            min_replicas=self.spec.min_replicas,
+            max_replicas=self.spec.max_replicas,
+            scale_up=behavior.scale_up,
+            scale_down=behavior.scale_down,
+            up_events=self._up_events,
+            down_events=self._down_events,
+            now_s=now_s,
+        )
+        return stabilized, (reason_name, reason_message), limited
 
     def _apply_normalization(
         self,
@@ -372,7 +360,7 @@ class HPAController:
             now_s,
         )
         result.events.append(
-            _event(
+            event(
                 "Normal",
                 "SuccessfulRescale",
                 f"New size: {desired}; reason: {result.rescale_reason}",
@@ -407,32 +395,5 @@ class HPAController:
             "desiredReplicas": desired,
             "currentMetrics": [o.status for o in result.outcomes] or None,
             "lastScaleTime": self._last_scale_s,
-            "conditions": [
-                {
-                    "type": c.type,
-                    "status": c.status,
-                    "reason": c.reason,
-                    "message": c.message,
-                    "lastTransitionTime": c.last_transition_s,
-                }
-                for c in self._conditions.values()
-            ],
+            "conditions": self._conditions.as_status(),
         }
-
-    @property
-    def up_events(self) -> list[ScaleEvent]:
-        return self._up_events
-
-    @property
-    def down_events(self) -> list[ScaleEvent]:
-        return self._down_events
-
-
-def _condition_error(outcome: MetricOutcome) -> str:
-    prefix = "the HPA was unable to compute the replica count: "
-    message = outcome.condition_message
-    return message[len(prefix) :] if message.startswith(prefix) else message
-
-
-def _event(kind: str, reason: str, message: str) -> dict[str, str]:
-    return {"type": kind, "reason": reason, "message": message}

@@ -187,13 +187,15 @@ def _resource(spec: MetricSpec, ctx: EvalContext) -> MetricOutcome:
     except MetricError as failure:
         inner = f"failed to get {spec.name} {step}: {failure}"
         return _fail(spec, reason, inner, f"{wrap}: {inner}")
+    return MetricOutcome(spec, _resource_status(spec, current), proposal)
+
+
+def _resource_status(spec: MetricSpec, current: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"name": spec.name, "current": current}
-    if container:
+    if spec.type == "ContainerResource":
         body["container"] = spec.container
-        status = {"type": "ContainerResource", "containerResource": body}
-    else:
-        status = {"type": "Resource", "resource": body}
-    return MetricOutcome(spec, status, proposal)
+        return {"type": "ContainerResource", "containerResource": body}
+    return {"type": "Resource", "resource": body}
 
 
 def _metric_id(spec: MetricSpec) -> dict[str, Any]:

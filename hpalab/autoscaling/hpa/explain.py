@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpalab.autoscaling.hpa.controller import HPAController, SyncResult
-from hpalab.autoscaling.hpa.evaluate import MetricsSnapshot
+from hpalab.autoscaling.hpa.controller import HPAController
+from hpalab.autoscaling.hpa.evaluate import MetricOutcome, MetricsSnapshot
 from hpalab.autoscaling.hpa.model import (
     Container,
     ContainerUsage,
@@ -22,8 +22,10 @@ from hpalab.autoscaling.hpa.model import (
     Pod,
     PodResourceMetrics,
     ScalingRules,
+    Tolerances,
 )
 from hpalab.autoscaling.hpa.spec import format_milli, milli_value
+from hpalab.autoscaling.hpa.status import SyncResult
 from hpalab.errors import EngineError
 
 _HINT = "give one value per metric, e.g. --value http_requests_per_second=12"
@@ -153,33 +155,33 @@ def _normalization_rules(controller: HPAController) -> dict[str, Any]:
     }
 
 
+def _metric_entry(outcome: MetricOutcome, tol: Tolerances) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": metric_key(outcome.spec),
+        "type": outcome.spec.type,
+        "target": _target_text(outcome.spec),
+    }
+    p = outcome.proposal
+    if p is None:
+        entry["error"] = outcome.error
+        return entry
+    current = format_milli(p.usage_milli)
+    if p.utilization is not None:
+        current = f"{p.utilization}% of request"
+    entry.update(
+        current=current,
+        ratio=round(p.ratio, 6),
+        within_tolerance=tol.is_within(p.ratio),
+        proposal=p.replicas,
+        note=p.note,
+    )
+    return entry
+
+
 def explain_sync(controller: HPAController, result: SyncResult, *, current: int) -> dict[str, Any]:
     """Everything one sync decided, step by step, as JSON-ready data."""
     tol = controller.tolerances
-    metrics = []
-    for outcome in result.outcomes:
-        entry: dict[str, Any] = {
-            "name": metric_key(outcome.spec),
-            "type": outcome.spec.type,
-            "target": _target_text(outcome.spec),
-        }
-        if outcome.proposal is None:
-            entry["error"] = outcome.error
-        else:
-            p = outcome.proposal
-            current_text = (
-                f"{p.utilization}% of request"
-                if p.utilization is not None
-                else format_milli(p.usage_milli)
-            )
-            entry.update(
-                current=current_text,
-                ratio=round(p.ratio, 6),
-                within_tolerance=tol.is_within(p.ratio),
-                proposal=p.replicas,
-                note=p.note,
-            )
-        metrics.append(entry)
+    metrics = [_metric_entry(outcome, tol) for outcome in result.outcomes]
     norm = result.normalization
     behavior = controller.spec.behavior
     return {
