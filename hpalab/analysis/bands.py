@@ -251,7 +251,8 @@ def _capacity_time(params: PipelineParams, step: LoadStep, state: _State) -> flo
     instants = [start, *(t for t in times if t > start)]
     for t in instants:
         ready = r0 + sum(1 for x in times if x <= t)
-        if ready >= math.ceil(_offered(step, t) / params.capacity_rps - 1e-9):
+        # Demand just after t: at the shortfall's start it has just passed the supply.
+        if ready >= math.ceil(_offered(step, t + 1e-6) / params.capacity_rps - 1e-9):
             return t
     return math.inf
 

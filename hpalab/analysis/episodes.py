@@ -1,6 +1,7 @@
 """Scale-up episodes: how long each part of the pipeline took to answer a load increase.
 
-An episode starts at ``t0``, a ``load_step`` event whose ``to_rps`` exceeds its ``from_rps``,
+An episode starts at ``t0``, a ``load_step`` event whose stage rises above its ``from_rps``
+(its ``to_rps`` or ``start_rps``, or for a spike the highest offered rate during the stage),
 and ends at the next ``load_step`` (or the end of the measured window). It counts only when
 the demand during the episode exceeds the Ready replicas at ``t0``: a rise the running
 replicas absorb needs no scale-up, so it has no latency to measure.
@@ -84,6 +85,7 @@ class Episode:
     end_s: float
     from_rps: float
     to_rps: float
+    """The highest rate of the stage (its end rate, or the peak of a spike)."""
     replicas_at_t0: float
     demand_peak: float
     decision_at_s: float = NAN
@@ -92,15 +94,46 @@ class Episode:
     time_to_capacity_s: float = NAN
     slo_recovery_s: float = NAN
     waterfall: Waterfall = field(default_factory=Waterfall)
+    kind: str = ""
+    """The stage type of the load step (step, ramp, spike, ...), '' when not recorded."""
+    ramp_s: float = 0.0
+    """How long the rate ramps after t0: the stage length for a ramp stage, else 0."""
 
 
-def load_steps(trace: Trace) -> list[tuple[float, float, float]]:
-    """Every ``load_step`` event as ``(t_s, from_rps, to_rps)``, in time order."""
+@dataclass(frozen=True)
+class LoadStepEvent:
+    """A ``load_step`` event: a stage of the load profile began."""
+
+    t_s: float
+    from_rps: float
+    to_rps: float
+    start_rps: float
+    kind: str
+
+
+def load_steps(trace: Trace) -> list[LoadStepEvent]:
+    """Every ``load_step`` event, in time order (missing rates are NaN, a missing type '')."""
     steps = trace.events_of("load_step")
     return [
-        (float(t), number(f, "from_rps"), number(f, "to_rps"))
+        LoadStepEvent(
+            float(t),
+            number(f, "from_rps"),
+            number(f, "to_rps"),
+            number(f, "start_rps"),
+            str(f.get("type", "")),
+        )
         for t, f in zip(steps["t_s"], steps["fields"], strict=True)
     ]
+
+
+def _peak_rps(trace: Trace, step: LoadStepEvent, end: float) -> float:
+    """The highest rate of the stage: its end rate, its start rate, or (for spikes and sines,
+    whose peak is inside the stage) the highest offered rate recorded during it."""
+    offered = trace.signal("offered_rps")
+    during = offered[(offered.index >= step.t_s) & (offered.index < end)].dropna()
+    candidates = [step.to_rps, step.start_rps, float(during.max()) if len(during) else NAN]
+    known = [c for c in candidates if not math.isnan(c)]
+    return max(known) if known else NAN
 
 
 def find_episodes(trace: Trace, *, slo: Slo, tolerance: float = 0.1) -> list[Episode]:
@@ -112,13 +145,16 @@ def find_episodes(trace: Trace, *, slo: Slo, tolerance: float = 0.1) -> list[Epi
     steps = load_steps(trace)
     window_end = float(trace.signals.index[-1]) + trace.dt_s if len(trace.signals) else 0.0
     episodes: list[Episode] = []
-    for i, (t0, from_rps, to_rps) in enumerate(steps):
-        if not to_rps > from_rps or t0 >= window_end:
+    for i, step in enumerate(steps):
+        end = min(steps[i + 1].t_s, window_end) if i + 1 < len(steps) else window_end
+        peak = _peak_rps(trace, step, end)
+        if not peak > step.from_rps or step.t_s >= window_end:
             continue
-        end = min(steps[i + 1][0], window_end) if i + 1 < len(steps) else window_end
-        episode = _measure(trace, t0=t0, end=end, slo=slo, tolerance=tolerance)
+        episode = _measure(trace, t0=step.t_s, end=end, slo=slo, tolerance=tolerance)
         if episode is not None:
-            episodes.append(Episode(**{**episode.__dict__, "from_rps": from_rps, "to_rps": to_rps}))
+            ramp = end - step.t_s if step.kind == "ramp" else 0.0
+            fields = {"from_rps": step.from_rps, "to_rps": peak, "kind": step.kind, "ramp_s": ramp}
+            episodes.append(Episode(**{**episode.__dict__, **fields}))
     return episodes
 
 

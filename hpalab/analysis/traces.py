@@ -2,7 +2,7 @@
 
 The run directory stores signals tidy (``trial_id, t_s, signal, value``); the metrics need them
 wide (one column per signal), restricted to the measured window: from the start of the load
-phase (``t_s = 0``) to the start of the cool-down phase when the run recorded one.
+phase (``t_s = 0``) to the end of the cool-down, which is measured too (scale-down behaviour).
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def make_trace(
     """Build a :class:`Trace` from one trial's rows of timeseries.csv and events.csv.
 
     Duplicate samples of a signal at one instant keep the last value. Samples before the load
-    phase (negative ``t_s``) and from the start of a ``phase`` event ``cooldown`` onwards are
-    dropped; events keep their full range. ``dt_s`` defaults to the median sample spacing.
+    phase (negative ``t_s``, the warm-up) are dropped; the cool-down is measured, so it stays.
+    Events keep their full range. ``dt_s`` defaults to the median sample spacing.
     """
     frame = tidy[["t_s", "signal", "value"]].drop_duplicates(["t_s", "signal"], keep="last")
     wide = frame.pivot(index="t_s", columns="signal", values="value")
@@ -98,8 +98,7 @@ def _window(trial_id: str, wide: pd.DataFrame, evts: pd.DataFrame, dt_s: float |
     wide = wide.sort_index()
     wide.columns.name = None
     wide.index = pd.Index(wide.index.astype("float64"), name="t_s")
-    end = cooldown_start(evts)
-    wide = wide[(wide.index >= 0) & (wide.index < end)]
+    wide = wide[wide.index >= 0]
     if dt_s is None:
         steps = np.diff(wide.index.to_numpy())
         dt_s = float(np.median(steps)) if len(steps) else 1.0
@@ -115,18 +114,6 @@ def _prepare_events(events: pd.DataFrame) -> pd.DataFrame:
     frame["object"] = frame["object"].astype("object").where(frame["object"].notna(), "")
     frame["fields"] = pd.Series([parse_detail(d) for d in frame["detail"]], index=frame.index)
     return frame.sort_values("t_s", kind="stable").reset_index(drop=True)
-
-
-def cooldown_start(events: pd.DataFrame) -> float:
-    """Time of the first ``phase`` event that starts the cool-down, ``inf`` when there is none."""
-    phases = events[events["kind"] == "phase"]
-    for t_s, obj, fields, detail in zip(
-        phases["t_s"], phases["object"], phases["fields"], phases["detail"], strict=True
-    ):
-        names = {str(obj), str(detail), str(fields.get("phase", "")), str(fields.get("name", ""))}
-        if "cooldown" in names and t_s > 0:
-            return float(t_s)
-    return math.inf
 
 
 def split_trials(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str, Trace]:

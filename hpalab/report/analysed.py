@@ -14,7 +14,7 @@ from hpalab.analysis.comparison import DEFAULT_ALPHA, choose_baseline, compare
 from hpalab.analysis.episodes import Episode, Slo, find_episodes
 from hpalab.analysis.metrics import summarize
 from hpalab.analysis.reliability import Finding, reliability_findings, usable
-from hpalab.analysis.traces import Trace, parse_detail, split_trials
+from hpalab.analysis.traces import Trace, split_trials
 from hpalab.errors import UsageError
 from hpalab.report import specparams
 from hpalab.report.rundata import RunData
@@ -100,7 +100,7 @@ def analyse_run(
         episodes=episodes,
     )
     comparison = compare(summary[usable(summary)], baseline=chosen, variants=variants, alpha=alpha)
-    bands = _band_checks(run, info, episodes, variant_of)
+    bands = _band_checks(info, episodes, variant_of)
     findings = reliability_findings(
         summary,
         run_status=run.manifest.status if run.manifest else None,
@@ -140,13 +140,10 @@ def _incidents(events: pd.DataFrame) -> dict[str, int]:
 
 
 def _band_checks(
-    run: RunData,
     info: dict[str, VariantInfo],
     episodes: dict[str, list[Episode]],
     variant_of: dict[str, str],
 ) -> list[BandCheck]:
-    stages = list(run.experiment.profile.stages) if run.experiment else []
-    stage_at = _stage_index(run.events)
     checks = []
     for variant, vinfo in info.items():
         if vinfo.params is None:
@@ -157,11 +154,7 @@ def _band_checks(
                 for ep in found:
                     by_step.setdefault(ep.t0_s, []).append(ep)
         for t0, eps in sorted(by_step.items()):
-            ramp = 0.0
-            if run.experiment is not None:
-                spec = run.experiment.experiment.spec
-                ramp = specparams.ramp_seconds(spec, stage_at.get(t0, -1), stages)
-            checks.append(_check(variant, vinfo.params, t0=t0, ramp_s=ramp, eps=eps))
+            checks.append(_check(variant, vinfo.params, t0=t0, ramp_s=eps[0].ramp_s, eps=eps))
     return checks
 
 
@@ -193,16 +186,6 @@ def _check(
         [e.time_to_capacity_s for e in eps],
         sorted(outside),
     )
-
-
-def _stage_index(events: pd.DataFrame) -> dict[float, int]:
-    steps = events[events["kind"] == "load_step"]
-    out: dict[float, int] = {}
-    for t, detail in zip(steps["t_s"], steps["detail"], strict=True):
-        stage = parse_detail(detail).get("stage")
-        if isinstance(stage, int):
-            out.setdefault(float(t), stage)
-    return out
 
 
 def _band_findings(checks: list[BandCheck]) -> list[Finding]:

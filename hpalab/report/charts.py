@@ -237,7 +237,8 @@ def stacked_bars(bars: list[Bar], *, unit: str = "s") -> str:
     """Horizontal stacked bars on a common scale, one row per bar, with totals."""
     label_w, row_h = 170, 26
     total = max([sum(v for _, _, v in b.segments if math.isfinite(v)) for b in bars] + [1.0])
-    scale_max = nice_ceiling(total)
+    tick = nice_ceiling(total / 5)
+    scale_max = math.ceil(total / tick - 1e-9) * tick
     plot_w = WIDTH - label_w - 90
     height = len(bars) * row_h + 30
     out = [f'<svg class="chart bars" viewBox="0 0 {WIDTH} {height}" width="100%" role="img">']
@@ -261,7 +262,6 @@ def stacked_bars(bars: list[Bar], *, unit: str = "s") -> str:
         text = f"{sum_v:.1f} {unit}" + (f" {bar.note}" if bar.note else "")
         out.append(f'<text class="btotal" x="{_fmt(x + 6)}" y="{y + 15}">{escape(text)}</text>')
     axis_y = height - 20
-    tick = nice_ceiling(scale_max / 5)
     for value in np.arange(0, scale_max + tick / 2, tick):
         frac = value / scale_max
         xs, label = _fmt(label_w + frac * plot_w), f"{_fmt(value)} {unit}"

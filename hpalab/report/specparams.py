@@ -13,7 +13,6 @@ from typing import Any
 from hpalab.analysis.bands import DEFAULT_SCALE_UP, PipelineParams, ScalingPolicy
 from hpalab.analysis.episodes import Slo
 from hpalab.specs import ExperimentSpec, parse_duration, parse_quantity_value
-from hpalab.specs.profiles import RampStage
 
 _RANGE = re.compile(r"\[([0-9][0-9a-z.]*)\]")
 
@@ -106,14 +105,6 @@ def pipeline_params(spec: ExperimentSpec) -> PipelineParams | None:
         min_replicas=spec.hpa.min_replicas,
         max_replicas=spec.hpa.max_replicas,
     )
-
-
-def ramp_seconds(spec: ExperimentSpec, stage: int, stages: list[Any] | None = None) -> float:
-    """How long load stage ``stage`` ramps (0 for steps and holds, or when unknown)."""
-    stages = stages if stages is not None else list(spec.load.stages or [])
-    if 0 <= stage < len(stages) and isinstance(stages[stage], RampStage):
-        return float(stages[stage].duration)
-    return 0.0
 
 
 def settings(spec: ExperimentSpec) -> dict[str, str]:

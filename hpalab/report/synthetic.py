@@ -43,6 +43,9 @@ DEFAULT_VARIANTS = (
 STAGES = ((0.0, 20.0), (60.0, 80.0), (240.0, 160.0), (420.0, 60.0))
 """(start s, requests/s) of the step profile; scaled to the trial length."""
 
+RAMP = ((0.0, 5.0), (60.0, 200.0), (300.0, 200.0))
+"""(start s, requests/s at the end) of the ramp profile: hold, a linear ramp, a plateau."""
+
 
 def write_synthetic_run(
     out_dir: Path,
@@ -52,11 +55,17 @@ def write_synthetic_run(
     duration_s: int = 600,
     seed: int = 7,
     name: str = "synthetic",
+    ramp: bool = False,
 ) -> Path:
-    """Write a complete run directory under ``out_dir`` and return its path."""
+    """Write a complete run directory under ``out_dir`` and return its path.
+
+    ``ramp`` replaces the step profile by a hold, a linear ramp and a plateau.
+    """
     started = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     writer = RunWriter.create(out_dir, experiment=name, started_at=started)
-    writer.write_text(LOCK_FILE, yaml.safe_dump(_lock(name, variants, repetitions, duration_s)))
+    profile = _stages(RAMP if ramp else STAGES, duration_s)
+    lock = _lock(name, variants, repetitions, duration_s, profile, ramp=ramp)
+    writer.write_text(LOCK_FILE, yaml.safe_dump(lock, sort_keys=False))
     rng = np.random.default_rng(seed)
     trials, order = [], 0
     for repetition in range(1, repetitions + 1):
@@ -64,7 +73,9 @@ def write_synthetic_run(
             order += 1
             trial_id = f"{variant.name}#{repetition}"
             begin = started + timedelta(seconds=order * (duration_s + 60))
-            series, events = _trial(variant, duration_s=duration_s, rng=rng)
+            series, events = _trial(
+                variant, duration_s=duration_s, rng=rng, profile=profile, ramp=ramp
+            )
             writer.append(TIMESERIES, _tidy(trial_id, series))
             writer.append(EVENTS, [{"trial_id": trial_id, **e} for e in events])
             trials.append(
@@ -94,13 +105,26 @@ def write_synthetic_run(
     return writer.path
 
 
-def _stages(duration_s: int) -> list[tuple[float, float]]:
+def _stages(shape: tuple[tuple[float, float], ...], duration_s: int) -> list[tuple[float, float]]:
     scale = duration_s / 600.0
-    return [(round(t * scale), rps) for t, rps in STAGES]
+    return [(round(t * scale), rps) for t, rps in shape]
 
 
-def _lock(name: str, variants: tuple[SyntheticVariant, ...], reps: int, duration_s: int) -> Any:
-    stages = _stages(duration_s)
+def _stage_yaml(rps: float, length: float, index: int, *, ramp: bool) -> dict[str, Any]:
+    if ramp and index == 1:
+        return {"type": "ramp", "to": rps, "duration": f"{int(length)}s"}
+    return {"type": "step", "rps": rps, "duration": f"{int(length)}s"}
+
+
+def _lock(
+    name: str,
+    variants: tuple[SyntheticVariant, ...],
+    reps: int,
+    duration_s: int,
+    stages: list[tuple[float, float]],
+    *,
+    ramp: bool,
+) -> Any:
     lengths = [b[0] - a[0] for a, b in zip(stages, [*stages[1:], (duration_s, 0)], strict=True)]
     return {
         "apiVersion": "hpalab/v1",
@@ -110,8 +134,8 @@ def _lock(name: str, variants: tuple[SyntheticVariant, ...], reps: int, duration
             **_base_spec(variants[0]),
             "load": {
                 "stages": [
-                    {"type": "step", "rps": rps, "duration": f"{int(length)}s"}
-                    for (_, rps), length in zip(stages, lengths, strict=True)
+                    _stage_yaml(rps, length, i, ramp=ramp)
+                    for i, ((_, rps), length) in enumerate(zip(stages, lengths, strict=True))
                 ]
             },
             "phases": {"warmup": "10s", "warmupRps": stages[0][1], "cooldown": "0s"},
@@ -181,23 +205,42 @@ def _tidy(trial_id: str, series: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     return rows
 
 
-def _trial(
-    v: SyntheticVariant, *, duration_s: int, rng: np.random.Generator
-) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
-    stages = _stages(duration_s)
+def _offered(stages: list[tuple[float, float]], duration_s: int, *, ramp: bool) -> np.ndarray:
     offered = np.zeros(duration_s)
-    for start, rps in stages:
+    for i, (start, rps) in enumerate(stages):
         offered[int(start) :] = rps
-    sim = _Pipeline(v, rng, offered)
-    events = [
-        {
-            "t_s": float(start),
-            "kind": "load_step",
-            "object": "load",
-            "detail": {"stage": i, "from_rps": stages[i - 1][1] if i else rps, "to_rps": rps},
-        }
-        for i, (start, rps) in enumerate(stages)
+        if ramp and i == 1:
+            stop = int(stages[2][0])
+            offered[int(start) : stop] = np.linspace(stages[0][1], rps, stop - int(start))
+    return offered
+
+
+def _trial(
+    v: SyntheticVariant,
+    *,
+    duration_s: int,
+    rng: np.random.Generator,
+    profile: list[tuple[float, float]],
+    ramp: bool,
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    sim = _Pipeline(v, rng, _offered(profile, duration_s, ramp=ramp))
+    events: list[dict[str, Any]] = [
+        {"t_s": -10.0, "kind": "phase", "object": "trial", "detail": {"phase": "warmup"}},
+        {"t_s": 0.0, "kind": "phase", "object": "trial", "detail": {"phase": "load"}},
     ]
+    for i, (start, rps) in enumerate(profile):
+        previous = profile[i - 1][1] if i else profile[0][1]
+        kind = "ramp" if ramp and i == 1 else "step"
+        detail = {
+            "stage": i,
+            "type": kind,
+            "from_rps": previous,
+            "start_rps": previous if kind == "ramp" else rps,
+            "to_rps": rps,
+        }
+        events.append(
+            {"t_s": float(start), "kind": "load_step", "object": "load", "detail": detail}
+        )
     for t in range(duration_s):
         sim.tick(t)
     return sim.signals(), events + sim.events

@@ -123,7 +123,8 @@ def verdict_table(a: AnalysedRun) -> dict[str, Any]:
 
 
 def headlines(a: AnalysedRun) -> list[str]:
-    """One sentence per lead metric, naming the best variant and how sure we are."""
+    """One sentence per lead metric, naming the best variant and how sure we are, then the
+    variant with the best median on the most key metrics."""
     comp, out = a.comparison, []
     for metric, text in HEADLINES:
         rows = comp[comp["metric"] == metric]
@@ -144,6 +145,15 @@ def headlines(a: AnalysedRun) -> list[str]:
         out.append(
             f"{text}: {name}, {fmt(row['median'], unit)} against {fmt(base['median'], unit)} for "
             f"{a.baseline} ({relative(row['diff_vs_baseline'], base['median'])}); {sure}."
+        )
+    wins = dict.fromkeys(a.variants, 0)
+    for metric in KEY_METRICS:
+        for winner in _best(comp[comp["metric"] == metric], METRIC_INFO[metric].better):
+            wins[winner] += 1
+    leader = max(a.variants, key=lambda v: wins[v])
+    if len(a.variants) > 1 and wins[leader] > 0:
+        out.append(
+            f"Best median on the most key metrics: {leader} ({wins[leader]} of {len(KEY_METRICS)})."
         )
     return out
 

@@ -129,3 +129,28 @@ def test_slo_recovery_needs_ten_good_seconds_in_a_row():
     # Streaks broken at 12 (latency), 20 (errors) and 25 (latency): the first clean 10 s
     # start at 26.
     assert ep.slo_recovery_s == 16
+
+
+def test_stage_type_and_peak_come_from_the_event_and_the_offered_rate():
+    length = 60
+    signals = {
+        "offered_rps": [10.0] * 10 + [50.0] * 5 + [10.0] * 45,  # a spike inside the stage
+        "demand_replicas": [1.0] * 10 + [5.0] * 5 + [1.0] * 45,
+        "ready_replicas": [1.0] * length,
+    }
+    spike = (
+        10,
+        "load_step",
+        "load",
+        {"stage": 1, "type": "spike", "from_rps": 10, "start_rps": 10, "to_rps": 10},
+    )
+    ramp = (
+        30,
+        "load_step",
+        "load",
+        {"stage": 2, "type": "ramp", "from_rps": 10, "start_rps": 10, "to_rps": 40},
+    )
+    signals["demand_replicas"][30:] = [4.0] * 30
+    first, second = find_episodes(trace(signals, [spike, ramp]), slo=SLO)
+    assert (first.kind, first.to_rps, first.ramp_s) == ("spike", 50, 0)
+    assert (second.kind, second.to_rps, second.ramp_s) == ("ramp", 40, 30)

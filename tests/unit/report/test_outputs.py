@@ -119,3 +119,17 @@ def test_compare_across_runs(run_dir, synthetic_run_dir):
     assert f"{run_dir.name}/fast-sync" in html
     with pytest.raises(UsageError, match="unknown baseline"):
         compare_runs([run_dir], baseline="nope")
+
+
+def test_ramp_profile_gets_a_band_that_contains_the_measured_detection(tmp_path):
+    from hpalab.report.synthetic import SyntheticVariant, write_synthetic_run
+
+    run = write_synthetic_run(
+        tmp_path, variants=(SyntheticVariant("baseline"),), repetitions=2, duration_s=300, ramp=True
+    )
+    doc = json.loads(report_run(run, fmt="json").text)
+    [band] = doc["bands"]
+    low, typical, high = band["predicted_detection_s"]
+    assert 0 < low <= typical <= high != "inf"
+    assert all(low - 1 <= d <= high + 1 for d in band["detection_s"])
+    assert "detection" not in band["outside"]
