@@ -1,9 +1,159 @@
-"""`hpalab run` commands."""
+"""``hpalab run``: every trial of an experiment, then the report."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
+from hpalab.orchestration.progress import JsonProgress, QuietProgress, RichProgress
+from hpalab.orchestration.runner import RunOptions, RunResult, run_experiment, select_trials
+from hpalab.orchestration.runner import trial_seconds as _trial_seconds
+from hpalab.orchestration.wiring import load_starter, platform_factory, write_report
+from hpalab.results.schema import LOCK_FILE
+from hpalab.specs import LoadedExperiment, load_experiment
+from hpalab.specs.units import format_duration
+
+PLATFORMS = ("local", "kubernetes")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    app.command("run")(run)
+
+
+def run(
+    experiment: Annotated[
+        Path | None, typer.Argument(help="Experiment file (or a run's experiment.lock.yaml).")
+    ] = None,
+    platform: Annotated[str, typer.Option(help="local or kubernetes.")] = "local",
+    out: Annotated[Path, typer.Option("--out", help="Directory for run directories.")] = Path(
+        "reports"
+    ),
+    repetitions: Annotated[
+        int | None, typer.Option(min=1, help="Override spec.repetitions.")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only this variant (repeatable).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan; start nothing.")] = False,
+    resume: Annotated[
+        Path | None, typer.Option(help="Run the trials missing from this run directory.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Only warnings and trial results.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line.")] = False,
+    context: Annotated[str | None, typer.Option(help="kubeconfig context (kubernetes).")] = None,
+    namespace: Annotated[str, typer.Option(help="Namespace (kubernetes).")] = "hpalab",
+) -> None:
+    """Run every trial (variant × repetition) of an experiment and write a run directory."""
+    if platform not in PLATFORMS:
+        raise UsageError(
+            f"--platform {platform!r} is not one of {', '.join(PLATFORMS)}",
+            hint="use --platform local (the default) or --platform kubernetes",
+        )
+    loaded = _load(experiment, resume)
+    options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
+    if dry_run:
+        _print_plan(loaded, options, platform)
+        return
+    factory = platform_factory(platform, context=context, namespace=namespace)
+    progress = (
+        JsonProgress()
+        if as_json
+        else QuietProgress()
+        if quiet or not sys.stderr.isatty()
+        else RichProgress()
+    )
+    try:
+        result = run_experiment(
+            loaded,
+            options=options,
+            platform_factory=factory,
+            start_load=load_starter(),
+            progress=progress,
+            platform_name=platform,
+            after_trials=write_report,
+        )
+    finally:
+        progress.close()
+    _finish(result, progress)
+
+
+def _load(experiment: Path | None, resume: Path | None) -> LoadedExperiment:
+    if resume is not None:
+        if experiment is not None:
+            raise UsageError(
+                "give either an experiment file or --resume RUN_DIR, not both",
+                hint="--resume reads the run's own experiment.lock.yaml",
+            )
+        if not (resume / LOCK_FILE).is_file():
+            raise UsageError(
+                f"{resume} is not a run directory (no {LOCK_FILE})",
+                hint="pass a directory written by `hpalab run`",
+            )
+        return load_experiment(resume / LOCK_FILE)
+    if experiment is None:
+        raise UsageError("missing the experiment file", hint="hpalab run experiments/ramp.yaml")
+    return load_experiment(experiment)
+
+
+def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    trials = select_trials(loaded, options)
+    per_trial = _trial_seconds(loaded)
+    console.print(
+        f"[bold]{loaded.name}[/]: {len(trials)} trials on the {platform} platform, "
+        f"{format_duration(per_trial)} each, about "
+        f"{format_duration(per_trial * len(trials))} plus resets"
+    )
+    table = Table("order", "trial", "variant", "repetition", "duration", box=None)
+    for trial in trials:
+        table.add_row(
+            str(trial.order),
+            trial.trial_id,
+            trial.variant,
+            str(trial.repetition),
+            format_duration(per_trial),
+        )
+    console.print(table)
+    console.print(f"deploys: {_deploys(loaded, platform)}")
+    console.print(
+        f"writes: {options.out_dir}/<UTC time>-{loaded.name}/ (nothing is started by --dry-run)"
+    )
+
+
+def _deploys(loaded: LoadedExperiment, platform: str) -> str:
+    spec = loaded.experiment.spec
+    if platform != "local":
+        return (
+            "prometheus-operator, Prometheus, metrics-server, prometheus-adapter, the "
+            "sample app, Grafana and the HPA (see `hpalab up --platform kubernetes --dry-run`)"
+        )
+    return (
+        f"Prometheus (scrape {format_duration(spec.prometheus.scrape_interval)}), an "
+        f"HAProxy front door, {spec.app.initial_replicas} sample-app replica(s) up to "
+        f"{spec.hpa.max_replicas}, the HPA engine (sync "
+        f"{format_duration(spec.controller.sync_period)}) and the adapter engine, all on "
+        "127.0.0.1"
+    )
+
+
+def _finish(result: RunResult, progress: QuietProgress) -> None:
+    counts: dict[str, int] = {}
+    for status in result.trials.values():
+        counts[status] = counts.get(status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    progress.note(f"run {result.status}: {summary}; results in {result.path}")
+    for reason in result.reasons:
+        progress.note(f"  {reason}")
+    if result.status == "incomplete":
+        progress.note(f"resume with: hpalab run --resume {result.path}")
+        raise typer.Exit(130)
+    if result.status == "failed":
+        raise typer.Exit(1)
+    if any(s != "complete" for s in result.trials.values()):
+        raise typer.Exit(EXIT_CHECKS_FAILED)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import platform as host
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -179,21 +181,18 @@ def run_experiment(
             reasons.insert(0, "interrupted")
         status = _run_status(statuses, interrupted=interrupts.flag.is_set())
         _write_trials(writer, trials, statuses)
+        manifest = _manifest(
+            loaded, writer, started=started, status=status, fingerprint=fingerprint, reasons=reasons
+        )
         if after_trials is not None and any(s == "complete" for s, _ in statuses.values()):
+            # the report shows the manifest's fingerprint, so a first manifest comes before it
+            writer.write_manifest(manifest)
             try:
                 after_trials(writer.path)
             except HpalabError as error:
                 reasons.append(f"report: {error}")
-        writer.write_manifest(
-            _manifest(
-                loaded,
-                writer,
-                started=started,
-                status=status,
-                fingerprint=fingerprint,
-                reasons=reasons,
-            )
-        )
+                manifest.reasons = reasons
+        writer.write_manifest(manifest)
     return RunResult(writer.path, status, {k: v[0] for k, v in statuses.items()}, reasons)
 
 
@@ -208,8 +207,7 @@ def _one_trial(
     progress: Progress,
     start_load: LoadStarter,
 ) -> TrialOutcome:
-    work_dir = writer.path / ".work" / plan.trial_id.replace("#", "-").replace("/", "_")
-    work_dir.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="hpalab-load-"))
     run = TrialRun(
         plan=plan,
         variant=loaded.variant(plan.variant),
@@ -231,6 +229,8 @@ def _one_trial(
         # a failed trial is recorded and the next one runs
         progress.note(f"trial {plan.trial_id} failed: {error}")
         return TrialOutcome("failed", started, datetime.now(UTC), [str(error)])
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _open_run(

@@ -8,7 +8,7 @@ platform and the Locust driver.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -19,30 +19,33 @@ from hpalab.specs.experiment import LoadSettings
 from hpalab.specs.profiles import ProfileSpec
 
 
-@dataclass(frozen=True, slots=True)
-class LoadSample:
+class LoadSample(Protocol):
     """One second of load measurements."""
 
-    t_s: float
-    """Seconds since the load session began (warm-up included)."""
-    offered_rps: float
-    achieved_rps: float
-    users: float
-    failures: float
-    latency_p50_ms: float | None
-    latency_p95_ms: float | None
-    latency_p99_ms: float | None
-
     @property
-    def error_rate(self) -> float:
-        total = self.achieved_rps + self.failures
-        return self.failures / total if total > 0 else 0.0
+    def t_s(self) -> int:
+        """Seconds since the load session began (warm-up included)."""
+
+    def signals(self) -> dict[str, float]:
+        """Timeseries signals of this second: offered_rps, achieved_rps, users, error_rate,
+        latency percentiles (missing ones left out), and any extras the generator measures."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadEventRow:
+    """An event the load generator reports: a fault, a shortfall."""
+
+    t_s: float
+    """Seconds since the load session began."""
+    kind: str
+    object: str
+    detail: str
 
 
 class LoadSession(Protocol):
     """A running load generator."""
 
-    def poll(self) -> list[LoadSample]:
+    def poll(self) -> Sequence[LoadSample]:
         """Samples completed since the previous call, oldest first."""
 
     def failure(self) -> str | None:
@@ -50,6 +53,10 @@ class LoadSession(Protocol):
 
     def stop(self) -> None:
         """Stop the generator and every process it started; safe to call twice."""
+
+    def result(self) -> tuple[str, list[LoadEventRow]]:
+        """After :meth:`stop`: the session's status (``complete``, ``load_shortfall``,
+        ``failed``, ``incomplete``) and its events."""
 
 
 class LoadStarter(Protocol):

@@ -115,6 +115,22 @@ def run_trial(run: TrialRun) -> TrialOutcome:
     finally:
         session.stop()
         _write_events(run, run.platform.drain_events(), origin)
+    load_status, load_events = session.result()
+    run.writer.append(
+        EVENTS,
+        (
+            {
+                "trial_id": run.plan.trial_id,
+                "t_s": round(e.t_s - warmup, 3),
+                "kind": e.kind,
+                "object": e.object,
+                "detail": e.detail,
+            }
+            for e in load_events
+        ),
+    )
+    if status == "complete" and load_status == "load_shortfall":
+        status, reasons = "load_shortfall", ["the load generator fell short of the profile"]
     _record_prometheus(run, origin=origin, warmup=warmup, end=min(run.clock.now(), origin + end_s))
     return TrialOutcome(status, started, datetime.now(UTC), reasons)
 
@@ -132,15 +148,8 @@ def _loop(
             return "incomplete", ["interrupted"]
         signals = _load_tick(run, session, origin=origin, curve=curve, t_s=t_s)
         failure = session.failure()
-        if failure:
-            _event(
-                run,
-                t_s,
-                "fault",
-                "load",
-                {"error": "load generator crashed", "stderr": failure[-4000:]},
-            )
-            return "failed", ["load generator crashed"]
+        if failure:  # the session's own fault event, with stderr, follows from result()
+            return "failed", [f"load generator crashed: {failure[-300:]}"]
         signals.update(
             _platform_tick(
                 run, t_s=t_s, origin=origin, offered=curve.rate_at(t_s), capacity=capacity

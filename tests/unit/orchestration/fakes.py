@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from hpalab.orchestration.seams import LoadSample
+from hpalab.orchestration.seams import LoadEventRow
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
 
 
@@ -95,6 +96,23 @@ class FakePlatform(Platform):
         return {"fake": True}
 
 
+@dataclass(frozen=True)
+class Sample:
+    t_s: int
+    rate: float
+
+    def signals(self) -> dict[str, float]:
+        return {
+            "offered_rps": self.rate,
+            "achieved_rps": self.rate,
+            "users": self.rate / 10,
+            "error_rate": 0.0,
+            "latency_p50_ms": 10.0,
+            "latency_p95_ms": 20.0,
+            "latency_p99_ms": 30.0,
+        }
+
+
 class FakeLoad:
     """Delivers exactly the profile's rate; can crash at a given second."""
 
@@ -112,12 +130,12 @@ class FakeLoad:
         self.crash_at = crash_at
         self.stopped = False
 
-    def poll(self) -> list[LoadSample]:
+    def poll(self) -> list[Sample]:
         out = []
         while self.t0 + self.emitted + 1 <= self.clock.now():
             rate = self.curve.rate_at(self.emitted + 0.5)
             self.platform.offered = rate
-            out.append(LoadSample(self.emitted, rate, rate, rate / 10, 0.0, 10.0, 20.0, 30.0))
+            out.append(Sample(self.emitted, rate))
             self.emitted += 1
         return out
 
@@ -128,3 +146,8 @@ class FakeLoad:
 
     def stop(self) -> None:
         self.stopped = True
+
+    def result(self) -> tuple[str, list[LoadEventRow]]:
+        if self.failure():
+            return "failed", [LoadEventRow(self.crash_at, "fault", "load", "worker died")]
+        return "complete", []

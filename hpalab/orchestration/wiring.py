@@ -1,0 +1,180 @@
+"""The real parts behind the orchestration's seams: platforms, the Locust driver, the report.
+
+Imports are lazy: ``hpalab run --dry-run`` and ``hpalab validate`` never load the platforms.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hpalab.errors import HpalabError, UsageError
+from hpalab.orchestration.seams import (
+    LoadEventRow,
+    LoadSample,
+    LoadSession,
+    LoadStarter,
+    PlatformFactory,
+)
+from hpalab.platforms.base import Platform
+from hpalab.specs import LoadedExperiment
+from hpalab.specs.experiment import LoadSettings
+from hpalab.specs.profiles import ProfileSpec
+
+
+def platform_factory(name: str, *, context: str | None, namespace: str) -> PlatformFactory:
+    """A factory for the named platform; it checks prerequisites before starting anything."""
+    if name == "local":
+        return _local
+    if name == "kubernetes":
+        return lambda loaded: _kubernetes(loaded, context=context, namespace=namespace)
+    raise UsageError(f"unknown platform {name!r}", hint="use local or kubernetes")
+
+
+def _local(loaded: LoadedExperiment) -> Platform:
+    from hpalab.platforms.local.frontdoor import find_haproxy
+    from hpalab.platforms.local.platform import LocalPlatform
+    from hpalab.platforms.local.prometheus import find_prometheus
+    from hpalab.platforms.local.settings import settings_from_spec
+
+    find_prometheus()  # a missing binary is bad input: nothing is written or started
+    find_haproxy()
+    variant = loaded.variant(loaded.baseline)
+    workdir = Path(tempfile.mkdtemp(prefix="hpalab-run-"))
+    return _Cleaned(LocalPlatform(workdir, settings_from_spec(variant.spec)), workdir)
+
+
+def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str) -> Platform:
+    from hpalab.platforms.kubernetes.platform import KubernetesPlatform
+
+    spec = loaded.variant(loaded.baseline).spec
+    return KubernetesPlatform(spec, context=context, namespace=namespace)
+
+
+class _Cleaned(Platform):
+    """A platform whose working directory is removed after it stops."""
+
+    def __init__(self, inner: Platform, workdir: Path) -> None:
+        self.inner, self.workdir = inner, workdir
+        self.name = inner.name  # type: ignore[misc]
+
+    def start(self) -> None:
+        self.inner.start()
+
+    def stop(self) -> None:
+        try:
+            self.inner.stop()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def apply_variant(self, spec: Any) -> None:
+        self.inner.apply_variant(spec)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    @property
+    def load_url(self) -> str:
+        return self.inner.load_url
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.inner.prometheus_url
+
+    def observe(self) -> Any:
+        return self.inner.observe()
+
+    def drain_events(self) -> Any:
+        return self.inner.drain_events()
+
+    def fingerprint(self) -> dict[str, Any]:
+        return self.inner.fingerprint()
+
+
+class _DriverSession:
+    """The Locust driver's blocking sample stream, read by a thread into a queue."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        self.queue: queue.Queue[LoadSample] = queue.Queue()
+        self.error: str | None = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._read, name="hpalab-load", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for sample in self.run.samples():
+                self.queue.put(sample)
+        except HpalabError as error:
+            self.error = str(error)
+        finally:
+            self.done.set()
+
+    def poll(self) -> Sequence[LoadSample]:
+        out = []
+        while True:
+            try:
+                out.append(self.queue.get_nowait())
+            except queue.Empty:
+                return out
+
+    def failure(self) -> str | None:
+        if self.error:
+            return self.error
+        if self.done.is_set() and self.run.outcome.status == "failed":
+            return self.run.outcome.reason or "the load generator failed"
+        return None
+
+    def stop(self) -> None:
+        if not self.done.is_set():
+            self.run.cancel()
+        self.thread.join(timeout=30)
+        self.run.close()
+
+    def result(self) -> tuple[str, list[LoadEventRow]]:
+        outcome = self.run.outcome
+        events = [LoadEventRow(e.t_s, e.kind, e.object, e.detail) for e in outcome.events]
+        return str(outcome.status), events
+
+
+def load_starter() -> LoadStarter:
+    """Starts the Locust driver for one trial (Locust runs in its own processes)."""
+
+    def start(
+        *, url: str, profile: ProfileSpec, load: LoadSettings, seed: int, work_dir: Path
+    ) -> LoadSession:
+        from hpalab.load.driver import LoadRun
+        from hpalab.load.job import LoadJob, check_url
+
+        if load.model == "closed":
+            raise UsageError(
+                "the closed load model is not supported by the load driver",
+                hint="set spec.load.model: open",
+            )
+        job = LoadJob(
+            url=check_url(url),
+            profile=profile,
+            endpoints=tuple(load.endpoints),
+            seed=seed,
+            workers=load.workers,
+            timeout_s=load.timeout,
+            tolerance=load.shortfall_tolerance,
+        )
+        run = LoadRun(job, workdir=work_dir)
+        run.start()
+        return _DriverSession(run)
+
+    return start
+
+
+def write_report(run_dir: Path) -> None:
+    """summary.csv, comparison.csv and report.html from the run directory's files."""
+    from hpalab.report.outputs import report_run
+
+    report_run(run_dir, fmt="html")
