@@ -1,0 +1,128 @@
+"""Load jobs: from specs, cut or extended, through JSON, with bad URLs refused."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hpalab.errors import UsageError
+from hpalab.load.job import LoadJob, check_url, job_from_experiment, job_from_profile
+from hpalab.specs import LoadedExperiment, load_spec
+from hpalab.specs.experiment import Endpoint
+from hpalab.specs.profiles import ProfileSpec
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def profile(stages, arrivals=None):
+    data = {"stages": stages, **({"arrivals": arrivals} if arrivals else {})}
+    return ProfileSpec.model_validate_json(json.dumps(data))
+
+
+ALL_STAGES = [
+    {"type": "hold", "rps": 10, "duration": "2s"},
+    {"type": "ramp", "to": 50, "duration": "4s"},
+    {"type": "step", "rps": 80, "duration": "2s"},
+    {"type": "spike", "rps": 200, "peakDuration": "1s", "duration": "3s"},
+    {"type": "sine", "mean": 60, "amplitude": 20, "period": "4s", "duration": "4s"},
+    {"type": "trace", "file": "t.csv", "points": [[0, 30], [2, 90], [4, 10]]},
+]
+
+
+def test_json_round_trip_keeps_everything():
+    job = LoadJob(
+        url="http://127.0.0.1:9",
+        profile=profile(ALL_STAGES, {"process": "poisson", "seed": 4}),
+        endpoints=(Endpoint(path="/a", weight=3), Endpoint(path="/b", method="POST")),
+        seed=9,
+        workers=2,
+        timeout_s=2.5,
+        max_users=77,
+        report_port=1234,
+    )
+    assert LoadJob.from_json(job.to_json()) == job
+
+
+@pytest.mark.parametrize("cut", [1.0, 3.5, 7.0, 9.5, 12.0, 14.5, 17.0])
+def test_cutting_keeps_the_rate_of_every_stage_type(cut):
+    job = LoadJob(url="http://x", profile=profile(ALL_STAGES))
+    full, short = job.curve(), job.with_duration(cut).curve()
+    assert short.duration_s == pytest.approx(cut)
+    for tenth in range(int(cut * 10)):
+        t = tenth / 10
+        assert short.rate_at(t) == pytest.approx(full.rate_at(t)), t
+
+
+def test_extending_holds_the_last_rate():
+    job = LoadJob(
+        url="http://x", profile=profile([{"type": "ramp", "from": 0, "to": 40, "duration": "4s"}])
+    )
+    longer = job.with_duration(10).curve()
+    assert longer.duration_s == 10
+    assert longer.rate_at(7.0) == pytest.approx(40)
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("nan")])
+def test_bad_duration_is_a_usage_error(seconds):
+    job = LoadJob(url="http://x", profile=profile(ALL_STAGES[:1]))
+    with pytest.raises(UsageError):
+        job.with_duration(seconds)
+
+
+def test_profile_seed_wins_over_the_job_seed():
+    assert LoadJob(url="http://x", profile=profile(ALL_STAGES[:1]), seed=5).arrival_seed == 5
+    seeded = profile(ALL_STAGES[:1], {"process": "poisson", "seed": 42})
+    assert LoadJob(url="http://x", profile=seeded, seed=5).arrival_seed == 42
+
+
+def test_user_cap_defaults_per_load_process():
+    spec = profile(ALL_STAGES[:1])
+    assert LoadJob(url="http://x", profile=spec).user_cap == 1000
+    assert LoadJob(url="http://x", profile=spec, workers=3).user_cap == 3000
+    assert LoadJob(url="http://x", profile=spec, max_users=5).user_cap == 5
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1", "127.0.0.1:8080", "http://", "http://h:1/path", "http://h/?q=1"]
+)
+def test_bad_urls_are_usage_errors(url):
+    with pytest.raises(UsageError) as caught:
+        check_url(url)
+    assert caught.value.hint
+
+
+def test_good_url_loses_its_trailing_slash():
+    assert check_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+
+
+def test_job_from_experiment_takes_endpoints_timeout_seed_and_workers():
+    loaded = load_spec(ROOT / "experiments" / "ramp.yaml")
+    assert isinstance(loaded, LoadedExperiment)
+    job = job_from_experiment(loaded, url="http://127.0.0.1:1", workers=2)
+    load = loaded.experiment.spec.load
+    assert job.endpoints == tuple(load.endpoints)
+    assert job.timeout_s == load.timeout
+    assert job.seed == loaded.experiment.spec.seed
+    assert job.workers == 2
+    assert job.profile == loaded.profile
+
+
+def test_closed_model_is_refused_with_a_hint():
+    loaded = load_spec(ROOT / "experiments" / "ramp.yaml")
+    assert isinstance(loaded, LoadedExperiment)
+    spec = loaded.experiment.spec
+    closed = spec.load.model_copy(update={"model": "closed", "users": 5})
+    experiment = loaded.experiment.model_copy(
+        update={"spec": spec.model_copy(update={"load": closed})}
+    )
+    loaded.experiment = experiment
+    with pytest.raises(UsageError) as caught:
+        job_from_experiment(loaded, url="http://127.0.0.1:1")
+    assert "closed" in caught.value.message
+
+
+def test_job_from_profile_file():
+    loaded = load_spec(ROOT / "loadprofiles" / "step.yaml")
+    job = job_from_profile(loaded, url="http://localhost:8080")  # type: ignore[arg-type]
+    assert job.curve().duration_s == 210
+    assert job.endpoints == (Endpoint(),)
