@@ -217,7 +217,7 @@ def test_down_deletes_exactly_the_labelled_objects_hpa_first_namespace_last(api,
     api.load("down_labelled")
     out = io.StringIO()
     deleted = lifecycle.down(out=out, client=client)
-    lists = [r for r in api.calls("GET")]
+    lists = api.calls("GET")
     assert lists and all(
         r.query["labelSelector"]
         == "app.kubernetes.io/managed-by=hpalab,app.kubernetes.io/instance=hpalab"
