@@ -235,6 +235,89 @@ def _match_series(*matchers: str) -> str:
     return "{" + ",".join(matchers) + "}"
 
 
+def _default_rules(rate: str, prefix: str) -> list[dict[str, Any]]:
+    container_query = _match_series(
+        '__name__=~"^container_.*"', 'container!="POD"', 'namespace!=""', 'pod!=""'
+    )
+    normal_query = _match_series(f'{prefix}namespace!=""', '__name__!~"^container_.*"')
+    container_res = {
+        "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+    }
+    normal_res = {"template": f"{prefix}<<.Resource>>"}
+    container_rate = (
+        f'sum(rate(<<.Series>>{{<<.LabelMatchers>>,container!="POD"}}[{rate}])) by (<<.GroupBy>>)'
+    )
+    normal_rate = f"sum(rate(<<.Series>>{{<<.LabelMatchers>>}}[{rate}])) by (<<.GroupBy>>)"
+    container_gauge = 'sum(<<.Series>>{<<.LabelMatchers>>,container!="POD"}) by (<<.GroupBy>>)'
+    return [
+        {
+            "seriesQuery": container_query,
+            "resources": container_res,
+            "name": {"matches": "^container_(.*)_seconds_total$"},
+            "metricsQuery": container_rate,
+        },
+        {
+            "seriesQuery": container_query,
+            "seriesFilters": [{"isNot": "^container_.*_seconds_total$"}],
+            "resources": container_res,
+            "name": {"matches": "^container_(.*)_total$"},
+            "metricsQuery": container_rate,
+        },
+        {
+            "seriesQuery": container_query,
+            "seriesFilters": [{"isNot": "^container_.*_total$"}],
+            "resources": container_res,
+            "name": {"matches": "^container_(.*)$"},
+            "metricsQuery": container_gauge,
+        },
+        {
+            "seriesQuery": normal_query,
+            "seriesFilters": [{"isNot": ".*_total$"}],
+            "resources": normal_res,
+            "metricsQuery": "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+        },
+        {
+            "seriesQuery": normal_query,
+            "seriesFilters": [{"isNot": ".*_seconds_total"}],
+            "name": {"matches": "^(.*)_total$"},
+            "resources": normal_res,
+            "metricsQuery": normal_rate,
+        },
+        {
+            "seriesQuery": normal_query,
+            "name": {"matches": "^(.*)_seconds_total$"},
+            "resources": normal_res,
+            "metricsQuery": normal_rate,
+        },
+    ]
+
+
+def _default_resource_rules(rate: str, prefix: str) -> dict[str, Any]:
+    overrides = {
+        "namespace": {"resource": "namespace"},
+        "pod": {"resource": "pod"},
+        "instance": {"resource": "node"},
+    }
+    by = " by (<<.GroupBy>>)"
+    cpu = "sum(rate(container_cpu_usage_seconds_total{<<.LabelMatchers>>%s}[" + rate + "]))"
+    memory = "sum(container_memory_working_set_bytes{<<.LabelMatchers>>%s})"
+    return {
+        "cpu": {
+            "containerQuery": cpu % "" + by,
+            "nodeQuery": cpu % ", id='/'" + by,
+            "resources": {"overrides": overrides},
+            "containerLabel": f"{prefix}container",
+        },
+        "memory": {
+            "containerQuery": memory % "" + by,
+            "nodeQuery": memory % ",id='/'" + by,
+            "resources": {"overrides": overrides},
+            "containerLabel": f"{prefix}container",
+        },
+        "window": rate,
+    }
+
+
 def default_config(*, rate_interval_s: float = 300.0, label_prefix: str = "") -> AdapterConfig:
     """The adapter's ``DefaultConfig(rateInterval, labelPrefix)`` (``config-gen`` output).
 
@@ -242,92 +325,9 @@ def default_config(*, rate_interval_s: float = 300.0, label_prefix: str = "") ->
     default 5m); ``label_prefix`` is prepended to resource label names (e.g. ``kube_``).
     """
     rate = prometheus_duration(rate_interval_s)
-    container_query = _match_series(
-        '__name__=~"^container_.*"', 'container!="POD"', 'namespace!=""', 'pod!=""'
+    return AdapterConfig.model_validate(
+        {
+            "rules": _default_rules(rate, label_prefix),
+            "resourceRules": _default_resource_rules(rate, label_prefix),
+        }
     )
-    normal_query = _match_series(f'{label_prefix}namespace!=""', '__name__!~"^container_.*"')
-    container_res = {
-        "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
-    }
-    normal_res = {"template": f"{label_prefix}<<.Resource>>"}
-    container_rate = (
-        f'sum(rate(<<.Series>>{{<<.LabelMatchers>>,container!="POD"}}[{rate}])) by (<<.GroupBy>>)'
-    )
-    normal_rate = f"sum(rate(<<.Series>>{{<<.LabelMatchers>>}}[{rate}])) by (<<.GroupBy>>)"
-    resource_overrides = {
-        "namespace": {"resource": "namespace"},
-        "pod": {"resource": "pod"},
-        "instance": {"resource": "node"},
-    }
-    raw: dict[str, Any] = {
-        "rules": [
-            {
-                "seriesQuery": container_query,
-                "resources": container_res,
-                "name": {"matches": "^container_(.*)_seconds_total$"},
-                "metricsQuery": container_rate,
-            },
-            {
-                "seriesQuery": container_query,
-                "seriesFilters": [{"isNot": "^container_.*_seconds_total$"}],
-                "resources": container_res,
-                "name": {"matches": "^container_(.*)_total$"},
-                "metricsQuery": container_rate,
-            },
-            {
-                "seriesQuery": container_query,
-                "seriesFilters": [{"isNot": "^container_.*_total$"}],
-                "resources": container_res,
-                "name": {"matches": "^container_(.*)$"},
-                "metricsQuery": (
-                    'sum(<<.Series>>{<<.LabelMatchers>>,container!="POD"}) by (<<.GroupBy>>)'
-                ),
-            },
-            {
-                "seriesQuery": normal_query,
-                "seriesFilters": [{"isNot": ".*_total$"}],
-                "resources": normal_res,
-                "metricsQuery": "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
-            },
-            {
-                "seriesQuery": normal_query,
-                "seriesFilters": [{"isNot": ".*_seconds_total"}],
-                "name": {"matches": "^(.*)_total$"},
-                "resources": normal_res,
-                "metricsQuery": normal_rate,
-            },
-            {
-                "seriesQuery": normal_query,
-                "name": {"matches": "^(.*)_seconds_total$"},
-                "resources": normal_res,
-                "metricsQuery": normal_rate,
-            },
-        ],
-        "resourceRules": {
-            "cpu": {
-                "containerQuery": (
-                    "sum(rate(container_cpu_usage_seconds_total{<<.LabelMatchers>>}"
-                    f"[{rate}])) by (<<.GroupBy>>)"
-                ),
-                "nodeQuery": (
-                    "sum(rate(container_cpu_usage_seconds_total{<<.LabelMatchers>>, id='/'}"
-                    f"[{rate}])) by (<<.GroupBy>>)"
-                ),
-                "resources": {"overrides": resource_overrides},
-                "containerLabel": f"{label_prefix}container",
-            },
-            "memory": {
-                "containerQuery": (
-                    "sum(container_memory_working_set_bytes{<<.LabelMatchers>>}) by (<<.GroupBy>>)"
-                ),
-                "nodeQuery": (
-                    "sum(container_memory_working_set_bytes{<<.LabelMatchers>>,id='/'}) "
-                    "by (<<.GroupBy>>)"
-                ),
-                "resources": {"overrides": resource_overrides},
-                "containerLabel": f"{label_prefix}container",
-            },
-            "window": rate,
-        },
-    }
-    return AdapterConfig.model_validate(raw)
