@@ -96,6 +96,12 @@ def test_report_runs_clean_and_every_chart_renders(report, tmp_path):
     assert 'class="verdict"' in dom
 
 
+def test_hover_zoom_and_reset_work(report, tmp_path):
+    result = _open(report.as_uri() + "#selftest", tmp_path, "--window-size=1280,2400", "--dump-dom")
+    assert _console(result.stderr) == []
+    assert 'data-selftest="hover zoom reset"' in result.stdout
+
+
 def test_hostile_variant_name_stays_text(report, tmp_path):
     dom = _open(report.as_uri(), tmp_path, "--dump-dom").stdout
     assert dom.count("<script") == 1

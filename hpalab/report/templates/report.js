@@ -123,4 +123,21 @@
   var charts = document.querySelectorAll("svg.timeline");
   charts.forEach(wire);
   document.body.dataset.chartsReady = String(charts.length);
+
+  // report.html#selftest drives hover, zoom and reset on the first chart, for the browser test.
+  if (location.hash === "#selftest" && charts.length) {
+    var svg = charts[0], box = svg.querySelector("svg.plot").getBoundingClientRect();
+    var y = box.top + box.height / 2, xa = box.left + box.width * 0.25, xb = box.left + box.width * 0.5;
+    var fire = function (type, x) {
+      svg.dispatchEvent(new MouseEvent(type, { clientX: x, clientY: y, bubbles: true }));
+    };
+    fire("mousemove", xa);
+    var hovered = !tip.hidden && tip.textContent.indexOf("t = ") === 0 && tip.textContent.split("\n").length > 4;
+    fire("mousedown", xa); fire("mousemove", xb); fire("mouseup", xb);
+    var zoomed = +svg.dataset.v1 - +svg.dataset.v0 < +svg.dataset.t1 - +svg.dataset.t0;
+    fire("dblclick", xb);
+    var reset = +svg.dataset.v0 === +svg.dataset.t0 && +svg.dataset.v1 === +svg.dataset.t1;
+    document.body.dataset.selftest = [hovered ? "hover" : "no-hover", zoomed ? "zoom" : "no-zoom",
+      reset ? "reset" : "no-reset"].join(" ");
+  }
 })();
