@@ -304,3 +304,30 @@ def test_explain_a_container_resource_metric():
     data = explain(spec, ControllerConfig(), Scenario(2, {"cpu": "100%"}))
     assert data["metrics"][0]["current"] == "100% of request"
     assert data["desired_replicas"] == 4
+
+
+def test_rescale_event_names_the_metric_like_upstream():
+    # horizontal_test.go TestEventCreated checks this message.
+    spec = {"minReplicas": 1, "maxReplicas": 5, "metrics": [cpu_metric(50)]}
+    pods = [
+        Pod(
+            "p0",
+            start_s=-1e11,
+            ready_transition_s=-1e11,
+            containers=(Container("c", {"cpu": 200}),),
+        )
+    ]
+    result = HPAController(spec).sync(
+        0.0,
+        spec_replicas=1,
+        pods=pods,
+        metrics=MetricsSnapshot(resource_usage={"cpu": {"p0": 200}}),
+    )
+    assert result.events == [
+        {
+            "type": "Normal",
+            "reason": "SuccessfulRescale",
+            "message": "New size: 2; reason: cpu resource utilization (percentage of request) "
+            "above target",
+        }
+    ]
