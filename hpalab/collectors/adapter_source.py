@@ -16,6 +16,7 @@ import httpx
 from hpalab.autoscaling.adapter import (
     PODS,
     AdapterError,
+    CustomMetricInfo,
     Discovery,
     GroupResource,
     Requirement,
@@ -212,7 +213,12 @@ def _preview_pods(
     except AdapterError as error:
         return [MetricPreview("Pods", name, namespace, error=error.message)]
     if not by_namespace:
-        message = f"no rule exposes Pods metric {name!r} (or no pod series were found)"
+        exposed = CustomMetricInfo(PODS, True, name) in found.custom.info
+        message = (
+            f"no series of Pods metric {name!r} name a pod in namespace {namespace!r}"
+            if exposed
+            else f"no rule exposes Pods metric {name!r}"
+        )
         return [MetricPreview("Pods", name, namespace, error=message)]
     out = []
     for ns, pods in by_namespace.items():

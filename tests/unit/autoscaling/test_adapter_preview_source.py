@@ -167,3 +167,10 @@ def test_object_metric_on_a_service():
     (item,) = preview(api, config, [metric], mapper=DEFAULT_REST_MAPPER, namespace="shop").metrics
     assert (item.query, item.error) == (expected, "")
     assert item.values == [{"name": "web", "value": "2500m", "value_milli": 2500}]
+
+
+def test_namespace_without_pods_is_reported():
+    api = PrometheusAPI("http://prom.test", transport=httpx.MockTransport(_fake))
+    metric = _metric("Pods", "http_requests_per_second")
+    result = preview(api, CONFIG, [metric], mapper=DEFAULT_REST_MAPPER, namespace="other")
+    assert "name a pod in namespace 'other'" in result.metrics[0].error
