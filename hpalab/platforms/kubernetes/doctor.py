@@ -83,6 +83,8 @@ def _hpa_metric(
                 "pass an experiment, or `hpalab up --platform kubernetes EXPERIMENT`",
             )
         hpa_spec = hpa["spec"]
+    if not hpa_spec.get("metrics"):
+        return CheckResult("hpa metric", False, "the HPA has no metrics", "give the HPA a metric")
     pods = ",".join(f"{k}={v}" for k, v in selector(options, APP).items())
     read = metric_read(hpa_spec["metrics"][0], namespace=ns, pod_selector=pods)
     try:

@@ -64,6 +64,7 @@ class PodTracker:
 
     def __init__(self, emit: Emit, clock: Callable[[], float] = time.time) -> None:
         self.pods: dict[str, PodStatus] = {}
+        self._primed = False
         self._emit = emit
         self._clock = clock
 
@@ -91,7 +92,12 @@ class PodTracker:
             self._emit(PlatformEvent(now, "pod_crashed", new.name, {"restarts": new.restarts}))
 
     def reset(self, pods: list[dict[str, Any]]) -> None:
-        """Replace the cache after a re-list, emitting what changed meanwhile."""
+        """Replace the cache after a list: the first fills it silently (those pods existed
+        before observation began); later ones emit what changed while the watch was down."""
+        if not self._primed:
+            self._primed = True
+            self.pods = {status.name: status for status in map(pod_status, pods)}
+            return
         names = {p.get("metadata", {}).get("name") for p in pods}
         for gone in set(self.pods) - names:
             self.update("DELETED", {"metadata": {"name": gone}})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -62,7 +63,7 @@ class FakeApi:
                 "body": {"kind": "Status", "apiVersion": "v1", "status": "Success"},
             }
         if watch:
-            return {"status": 200, "stream": []}
+            return {"status": 200, "stream": [], "hold_s": 0.2}
         return {
             "status": 404,
             "body": {
@@ -110,6 +111,8 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 for event in answer["stream"]:
                     self.wfile.write(json.dumps(event).encode() + b"\n")
                     self.wfile.flush()
+                # A real watch stays open until its timeout; holding keeps clients from spinning.
+                time.sleep(answer.get("hold_s", 0.0))
                 return
             payload = json.dumps(answer.get("body", {})).encode()
             self.send_header("Content-Length", str(len(payload)))
