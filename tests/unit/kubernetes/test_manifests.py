@@ -200,3 +200,47 @@ def test_dockerfile_pins_the_same_dependencies_as_the_configmap_default():
     dockerfile = (EXPERIMENTS.parent / "Dockerfile").read_text()
     for requirement in render_app.APP_REQUIREMENTS:
         assert requirement in dockerfile
+
+
+def test_in_cluster_load_validates_and_indexes_its_workers(options):
+    from hpalab.platforms.kubernetes.render_locust import locust_objects
+
+    objects = locust_objects(options, job_json="{}", locustfile="# locustfile\n", workers=4)
+    for body in objects:
+        for version in VERSIONS:
+            assert validate(body, version) == [], body["kind"]
+    job = objects[-1]
+    assert job["spec"]["completions"] == job["spec"]["parallelism"] == 4
+    assert job["spec"]["completionMode"] == "Indexed"
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "job-completion-index" in env["HPALAB_LOAD_WORKER"]["valueFrom"]["fieldRef"]["fieldPath"]
+    master = objects[1]
+    assert (
+        master["spec"]["selector"]["matchLabels"].items()
+        <= master["spec"]["template"]["metadata"]["labels"].items()
+    )
+    with pytest.raises(ValueError):
+        locust_objects(options, job_json="{}", locustfile="", workers=0)
+
+
+def test_selectors_match_the_pods_they_select(smoke_spec, options):
+    objects = all_objects(plan(smoke_spec, options, upstream={}, grafana_password=None))
+    pod_labels = [
+        o["spec"]["template"]["metadata"]["labels"] for o in objects if o["kind"] == "Deployment"
+    ]
+    for body in objects:
+        if body["kind"] == "Deployment":
+            assert (
+                body["spec"]["selector"]["matchLabels"].items()
+                <= body["spec"]["template"]["metadata"]["labels"].items()
+            )
+        if body["kind"] == "Service" and body["metadata"]["name"] != "prometheus":
+            assert any(
+                body["spec"]["selector"].items() <= labels.items() for labels in pod_labels
+            ), body["metadata"]["name"]
+        if body["kind"] == "ServiceMonitor":
+            services = [o for o in objects if o["kind"] == "Service"]
+            assert any(
+                body["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
+                for s in services
+            )

@@ -1,0 +1,39 @@
+"""The kind workflow is wired: the script parses, names files that exist, and the workflow runs
+it. (It runs for real only where Docker is available.)"""
+
+import re
+import subprocess
+
+import yaml
+
+from tests.unit.kubernetes.conftest import ROOT
+
+SCRIPT = ROOT / "scripts" / "e2e-kind.sh"
+WORKFLOW = ROOT / ".github" / "workflows" / "e2e-kind.yml"
+
+
+def test_the_script_is_valid_bash_and_executable():
+    assert SCRIPT.stat().st_mode & 0o111
+    subprocess.run(["bash", "-n", str(SCRIPT)], check=True)
+
+
+def test_the_script_uses_files_that_exist_and_every_step():
+    text = SCRIPT.read_text()
+    for path in re.findall(r"(?:manifests|experiments)/[\w.-]+\.yaml", text):
+        assert (ROOT / path).is_file(), path
+    for step in (
+        "kind create cluster",
+        "kind load docker-image",
+        "up --platform kubernetes",
+        'run "$experiment" --platform kubernetes',
+        "down --platform kubernetes",
+        "kind delete cluster",
+    ):
+        assert step in text, step
+
+
+def test_the_workflow_runs_the_script_on_a_kind_capable_runner():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = workflow["jobs"]["e2e"]["steps"]
+    assert any(step.get("run") == "scripts/e2e-kind.sh" for step in steps)
+    assert workflow["jobs"]["e2e"]["runs-on"].startswith("ubuntu")
