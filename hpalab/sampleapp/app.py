@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -99,13 +100,8 @@ def _route_of(request: web.Request) -> str:
     return info.canonical if info is not None else "unmatched"
 
 
-def create_app(
-    config: AppConfig, *, clock: Callable[[], float] = time.monotonic
-) -> web.Application:
-    """Build the aiohttp application; ``clock`` (seconds) decides when ``/readyz`` turns 200."""
-    metrics = AppMetrics()
-    started = clock()
-    greeting = f"ok {config.pod_name}\n" if config.pod_name else "ok\n"
+def _instrument(metrics: AppMetrics) -> Middleware:
+    """The middleware that counts and times every request except probes and scrapes."""
 
     @web.middleware
     async def instrument(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -127,6 +123,17 @@ def create_app(
             metrics.duration.labels(request.method, path).observe(time.perf_counter() - begin)
             metrics.requests.labels(request.method, path, str(status)).inc()
 
+    return instrument
+
+
+def create_app(
+    config: AppConfig, *, clock: Callable[[], float] = time.monotonic
+) -> web.Application:
+    """Build the aiohttp application; ``clock`` (seconds) decides when ``/readyz`` turns 200."""
+    metrics = AppMetrics()
+    started = clock()
+    greeting = f"ok {config.pod_name}\n" if config.pod_name else "ok\n"
+
     async def root(_: web.Request) -> web.Response:
         burn_cpu(config.cpu_per_request_s)
         if config.latency_s > 0:
@@ -145,7 +152,7 @@ def create_app(
         body = generate_latest(metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app = web.Application(middlewares=[instrument])
+    app = web.Application(middlewares=[_instrument(metrics)])
     app.router.add_get("/", root)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -56,10 +56,10 @@ def test_traffic_follows_readiness_crash_restart_and_graceful_removal(tmp_path):
                 sup.scale(2)
                 await _until(lambda: sup.ready_count == 2)
                 second = next(p for p in sup.replicas if p != first)
-                ready_at = sup.replicas[second].ready_at
+                # routed before the Ready event is even recorded
+                assert door.routed()[second] == "UP"
                 bodies = await asyncio.gather(*(_get(http, door.url) for _ in range(4)))
-                assert f"ok {second}\n" in bodies  # routed as soon as Ready
-                assert time.time() - ready_at < 1.0 + 0.8 + 0.5
+                assert f"ok {second}\n" in bodies
 
                 # a crash: recorded, unrouted, restarted under the same name
                 os.kill(sup.replicas[second].pid, signal.SIGKILL)

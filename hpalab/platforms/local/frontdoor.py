@@ -207,7 +207,7 @@ class FrontDoor:
         # Without health checks an enabled server reports "no check": it takes traffic.
         status = {"no check": "UP"}
         result = {}
-        for pod, slot in self._slot_of.items():
+        for pod, slot in list(self._slot_of.items()):  # the loop thread may add one
             raw = stats.get(f"{SLOT_PREFIX}{slot}", {}).get("status", "?")
             result[pod] = status.get(raw, raw)
         return result

@@ -102,17 +102,7 @@ def run_foreground(
     ensure_lab_dir(lab_dir)
     _refuse_running(lab_dir)
     (lab_dir / ERROR_FILE).unlink(missing_ok=True)
-    lab_id = uuid.uuid4().hex
-    os.environ[ENV_LAB_ID] = lab_id  # inherited by every child: found even if we are killed
-    record: dict[str, Any] = {
-        "lab_id": lab_id,
-        "lab_process": process_identity(os.getpid()),
-        "state": "starting",
-        "started_at": _now_iso(),
-        "experiment": experiment,
-        "pids": {},
-    }
-    write_json(lab_dir / LAB_FILE, record)
+    record = _new_record(lab_dir, experiment)
     platform = LocalPlatform(lab_dir, settings, port=port, prometheus_port=prometheus_port)
     try:
         with _stop_on_signals(), platform:
@@ -132,15 +122,28 @@ def run_foreground(
     except _StopLab:
         pass
     except HpalabError as error:
-        write_json(
-            lab_dir / ERROR_FILE,
-            {"message": error.message, "hint": error.hint, "exit_code": error.exit_code},
-        )
+        error_record = {"message": error.message, "hint": error.hint, "exit_code": error.exit_code}
+        write_json(lab_dir / ERROR_FILE, error_record)
         raise
     finally:
         # error.json stays for the process that started this one; it is cleared on next start
         for name in (LAB_FILE, STATUS_FILE):
             (lab_dir / name).unlink(missing_ok=True)
+
+
+def _new_record(lab_dir: Path, experiment: str | None) -> dict[str, Any]:
+    lab_id = uuid.uuid4().hex
+    os.environ[ENV_LAB_ID] = lab_id  # inherited by every child: found even if we are killed
+    record: dict[str, Any] = {
+        "lab_id": lab_id,
+        "lab_process": process_identity(os.getpid()),
+        "state": "starting",
+        "started_at": _now_iso(),
+        "experiment": experiment,
+        "pids": {},
+    }
+    write_json(lab_dir / LAB_FILE, record)
+    return record
 
 
 def _record_pids(lab_dir: Path, record: dict[str, Any], platform: LocalPlatform) -> None:

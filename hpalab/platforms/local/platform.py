@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hpalab.errors import PlatformError
+from hpalab.errors import HpalabError, PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
 from hpalab.platforms.local.controlplane import ControlPlane
 from hpalab.platforms.local.frontdoor import FrontDoor, find_haproxy
@@ -327,6 +327,6 @@ class LocalPlatform(Platform):
             try:
                 await asyncio.to_thread(prom.start)
                 state = {"state": "restarted", "pid": prom.pid}
-            except PlatformError as error:
+            except HpalabError as error:
                 state = {"state": "restart_failed", "error": error.message}
             self.events.append(PlatformEvent(time.time(), "fault", "prometheus", state))

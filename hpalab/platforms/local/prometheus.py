@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from hpalab.errors import PlatformError
-from hpalab.platforms.local.ports import LOOPBACK, claim_port, http_ok
+from hpalab.platforms.local.ports import LOOPBACK, claim_port, http_ok, port_is_free
 from hpalab.platforms.local.processes import find_binary, spawn, stop_process
 
 ENV_BINARY = "HPALAB_PROMETHEUS"
@@ -176,7 +176,9 @@ class PrometheusServer:
             return
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
         self._write_files()
-        self.port = claim_port(self._wanted_port or self.port or None, what="Prometheus")
+        # A restart keeps its port unless someone took it meanwhile; an explicit port must be free.
+        reuse = self.port if self.port and port_is_free(self.port) else None
+        self.port = claim_port(self._wanted_port or reuse, what="Prometheus")
         argv = [
             str(self.binary),
             f"--config.file={self.config_file}",

@@ -253,8 +253,12 @@ class Supervisor:
                 replica.successes += 1
                 replica.failures = 0
                 if not replica.ready and replica.successes >= self.probe.success_threshold:
-                    replica.set_ready(True, self.clock())
+                    # Routed first, so a replica counted Ready always gets traffic.
                     await self.router.route(replica.name, replica.port)
+                    if replica.terminating_at is not None or replica.restart_at is not None:
+                        await self.router.unroute(replica.name)  # it left while we routed it
+                        return
+                    replica.set_ready(True, self.clock())
                     self._record("pod_ready", replica.name, port=replica.port)
             else:
                 replica.failures += 1
