@@ -77,8 +77,9 @@ class Band:
     scale_up_expected: bool
     note: str = ""
 
-    def contains(self, which: str, measured: float, *, slack_s: float = 1.0) -> bool:
-        """Whether ``measured`` lies in the band (± ``slack_s`` for the 1 s sampling)."""
+    def contains(self, which: str, measured: float, *, slack_s: float = 2.0) -> bool:
+        """Whether ``measured`` lies in the band, ± ``slack_s``: the measured signals are sampled
+        every second and reach the collector up to about a second late."""
         low, _, high = self.detection_s if which == "detection" else self.time_to_capacity_s
         if math.isnan(measured):
             return True

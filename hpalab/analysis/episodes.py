@@ -2,9 +2,9 @@
 
 An episode starts at ``t0``, a ``load_step`` event whose stage rises above its ``from_rps``
 (its ``to_rps`` or ``start_rps``, or for a spike the highest offered rate during the stage),
-and ends at the next ``load_step`` (or the end of the measured window). It counts only when
-the demand during the episode exceeds the Ready replicas at ``t0``: a rise the running
-replicas absorb needs no scale-up, so it has no latency to measure.
+and ends at the next ``load_step`` that changes the rate again (or at the end of the measured
+window). It counts only when the demand during the episode exceeds the Ready replicas at
+``t0``: a rise the running replicas absorb needs no scale-up, so it has no latency to measure.
 
 Values: a latency in seconds; ``inf`` when the thing never happened within the episode (never
 detected, a pod never Ready, capacity never reached, SLO never recovered); NaN when the data
@@ -126,33 +126,50 @@ def load_steps(trace: Trace) -> list[LoadStepEvent]:
     ]
 
 
+INNER_PEAK_KINDS = ("spike", "sine", "trace")
+"""Stage types whose highest rate lies inside the stage, not at its start or end."""
+
+
 def _peak_rps(trace: Trace, step: LoadStepEvent, end: float) -> float:
-    """The highest rate of the stage: its end rate, its start rate, or (for spikes and sines,
-    whose peak is inside the stage) the highest offered rate recorded during it."""
-    offered = trace.signal("offered_rps")
-    during = offered[(offered.index >= step.t_s) & (offered.index < end)].dropna()
-    candidates = [step.to_rps, step.start_rps, float(during.max()) if len(during) else NAN]
+    """The highest rate of the stage: its start or end rate, or for spikes, sines and traces
+    (and events without rates) the highest offered rate recorded during it."""
+    candidates = [step.to_rps, step.start_rps]
+    if step.kind in INNER_PEAK_KINDS or all(math.isnan(c) for c in candidates):
+        offered = trace.signal("offered_rps")
+        during = offered[(offered.index >= step.t_s) & (offered.index < end)].dropna()
+        candidates.append(float(during.max()) if len(during) else NAN)
     known = [c for c in candidates if not math.isnan(c)]
     return max(known) if known else NAN
+
+
+def _is_flat(step: LoadStepEvent) -> bool:
+    """A stage that keeps the rate it started with (a hold)."""
+    if step.kind in INNER_PEAK_KINDS:
+        return False
+    start = step.from_rps if math.isnan(step.start_rps) else step.start_rps
+    return step.to_rps == step.from_rps and start == step.from_rps
 
 
 def find_episodes(trace: Trace, *, slo: Slo, tolerance: float = 0.1) -> list[Episode]:
     """The scale-up episodes of a trial, measured (see the module docstring).
 
-    ``tolerance`` is the HPA tolerance used to place the rate-window/sync-wait boundary of the
-    waterfall.
+    An episode runs on through the stages that hold its rate (a ramp then a plateau is one
+    episode) and ends where the rate changes again. ``tolerance`` is the HPA tolerance used to
+    place the rate-window/sync-wait boundary of the waterfall.
     """
     steps = load_steps(trace)
     window_end = float(trace.signals.index[-1]) + trace.dt_s if len(trace.signals) else 0.0
+    stage_ends = [min(s.t_s, window_end) for s in steps[1:]] + [window_end]
     episodes: list[Episode] = []
     for i, step in enumerate(steps):
-        end = min(steps[i + 1].t_s, window_end) if i + 1 < len(steps) else window_end
-        peak = _peak_rps(trace, step, end)
+        peak = _peak_rps(trace, step, stage_ends[i])
         if not peak > step.from_rps or step.t_s >= window_end:
             continue
+        changes = [s.t_s for s in steps[i + 1 :] if not _is_flat(s)]
+        end = min(changes[0], window_end) if changes else window_end
         episode = _measure(trace, t0=step.t_s, end=end, slo=slo, tolerance=tolerance)
         if episode is not None:
-            ramp = end - step.t_s if step.kind == "ramp" else 0.0
+            ramp = stage_ends[i] - step.t_s if step.kind == "ramp" else 0.0
             fields = {"from_rps": step.from_rps, "to_rps": peak, "kind": step.kind, "ramp_s": ramp}
             episodes.append(Episode(**{**episode.__dict__, **fields}))
     return episodes

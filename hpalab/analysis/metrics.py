@@ -175,10 +175,12 @@ def _weighted_mean(values: pd.Series, weights: pd.Series) -> float:
 
 
 def gaps_pct(trace: Trace) -> float:
-    """Percentage of missing samples over the core signals (a missing signal counts fully)."""
-    if trace.signals.empty:
+    """Percentage of missing samples of the core signals during the load phase (the cool-down
+    has no load to measure; a signal never recorded counts as fully missing)."""
+    loaded = trace.signals.index < trace.load_end_s
+    if not loaded.any():
         return 100.0
-    missing = [float(trace.signal(name).isna().mean()) for name in CORE_SIGNALS]
+    missing = [float(trace.signal(name)[loaded].isna().mean()) for name in CORE_SIGNALS]
     return 100.0 * float(np.mean(missing))
 
 

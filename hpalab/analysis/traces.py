@@ -32,6 +32,8 @@ class Trace:
     signals: pd.DataFrame
     events: pd.DataFrame
     dt_s: float = 1.0
+    load_end_s: float = math.inf
+    """Start of the cool-down (no load from then on), ``inf`` when the run recorded none."""
     _by_kind: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     def signal(self, name: str) -> pd.Series:
@@ -102,7 +104,13 @@ def _window(trial_id: str, wide: pd.DataFrame, evts: pd.DataFrame, dt_s: float |
     if dt_s is None:
         steps = np.diff(wide.index.to_numpy())
         dt_s = float(np.median(steps)) if len(steps) else 1.0
-    return Trace(trial_id=trial_id, signals=wide.astype("float64"), events=evts, dt_s=dt_s)
+    return Trace(
+        trial_id=trial_id,
+        signals=wide.astype("float64"),
+        events=evts,
+        dt_s=dt_s,
+        load_end_s=phase_start(evts, "cooldown"),
+    )
 
 
 def _prepare_events(events: pd.DataFrame) -> pd.DataFrame:
@@ -114,6 +122,16 @@ def _prepare_events(events: pd.DataFrame) -> pd.DataFrame:
     frame["object"] = frame["object"].astype("object").where(frame["object"].notna(), "")
     frame["fields"] = pd.Series([parse_detail(d) for d in frame["detail"]], index=frame.index)
     return frame.sort_values("t_s", kind="stable").reset_index(drop=True)
+
+
+def phase_start(events: pd.DataFrame, phase: str) -> float:
+    """Time of the first ``phase`` event naming ``phase`` (detail ``{"phase": ...}``); inf if
+    there is none."""
+    phases = events[events["kind"] == "phase"]
+    for t_s, obj, fields in zip(phases["t_s"], phases["object"], phases["fields"], strict=True):
+        if phase in (str(fields.get("phase", "")), str(obj)):
+            return float(t_s)
+    return math.inf
 
 
 def split_trials(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str, Trace]:

@@ -78,17 +78,7 @@ def write_synthetic_run(
             )
             writer.append(TIMESERIES, _tidy(trial_id, series))
             writer.append(EVENTS, [{"trial_id": trial_id, **e} for e in events])
-            trials.append(
-                {
-                    "trial_id": trial_id,
-                    "variant": variant.name,
-                    "repetition": repetition,
-                    "order": order,
-                    "started_at": begin,
-                    "ended_at": begin + timedelta(seconds=duration_s),
-                    "status": "complete",
-                }
-            )
+            trials.append(_trial_row(variant.name, repetition, order, begin, duration_s))
     writer.append(TRIALS, trials)
     writer.write_manifest(
         Manifest(
@@ -103,6 +93,20 @@ def write_synthetic_run(
         )
     )
     return writer.path
+
+
+def _trial_row(
+    variant: str, repetition: int, order: int, begin: datetime, duration_s: int
+) -> dict[str, Any]:
+    return {
+        "trial_id": f"{variant}#{repetition}",
+        "variant": variant,
+        "repetition": repetition,
+        "order": order,
+        "started_at": begin,
+        "ended_at": begin + timedelta(seconds=duration_s),
+        "status": "complete",
+    }
 
 
 def _stages(shape: tuple[tuple[float, float], ...], duration_s: int) -> list[tuple[float, float]]:

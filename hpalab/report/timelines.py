@@ -20,76 +20,76 @@ POD_MARKERS = {
 }
 
 
+def _series(trace: Trace, name: str, label: str, css: str, *, step: bool = False) -> Series:
+    t = trace.signals.index.to_numpy(dtype="float64")
+    return Series(label, css, t, trace.signal(name).to_numpy(), step=step)
+
+
+def _replica_series(trace: Trace, others: list[Trace]) -> list[Series]:
+    faint = [
+        _series(o, "ready_replicas", "ready (other reps)", "c-other", step=True) for o in others
+    ]
+    return [
+        *faint,
+        _series(trace, "demand_replicas", "demand", "c-demand", step=True),
+        _series(trace, "desired_replicas", "desired", "c-desired", step=True),
+        _series(trace, "spec_replicas", "spec", "c-spec", step=True),
+        _series(trace, "ready_replicas", "ready", "c-ready", step=True),
+    ]
+
+
+def step_markers(trace: Trace) -> list[Marker]:
+    """Load steps, drawn across every panel."""
+    steps = trace.events_of("load_step")
+    return [
+        Marker(float(at), "m-step", f"load step → {number(f, 'to_rps'):g} rps")
+        for at, f in zip(steps["t_s"], steps["fields"], strict=True)
+    ]
+
+
 def trial_panels(trace: Trace, *, slo: Slo, others: list[Trace] | None = None) -> list[Panel]:
     """Load, metric, replicas and latency panels of one trial.
 
     ``others`` are the other repetitions of the variant: their Ready replicas are drawn faintly
     behind this trial's, to show how much repetitions differ.
     """
-    t = trace.signals.index.to_numpy(dtype="float64")
-
-    def s(name: str, label: str, css: str, *, step: bool = False) -> Series:
-        return Series(label, css, t, trace.signal(name).to_numpy(), step=step)
-
-    steps = [
-        Marker(float(at), "m-step", f"load step → {number(f, 'to_rps'):g} rps")
-        for at, f in zip(
-            trace.events_of("load_step")["t_s"], trace.events_of("load_step")["fields"], strict=True
-        )
+    steps = step_markers(trace)
+    replicas = _replica_series(trace, others or [])
+    load = [
+        _series(trace, "offered_rps", "offered", "c-offered"),
+        _series(trace, "achieved_rps", "achieved", "c-achieved"),
     ]
-    replicas = [
-        s("demand_replicas", "demand", "c-demand", step=True),
-        s("desired_replicas", "desired", "c-desired", step=True),
-        s("spec_replicas", "spec", "c-spec", step=True),
-        s("ready_replicas", "ready", "c-ready", step=True),
+    metric = [
+        _series(trace, "metric_value", "metric", "c-metric"),
+        _series(trace, "metric_target", "target", "c-target", step=True),
     ]
-    for other in others or []:
-        replicas.insert(
-            0,
-            Series(
-                "ready (other reps)",
-                "c-other",
-                other.signals.index.to_numpy(dtype="float64"),
-                other.signal("ready_replicas").to_numpy(),
-                step=True,
-            ),
-        )
-    latency_cap = _latency_cap(trace, slo)
+    latency = [_series(trace, f"latency_p{p}_ms", f"p{p}", f"c-p{p}") for p in (50, 95, 99)]
     return [
-        Panel(
-            "Load",
-            "rps",
-            [s("offered_rps", "offered", "c-offered"), s("achieved_rps", "achieved", "c-achieved")],
-            steps,
-        ),
-        Panel(
-            "Metric vs target",
-            "",
-            [
-                s("metric_value", "metric", "c-metric"),
-                s("metric_target", "target", "c-target", step=True),
-            ],
-            steps,
-        ),
+        Panel("Load", "rps", load, steps),
+        Panel("Metric vs target", "", metric, steps),
         Panel(
             "Replicas vs demand",
             "replicas",
             replicas,
             steps + decision_markers(trace) + pod_markers(trace),
+            y_max=_even_ceiling(replicas),
         ),
         Panel(
             f"Latency vs SLO (p{slo.percentile} ≤ {slo.latency_ms:g} ms)",
             "ms",
-            [
-                s("latency_p50_ms", "p50", "c-p50"),
-                s("latency_p95_ms", "p95", "c-p95"),
-                s("latency_p99_ms", "p99", "c-p99"),
-            ],
+            latency,
             steps,
             guide=slo.latency_ms,
-            y_max=latency_cap,
+            y_max=_latency_cap(trace, slo),
         ),
     ]
+
+
+def _even_ceiling(series: list[Series]) -> float:
+    """An even number of replicas above every value, so the middle grid line is a whole one."""
+    values = [np.asarray(s.values, dtype="float64") for s in series]
+    highest = max([float(np.nanmax(v)) for v in values if np.isfinite(v).any()] + [1.0])
+    return float(2 * math.ceil(highest * 1.05 / 2))
 
 
 def _latency_cap(trace: Trace, slo: Slo) -> float:

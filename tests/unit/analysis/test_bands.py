@@ -80,9 +80,10 @@ def test_ramp_is_detected_later_than_a_step():
     assert ramp.detection_s[1] >= step.detection_s[1]
 
 
-def test_contains_allows_one_sample_of_slack():
+def test_contains_allows_two_seconds_of_slack():
     band = predict_band(FAST, LoadStep(from_rps=10, to_rps=100, replicas_at_t0=1))
-    assert band.contains("detection", 10.9)
-    assert not band.contains("detection", 12)
+    assert band.contains("detection", 11.9)
+    assert not band.contains("detection", 12.1)
+    assert band.contains("detection", 0.1) and not band.contains("detection", -0.5)
     assert not band.contains("time_to_capacity", math.inf)
     assert band.contains("time_to_capacity", math.nan)

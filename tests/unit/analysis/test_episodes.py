@@ -154,3 +154,22 @@ def test_stage_type_and_peak_come_from_the_event_and_the_offered_rate():
     first, second = find_episodes(trace(signals, [spike, ramp]), slo=SLO)
     assert (first.kind, first.to_rps, first.ramp_s) == ("spike", 50, 0)
     assert (second.kind, second.to_rps, second.ramp_s) == ("ramp", 40, 30)
+
+
+def test_a_ramp_then_a_plateau_is_one_episode():
+    # Demand is met only on the plateau: the episode must run past the ramp stage.
+    length = 50
+    demand = [1.0] * 10 + [2.0] * 10 + [3.0] * 30
+    ready = [1.0] * 30 + [3.0] * 20
+    ramp = (5, "load_step", "load", {"type": "ramp", "from_rps": 10, "start_rps": 10, "to_rps": 30})
+    hold = (
+        20,
+        "load_step",
+        "load",
+        {"type": "hold", "from_rps": 30, "start_rps": 30, "to_rps": 30},
+    )
+    [ep] = find_episodes(
+        trace({"demand_replicas": demand, "ready_replicas": ready}, [ramp, hold]), slo=SLO
+    )
+    assert ep.end_s == length and ep.ramp_s == 15
+    assert ep.time_to_capacity_s == 25

@@ -74,3 +74,11 @@ def test_summarize_covers_trials_without_samples():
     assert summary.loc[0, "detection_latency_s"] == 15
     assert math.isnan(summary.loc[1, "cost_replica_s"])
     assert list(summary.columns[:4]) == ["trial_id", "variant", "repetition", "status"]
+
+
+def test_the_cool_down_has_no_load_and_is_no_gap():
+    signals = {name: [1.0] * 6 + [math.nan] * 4 for name in ("offered_rps", "achieved_rps")}
+    signals.update({"ready_replicas": [1.0] * 10, "demand_replicas": [1.0] * 6 + [0.0] * 4})
+    cool = (6, "phase", "trial", {"phase": "cooldown"})
+    assert trial_metrics(trace(signals, [cool]), slo=SLO)["gaps_pct"] == 0
+    assert trial_metrics(trace(signals), slo=SLO)["gaps_pct"] == pytest.approx(20.0)
