@@ -103,6 +103,29 @@ def obj(api_version: str, kind: str, metadata: Obj, **body: Any) -> Obj:
     return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **body}
 
 
+def service(
+    options: StackOptions,
+    name: str,
+    *,
+    part: str,
+    component: str,
+    pod_selector: dict[str, str],
+    ports: list[tuple[str, int]],
+    node_port: int | None = None,
+) -> Obj:
+    """A Service whose ports forward to the pods' ports of the same name; with ``node_port``
+    (one port only) it is a NodePort Service on that port."""
+    spec_ports: list[Obj] = [
+        {"name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP"}
+        for port_name, port in ports
+    ]
+    spec: Obj = {"selector": pod_selector, "ports": spec_ports}
+    if node_port is not None:
+        spec = {"type": "NodePort", **spec}
+        spec_ports[0]["nodePort"] = node_port
+    return obj("v1", "Service", meta(options, name, part=part, component=component), spec=spec)
+
+
 def content_hash(*parts: Any) -> str:
     """A short stable hash of JSON-serialisable ``parts`` (pod template annotations that roll a
     Deployment when its configuration changes)."""

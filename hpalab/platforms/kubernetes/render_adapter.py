@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hpalab.platforms.kubernetes import objects
 from hpalab.platforms.kubernetes.objects import (
     ADAPTER,
     ADAPTER_PORT,
@@ -226,14 +227,13 @@ def deployment(spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | No
 
 def service(options: StackOptions) -> Obj:
     """The Service the API server proxies metric requests to."""
-    return obj(
-        "v1",
-        "Service",
-        meta(options, ADAPTER, part=ADAPTER, component="metrics-api"),
-        spec={
-            "selector": selector(options, ADAPTER),
-            "ports": [{"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}],
-        },
+    return objects.service(
+        options,
+        ADAPTER,
+        part=ADAPTER,
+        component="metrics-api",
+        pod_selector=selector(options, ADAPTER),
+        ports=[("https", 443)],
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+from hpalab.platforms.kubernetes import objects
 from hpalab.platforms.kubernetes.objects import (
     APP,
     APP_PORT,
@@ -181,23 +182,14 @@ def deployment(spec: ExperimentSpec, options: StackOptions, *, replicas: int | N
 
 def service(options: StackOptions) -> Obj:
     """A NodePort Service: the load generator reaches only Ready pods through it."""
-    return obj(
-        "v1",
-        "Service",
-        meta(options, APP, part=APP, component="app"),
-        spec={
-            "type": "NodePort",
-            "selector": selector(options, APP),
-            "ports": [
-                {
-                    "name": "http",
-                    "port": 80,
-                    "targetPort": "http",
-                    "protocol": "TCP",
-                    "nodePort": options.app_node_port,
-                }
-            ],
-        },
+    return objects.service(
+        options,
+        APP,
+        part=APP,
+        component="app",
+        pod_selector=selector(options, APP),
+        ports=[("http", 80)],
+        node_port=options.app_node_port,
     )
 
 

@@ -20,6 +20,7 @@ from hpalab.platforms.kubernetes.objects import (
     meta,
     obj,
     selector,
+    service,
 )
 
 MASTER = f"{LOCUST}-master"
@@ -101,22 +102,13 @@ def locust_objects(
                 },
             },
         ),
-        obj(
-            "v1",
-            "Service",
-            meta(options, MASTER, part=MASTER, component="master"),
-            spec={
-                "selector": selector(options, MASTER),
-                "ports": [
-                    {
-                        "name": "master",
-                        "port": MASTER_PORT,
-                        "targetPort": "master",
-                        "protocol": "TCP",
-                    },
-                    {"name": "web", "port": WEB_PORT, "targetPort": "web", "protocol": "TCP"},
-                ],
-            },
+        service(
+            options,
+            MASTER,
+            part=MASTER,
+            component="master",
+            pod_selector=selector(options, MASTER),
+            ports=[("master", MASTER_PORT), ("web", WEB_PORT)],
         ),
         obj(
             "batch/v1",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from hpalab.platforms.kubernetes.metrics_api import target_value
 from hpalab.platforms.kubernetes.objects import (
     APP,
     CONFIG_HASH,
@@ -25,8 +26,9 @@ from hpalab.platforms.kubernetes.objects import (
     meta,
     obj,
     selector,
+    service,
 )
-from hpalab.specs import ExperimentSpec, parse_quantity_value
+from hpalab.specs import ExperimentSpec
 
 PASSWORD_PLACEHOLDER = "<generated on apply; read it with kubectl>"  # noqa: S105 - not a secret
 PROMETHEUS_SA = "prometheus"
@@ -78,38 +80,16 @@ def prometheus_objects(spec: ExperimentSpec, options: StackOptions) -> list[Obj]
             ],
         ),
         prometheus,
-        obj(
-            "v1",
-            "Service",
-            meta(options, "prometheus", part=part, component="server"),
-            spec={
-                "type": "NodePort",
-                "selector": {"prometheus": PROMETHEUS},
-                "ports": [
-                    {
-                        "name": "web",
-                        "port": PROMETHEUS_PORT,
-                        "targetPort": "web",
-                        "protocol": "TCP",
-                        "nodePort": options.prometheus_node_port,
-                    }
-                ],
-            },
+        service(
+            options,
+            "prometheus",
+            part=part,
+            component="server",
+            pod_selector={"prometheus": PROMETHEUS},
+            ports=[("web", PROMETHEUS_PORT)],
+            node_port=options.prometheus_node_port,
         ),
     ]
-
-
-def _target(spec: ExperimentSpec) -> float | None:
-    """The first HPA metric's target as a number, for the dashboard's target line."""
-    metric = spec.hpa.to_kubernetes()["metrics"][0]  # type: ignore[index]
-    source = next(v for k, v in metric.items() if k != "type")
-    target = source.get("target", {})
-    for key in ("averageValue", "value"):
-        if key in target:
-            return float(parse_quantity_value(target[key]))
-    if "averageUtilization" in target:
-        return float(target["averageUtilization"])
-    return None
 
 
 def _panel(index: int, title: str, unit: str, exprs: list[tuple[str, str]]) -> Obj:
@@ -131,7 +111,7 @@ def dashboard(spec: ExperimentSpec, options: StackOptions) -> Obj:
     """The dashboard: load, metric against target, replicas, latency."""
     sel = f'namespace="{options.namespace}",service="{APP}"'
     per_pod = f"sum(rate(http_requests_total{{{sel}}}[1m])) / count(up{{{sel}}} == 1)"
-    target = _target(spec)
+    target = target_value(spec.hpa.to_kubernetes()["metrics"][0])  # type: ignore[index]
     metric_exprs = [("metric (requests/s per ready pod)", per_pod)]
     if target is not None:
         metric_exprs.append(("HPA target", f"vector({target:g})"))
@@ -260,22 +240,13 @@ def grafana_objects(spec: ExperimentSpec, options: StackOptions, password: str |
                 },
             },
         ),
-        obj(
-            "v1",
-            "Service",
-            meta(options, GRAFANA, part=GRAFANA, component="dashboards"),
-            spec={
-                "type": "NodePort",
-                "selector": selector(options, GRAFANA),
-                "ports": [
-                    {
-                        "name": "http",
-                        "port": GRAFANA_PORT,
-                        "targetPort": "http",
-                        "protocol": "TCP",
-                        "nodePort": options.grafana_node_port,
-                    }
-                ],
-            },
+        service(
+            options,
+            GRAFANA,
+            part=GRAFANA,
+            component="dashboards",
+            pod_selector=selector(options, GRAFANA),
+            ports=[("http", GRAFANA_PORT)],
+            node_port=options.grafana_node_port,
         ),
     ]
