@@ -195,7 +195,8 @@ def summarize(
     """The rows of summary.csv: trial columns of ``trials.csv`` then every metric.
 
     ``slo`` and ``tolerance`` may be given per variant (mapping variant → value); ``episodes``
-    (trial → episodes) reuses episodes already found. A trial with no samples gets NaN metrics.
+    (trial → episodes) reuses episodes already found. A trial with no samples gets NaN metrics
+    and 100 % gaps.
     """
     rows = []
     for trial in trials.itertuples(index=False):
@@ -204,7 +205,8 @@ def summarize(
         tol = tolerance[variant] if isinstance(tolerance, Mapping) else tolerance
         trace = traces.get(str(trial.trial_id))
         if trace is None or trace.signals.empty:
-            metrics = {m.name: math.nan for m in METRICS}
+            # No sample at all: nothing to measure, and every sample is a gap.
+            metrics = {m.name: math.nan for m in METRICS} | {"gaps_pct": 100.0}
         else:
             found = episodes.get(str(trial.trial_id)) if episodes is not None else None
             metrics = trial_metrics(trace, slo=trial_slo, tolerance=tol, episodes=found)

@@ -73,6 +73,7 @@ def test_summarize_covers_trials_without_samples():
     assert list(summary["trial_id"]) == ["a#1", "a#2"]
     assert summary.loc[0, "detection_latency_s"] == 15
     assert math.isnan(summary.loc[1, "cost_replica_s"])
+    assert summary.loc[1, "gaps_pct"] == 100
     assert list(summary.columns[:4]) == ["trial_id", "variant", "repetition", "status"]
 
 

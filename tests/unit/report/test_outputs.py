@@ -133,3 +133,14 @@ def test_ramp_profile_gets_a_band_that_contains_the_measured_detection(tmp_path)
     assert 0 < low <= typical <= high != "inf"
     assert all(low - 1 <= d <= high + 1 for d in band["detection_s"])
     assert "detection" not in band["outside"]
+
+
+def test_ten_variants_three_repetitions_ten_minutes_fit_in_five_megabytes(tmp_path):
+    from hpalab.report.synthetic import SyntheticVariant, write_synthetic_run
+
+    variants = tuple(SyntheticVariant(f"v{i}", sync_period_s=5 + i) for i in range(10))
+    run = write_synthetic_run(tmp_path, variants=variants, repetitions=3, duration_s=600)
+    report_run(run)
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert html.count('<svg class="chart timeline"') == 30
+    assert len(html.encode()) <= 5 * 1024 * 1024
