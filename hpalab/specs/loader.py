@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from hpalab.errors import Problem, SpecError
+from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.base import API_VERSION
 from hpalab.specs.experiment import Experiment, ExperimentSpec
 from hpalab.specs.hpa import hpa_problems
@@ -130,6 +131,9 @@ def _check_header(source: Source) -> str:
 def _load_experiment(source: Source, path: Path) -> LoadedExperiment:
     experiment = _validate(Experiment, source.data, source, ())
     spec_data = source.data["spec"]
+    # spec.adapter stays plain data for its consumers, but is decoded as strictly as the
+    # adapter decodes its config file
+    _validate(AdapterConfig, spec_data["adapter"], source, ("spec", "adapter"))
     problems = [
         source.problem(("spec", "hpa", *p), m, h) for p, m, h in hpa_problems(experiment.spec.hpa)
     ]
@@ -303,6 +307,13 @@ def _variant_problems(
         spec = ExperimentSpec.model_validate(data, by_alias=True)
     except ValidationError as error:
         return [(_clean_loc(e["loc"], data), _message(e), None) for e in error.errors()]
+    try:
+        AdapterConfig.model_validate(data.get("adapter"))
+    except ValidationError as error:
+        return [
+            (("adapter", *_clean_loc(e["loc"], data.get("adapter"))), _message(e), None)
+            for e in error.errors()
+        ]
     return [(("hpa", *p), m, h) for p, m, h in hpa_problems(spec.hpa)]
 
 
