@@ -245,8 +245,8 @@ class LocalPlatform(Platform):
     async def _reconfigure(self, old: LabSettings) -> None:
         assert self.supervisor is not None and self.prometheus is not None
         sup = self.supervisor
+        await self._stop_hpa()  # it must not sync against the metrics API replaced below
         if old.template != self.settings.template:
-            await self._stop_hpa()
             sup.scale(0)
             while sup.replicas or sup.terminating:
                 await asyncio.sleep(0.05)

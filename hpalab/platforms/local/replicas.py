@@ -83,10 +83,15 @@ class ProbeSettings:
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Restart delay after a crash: immediate the first time, then doubling up to a cap."""
+    """Restart delay after a crash: immediate the first time, then doubling up to a cap.
+
+    As the kubelet's CrashLoopBackOff, the doubling starts over for a container that ran
+    ``reset_after_s`` without crashing.
+    """
 
     base_s: float = 10.0
     cap_s: float = 300.0
+    reset_after_s: float = 600.0
 
     def delay_s(self, restarts: int) -> float:
         """Seconds to wait before restart number ``restarts + 1`` (``restarts`` ≥ 0)."""
@@ -109,6 +114,8 @@ class Replica:
     """Last change of the Ready condition (its ``lastTransitionTime``)."""
     terminating_at: float | None = None
     restarts: int = 0
+    crash_streak: int = 0
+    """Crashes since the replica last ran ``Backoff.reset_after_s`` without one."""
     restart_at: float | None = None
     """When a crashed replica is due to restart (wall clock); ``None`` when running."""
     successes: int = 0

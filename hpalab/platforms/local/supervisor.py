@@ -200,7 +200,10 @@ class Supervisor:
                 continue
             was_ready = replica.ready
             replica.set_ready(False, now)
-            replica.restart_at = now + self.backoff.delay_s(replica.restarts)
+            if now - (replica.started_at or now) >= self.backoff.reset_after_s:
+                replica.crash_streak = 0
+            replica.restart_at = now + self.backoff.delay_s(replica.crash_streak)
+            replica.crash_streak += 1
             replica.restarts += 1
             self._record(
                 "pod_crashed",
