@@ -34,11 +34,11 @@ class RunData:
         return self.manifest.experiment if self.manifest else self.path.name
 
     def variants(self) -> list[str]:
-        """Variant names: the spec's order, then any others found in trials.csv."""
-        names = [v.name for v in self.experiment.variants] if self.experiment else []
+        """Variants that have trials: in the spec's order, then any others of trials.csv."""
         ordered = self.trials.sort_values("order") if "order" in self.trials else self.trials
-        names += [str(v) for v in ordered["variant"] if str(v) not in names]
-        return list(dict.fromkeys(names))
+        present = list(dict.fromkeys(str(v) for v in ordered["variant"]))
+        spec = [v.name for v in self.experiment.variants] if self.experiment else []
+        return [v for v in spec if v in present] + [v for v in present if v not in spec]
 
 
 def load_run(path: Path) -> RunData:

@@ -104,6 +104,10 @@ def test_bad_inputs(tmp_path, run_dir):
         report_run(run_dir, fmt="pdf")
     with pytest.raises(UsageError, match="unknown baseline"):
         report_run(run_dir, baseline="nope")
+    trials = run_dir / "trials.csv"
+    trials.write_text(trials.read_text().splitlines()[0] + "\n")
+    with pytest.raises(UsageError, match="no trials yet"):
+        report_run(run_dir)
 
 
 def test_compare_across_runs(run_dir, synthetic_run_dir):
