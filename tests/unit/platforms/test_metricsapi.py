@@ -120,3 +120,72 @@ def test_cpu_comes_from_the_meter_and_skips_prometheus():
 )
 def test_label_selectors_become_requirements(selector, expected):
     assert [(r.key, r.op, r.values) for r in requirements_of(selector)] == expected
+
+
+SERVICE_RULE = {
+    "seriesQuery": 'http_requests_total{namespace!="",service!=""}',
+    "resources": {
+        "overrides": {"namespace": {"resource": "namespace"}, "service": {"resource": "service"}}
+    },
+    "name": {"matches": "^(.*)_total$", "as": "${1}_per_second"},
+    "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)",
+}
+EXTERNAL_RULE = {
+    "seriesQuery": 'http_requests_total{namespace!=""}',
+    "resources": {"overrides": {"namespace": {"resource": "namespace"}}},
+    "name": {"matches": "^(.*)_total$", "as": "${1}_rate"},
+    "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)",
+}
+
+
+def _labelled_prometheus(queries, labels):
+    def handler(request):
+        if request.url.path == "/api/v1/series":
+            data = [{"__name__": "http_requests_total", "namespace": "default", **labels}]
+        else:
+            queries.append(request.url.params["query"])
+            data = {"resultType": "vector", "result": [{"metric": labels, "value": [0, "12"]}]}
+        return httpx.Response(200, json={"status": "success", "data": data})
+
+    return httpx.MockTransport(handler)
+
+
+def test_object_metric_is_the_described_objects_value():
+    queries = []
+    api = MetricsAPI(
+        meter=CpuMeter(),
+        prometheus_url=lambda: "http://127.0.0.1:9",
+        adapter={"rules": [SERVICE_RULE]},
+        transport=_labelled_prometheus(queries, {"service": "sample-app"}),
+    )
+    metric = {
+        "type": "Object",
+        "object": {
+            "describedObject": {"apiVersion": "v1", "kind": "Service", "name": "sample-app"},
+            "metric": {"name": "http_requests_per_second"},
+            "target": {"type": "Value", "value": "10"},
+        },
+    }
+    snapshot = asyncio.run(api.snapshot(_spec(metric), pods=PODS, now=1000.0))
+    assert snapshot.objects == {"http_requests_per_second": 12000}
+    assert 'service="sample-app"' in queries[0]
+
+
+def test_external_metric_returns_every_series_value():
+    queries = []
+    api = MetricsAPI(
+        meter=CpuMeter(),
+        prometheus_url=lambda: "http://127.0.0.1:9",
+        adapter={"externalRules": [EXTERNAL_RULE]},
+        transport=_labelled_prometheus(queries, {}),
+    )
+    metric = {
+        "type": "External",
+        "external": {
+            "metric": {"name": "http_requests_rate"},
+            "target": {"type": "AverageValue", "averageValue": "5"},
+        },
+    }
+    snapshot = asyncio.run(api.snapshot(_spec(metric), pods=PODS, now=1000.0))
+    assert snapshot.external == {"http_requests_rate": [12000]}
+    assert queries[0].startswith("sum(rate(http_requests_total{")
