@@ -207,21 +207,25 @@ def _measure(trace: Trace, *, t0: float, end: float, slo: Slo, tolerance: float)
 
 
 def _first_scale_up(trace: Trace, *, t0: float, end: float) -> tuple[float, float, float]:
-    """(time, current, desired) of the first decision after t0 raising the replicas.
+    """(time, previous, desired) of the first decision after t0 raising the replicas.
 
-    A decision raises the replicas when its ``desired`` exceeds its ``current`` (the scale
-    the previous decision left). Returns NaN time without decision events, inf without a
-    raising one.
+    A decision raises the replicas when its ``desired`` exceeds the previous decision's (the
+    first decision of a trial compares with its own ``current``). Returns NaN time without
+    decision events, inf without a raising one.
     """
     decisions = trace.events_of("hpa_decision")
     if decisions.empty:
         return NAN, NAN, NAN
+    previous = NAN
     for t, fields in zip(decisions["t_s"], decisions["fields"], strict=True):
-        if t <= t0 or t >= end:
-            continue
-        desired, current = number(fields, "desired"), number(fields, "current")
-        if desired > current:
-            return float(t), current, desired
+        desired = number(fields, "desired")
+        if math.isnan(previous):
+            previous = number(fields, "current")
+        if t0 < t < end and desired > previous:
+            return float(t), previous, desired
+        if t >= end:
+            break
+        previous = desired if not math.isnan(desired) else previous
     return INF, NAN, NAN
 
 

@@ -173,3 +173,13 @@ def test_a_ramp_then_a_plateau_is_one_episode():
     )
     assert ep.end_s == length and ep.ramp_s == 15
     assert ep.time_to_capacity_s == 25
+
+
+def test_a_raise_is_judged_against_the_previous_decision():
+    # A watcher reports current = the pods that exist, which lag the previous decision: the
+    # decision at 12 repeats desired 3 and is no new scale-up; the one at 20 raises to 4.
+    length = 30
+    signals = {"demand_replicas": piecewise(length, (0, 1), (10, 4)), "ready_replicas": [1.0] * 30}
+    events = [decision(5, 3, 1), step(10, 10, 40), decision(12, 3, 2), decision(20, 4, 3)]
+    [ep] = find_episodes(trace(signals, events), slo=SLO)
+    assert ep.detection_s == 10
