@@ -138,10 +138,13 @@ def headlines(a: AnalysedRun) -> list[str]:
         if name == a.baseline:
             out.append(f"{text}: {name} (the baseline), {fmt(row['median'], unit)}.")
             continue
+        p = float(row["p_value"])
         sure = {
-            "better": f"a clear difference (p = {row['p_value']:.2f})",
-            "worse": f"worse by the rank test (p = {row['p_value']:.2f})",
-        }.get(str(row["verdict"]), f"not yet conclusive (p = {row['p_value']:.2f})")
+            "better": f"a clear difference (p = {p:.2f})",
+            "worse": f"worse by the rank test (p = {p:.2f})",
+        }.get(str(row["verdict"]), f"not yet conclusive (p = {p:.2f})")
+        if math.isnan(p):
+            sure = "no test possible (a side has no value)"
         out.append(
             f"{text}: {name}, {fmt(row['median'], unit)} against {fmt(base['median'], unit)} for "
             f"{a.baseline} ({relative(row['diff_vs_baseline'], base['median'])}); {sure}."
