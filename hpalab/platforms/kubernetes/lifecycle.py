@@ -30,29 +30,11 @@ from hpalab.platforms.kubernetes.objects import (
     owned_selector,
 )
 from hpalab.platforms.kubernetes.stack import Step, all_objects, plan
+from hpalab.platforms.kubernetes.teardown import down, owned_objects
 from hpalab.platforms.kubernetes.waiting import Waiter, condition, deployment_ready
 from hpalab.specs import ExperimentSpec, load_experiment
 
-DELETE_ORDER = (
-    ("autoscaling/v2", "HorizontalPodAutoscaler"),
-    ("apiregistration.k8s.io/v1", "APIService"),
-    ("monitoring.coreos.com/v1", "ServiceMonitor"),
-    ("monitoring.coreos.com/v1", "Prometheus"),
-    ("batch/v1", "Job"),
-    ("apps/v1", "Deployment"),
-    ("v1", "Service"),
-    ("v1", "ConfigMap"),
-    ("v1", "Secret"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    ("rbac.authorization.k8s.io/v1", "Role"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
-    ("v1", "ServiceAccount"),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
-    ("v1", "Namespace"),
-)
-"""What ``down`` deletes, in order: the HPA first (it stops scaling), the aggregated APIs before
-their backend, CRDs and the namespace last."""
+__all__ = ["UpResult", "deploy", "down", "owned_objects", "status", "up"]
 
 _DEFAULT_SPEC: dict[str, Any] = {
     "hpa": {
@@ -326,45 +308,6 @@ def _print_access(options: StackOptions, out: TextIO) -> None:
         f"grafana:    NodePort {options.grafana_node_port}; user hpalab, password: "
         f"`{password_command(ns)}`\n"
     )
-
-
-def owned_objects(client: KubeClient, instance: str) -> list[Obj]:
-    """Every object carrying hpalab's labels for ``instance``, in deletion order."""
-    found: list[Obj] = []
-    for api_version, kind in DELETE_ORDER:
-        for item in client.list(
-            collection_path(api_version, kind), label_selector=owned_selector(instance)
-        ):
-            found.append({"apiVersion": api_version, "kind": kind, **item})
-    return found
-
-
-def down(
-    *,
-    context: str | None = None,
-    namespace: str = "hpalab",
-    dry_run: bool = False,
-    out: TextIO,
-    kubeconfig: Path | None = None,
-    client: KubeClient | None = None,
-) -> list[str]:
-    """Delete what ``up`` created in ``namespace`` (found by label); returns what was deleted.
-
-    Objects without hpalab's labels are never touched, including upstream components that
-    were installed before ``up`` (``up`` skips those).
-    """
-    from hpalab.platforms.kubernetes.client import object_path
-
-    client = client or KubeClient(load_api_client(context=context, config_file=kubeconfig))
-    deleted: list[str] = []
-    for body in owned_objects(client, namespace):
-        name = describe(body)
-        if dry_run or client.delete(object_path(body)):
-            deleted.append(name)
-            out.write(f"{'would delete' if dry_run else 'deleted'} {name}\n")
-    if not deleted:
-        out.write(f"nothing of hpalab instance {namespace!r} found\n")
-    return deleted
 
 
 def status(

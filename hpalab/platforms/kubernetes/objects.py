@@ -126,6 +126,67 @@ def service(
     return obj("v1", "Service", meta(options, name, part=part, component=component), spec=spec)
 
 
+def deployment(
+    options: StackOptions,
+    name: str,
+    *,
+    component: str,
+    pod_spec: Obj,
+    annotations: dict[str, str],
+    replicas: int = 1,
+    **spec: Any,
+) -> Obj:
+    """A Deployment of the part ``name``: its pods carry the part's labels (the selector's keys
+    among them) and ``annotations`` (a config hash, so a new configuration rolls it)."""
+    pod_labels = labels(options, name)
+    return obj(
+        "apps/v1",
+        "Deployment",
+        meta(options, name, part=name, component=component),
+        spec={
+            "replicas": replicas,
+            "selector": {"matchLabels": selector(options, name)},
+            **spec,
+            "template": {
+                "metadata": {"labels": pod_labels, "annotations": annotations},
+                "spec": pod_spec,
+            },
+        },
+    )
+
+
+def role_with_binding(
+    options: StackOptions,
+    name: str,
+    *,
+    part: str,
+    rules: list[Obj],
+    service_account: str,
+    cluster: bool = False,
+    namespace: str | None = None,
+) -> list[Obj]:
+    """A Role (or ClusterRole) and the binding that grants it to one of the stack's service
+    accounts; ``namespace`` places a namespaced pair outside the stack's namespace."""
+    kind = "ClusterRole" if cluster else "Role"
+    rbac = "rbac.authorization.k8s.io/v1"
+    subject = {"kind": "ServiceAccount", "name": service_account, "namespace": options.namespace}
+    return [
+        obj(
+            rbac,
+            kind,
+            meta(options, name, part=part, namespaced=not cluster, namespace=namespace),
+            rules=rules,
+        ),
+        obj(
+            rbac,
+            f"{kind}Binding",
+            meta(options, name, part=part, namespaced=not cluster, namespace=namespace),
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
+            subjects=[subject],
+        ),
+    ]
+
+
 def content_hash(*parts: Any) -> str:
     """A short stable hash of JSON-serialisable ``parts`` (pod template annotations that roll a
     Deployment when its configuration changes)."""

@@ -136,7 +136,7 @@ class KubernetesPlatform(Platform):
                 self.pods.update,
                 self.pods.reset,
             ),
-            (hpa_path, None, self.hpa.update, self._hpa_listed),
+            (hpa_path, None, self._on_hpa, self._hpa_listed),
             (f"/api/v1/namespaces/{ns}/events", None, self._on_event, lambda _items: None),
         ]
         for path, label_selector, on_event, on_list in specs:
@@ -154,8 +154,12 @@ class KubernetesPlatform(Platform):
 
     def _hpa_listed(self, items: list[dict[str, Any]]) -> None:
         for item in items:
-            if item["metadata"]["name"] == APP:
-                self.hpa.update("MODIFIED", item)
+            self._on_hpa("MODIFIED", item)
+
+    def _on_hpa(self, kind: str, body: dict[str, Any]) -> None:
+        # Only the app's HPA: another one in the namespace must not pass for its decisions.
+        if body.get("metadata", {}).get("name") == APP:
+            self.hpa.update(kind, body)
 
     def _on_event(self, kind: str, body: dict[str, Any]) -> None:
         if kind == "ADDED" and (event := event_to_platform(body, self._clock())):

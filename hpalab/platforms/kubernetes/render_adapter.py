@@ -28,6 +28,7 @@ from hpalab.platforms.kubernetes.objects import (
     dump_yaml,
     meta,
     obj,
+    role_with_binding,
     selector,
 )
 from hpalab.specs import ExperimentSpec
@@ -80,79 +81,51 @@ def _cluster_name(options: StackOptions, suffix: str) -> str:
     return f"{options.instance}-{ADAPTER}-{suffix}"
 
 
-def rbac(spec: ExperimentSpec, options: StackOptions) -> list[Obj]:
-    """ServiceAccount, roles and bindings; cluster-scoped names carry the instance."""
+def _rule(group: str, resources: list[str], verbs: list[str]) -> Obj:
+    return {"apiGroups": [group], "resources": resources, "verbs": verbs}
+
+
+_DELEGATOR_RULES = [
+    _rule("authentication.k8s.io", ["tokenreviews"], ["create"]),
+    _rule("authorization.k8s.io", ["subjectaccessreviews"], ["create"]),
+]
+_AUTH_READER_RULES = [
+    {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": ["extension-apiserver-authentication"],
+        "verbs": ["get", "list", "watch"],
+    }
+]
+
+
+def _reader_rules(spec: ExperimentSpec) -> list[Obj]:
     by_group: dict[str, list[str]] = {}
     for group, plural in sorted(_rule_resources(spec)):
         by_group.setdefault(group, []).append(plural)
-    reader_rules: list[Obj] = [
-        {"apiGroups": [group], "resources": plurals, "verbs": ["get", "list", "watch"]}
-        for group, plurals in by_group.items()
+    rules = [_rule(g, plurals, ["get", "list", "watch"]) for g, plurals in by_group.items()]
+    flows = ["flowschemas", "prioritylevelconfigurations"]
+    return [*rules, _rule("flowcontrol.apiserver.k8s.io", flows, ["list", "watch"])]
+
+
+def rbac(spec: ExperimentSpec, options: StackOptions) -> list[Obj]:
+    """ServiceAccount, roles and bindings; cluster-scoped names carry the instance."""
+    pairs: list[tuple[str, list[Obj], str | None]] = [
+        ("reader", _reader_rules(spec), None),
+        ("delegator", _DELEGATOR_RULES, None),
+        ("auth-reader", _AUTH_READER_RULES, "kube-system"),
     ]
-    reader_rules.append(
-        {
-            "apiGroups": ["flowcontrol.apiserver.k8s.io"],
-            "resources": ["flowschemas", "prioritylevelconfigurations"],
-            "verbs": ["list", "watch"],
-        }
-    )
-    delegator_rules: list[Obj] = [
-        {
-            "apiGroups": ["authentication.k8s.io"],
-            "resources": ["tokenreviews"],
-            "verbs": ["create"],
-        },
-        {
-            "apiGroups": ["authorization.k8s.io"],
-            "resources": ["subjectaccessreviews"],
-            "verbs": ["create"],
-        },
-    ]
-    subject = [{"kind": "ServiceAccount", "name": ADAPTER, "namespace": options.namespace}]
     out = [obj("v1", "ServiceAccount", meta(options, ADAPTER, part=ADAPTER))]
-    for suffix, rules in (("reader", reader_rules), ("delegator", delegator_rules)):
-        name = _cluster_name(options, suffix)
-        cluster = meta(options, name, part=ADAPTER, namespaced=False)
-        out.append(obj("rbac.authorization.k8s.io/v1", "ClusterRole", cluster, rules=rules))
-        out.append(
-            obj(
-                "rbac.authorization.k8s.io/v1",
-                "ClusterRoleBinding",
-                meta(options, name, part=ADAPTER, namespaced=False),
-                roleRef={
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": name,
-                },
-                subjects=subject,
-            )
+    for suffix, rules, namespace in pairs:
+        out += role_with_binding(
+            options,
+            _cluster_name(options, suffix),
+            part=ADAPTER,
+            rules=rules,
+            service_account=ADAPTER,
+            cluster=namespace is None,
+            namespace=namespace,
         )
-    auth_reader = _cluster_name(options, "auth-reader")
-    kube_system = meta(options, auth_reader, part=ADAPTER, namespace="kube-system")
-    out.append(
-        obj(
-            "rbac.authorization.k8s.io/v1",
-            "Role",
-            kube_system,
-            rules=[
-                {
-                    "apiGroups": [""],
-                    "resources": ["configmaps"],
-                    "resourceNames": ["extension-apiserver-authentication"],
-                    "verbs": ["get", "list", "watch"],
-                }
-            ],
-        )
-    )
-    out.append(
-        obj(
-            "rbac.authorization.k8s.io/v1",
-            "RoleBinding",
-            meta(options, auth_reader, part=ADAPTER, namespace="kube-system"),
-            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": auth_reader},
-            subjects=subject,
-        )
-    )
     return out
 
 
@@ -203,25 +176,9 @@ def deployment(spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | No
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
     }
     annotations = {CONFIG_HASH: content_hash(adapter_config_text(spec), args)}
-    return obj(
-        "apps/v1",
-        "Deployment",
-        meta(options, ADAPTER, part=ADAPTER, component="metrics-api"),
-        spec={
-            "replicas": 1,
-            "selector": {"matchLabels": selector(options, ADAPTER)},
-            "template": {
-                "metadata": {
-                    "labels": meta(options, ADAPTER, part=ADAPTER)["labels"],
-                    "annotations": annotations,
-                },
-                "spec": {
-                    "serviceAccountName": ADAPTER,
-                    "containers": [container],
-                    "volumes": volumes,
-                },
-            },
-        },
+    pod = {"serviceAccountName": ADAPTER, "containers": [container], "volumes": volumes}
+    return objects.deployment(
+        options, ADAPTER, component="metrics-api", pod_spec=pod, annotations=annotations
     )
 
 

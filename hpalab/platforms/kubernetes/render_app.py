@@ -154,28 +154,19 @@ def _pod_spec(spec: ExperimentSpec, options: StackOptions) -> Obj:
 
 def deployment(spec: ExperimentSpec, options: StackOptions, *, replicas: int | None = None) -> Obj:
     """The sample app's Deployment; ``replicas`` defaults to ``spec.app.initialReplicas``."""
-    pod_labels = {**meta(options, APP, part=APP)["labels"]}
     pod = _pod_spec(spec, options)
-    return obj(
-        "apps/v1",
-        "Deployment",
-        meta(options, APP, part=APP, component="app"),
-        spec={
-            "replicas": replicas if replicas is not None else spec.app.initial_replicas,
-            "selector": {"matchLabels": selector(options, APP)},
-            # All new pods at once, none removed before its replacement is Ready: a change of
-            # variant never leaves the app short of capacity.
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": 0},
-            },
-            "template": {
-                "metadata": {
-                    "labels": pod_labels,
-                    "annotations": {CONFIG_HASH: content_hash(pod)},
-                },
-                "spec": pod,
-            },
+    return objects.deployment(
+        options,
+        APP,
+        component="app",
+        pod_spec=pod,
+        annotations={CONFIG_HASH: content_hash(pod)},
+        replicas=replicas if replicas is not None else spec.app.initial_replicas,
+        # All new pods at once, none removed before its replacement is Ready: a change of
+        # variant never leaves the app short of capacity.
+        strategy={
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": 0},
         },
     )
 

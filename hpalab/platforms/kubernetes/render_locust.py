@@ -17,6 +17,8 @@ from hpalab.platforms.kubernetes.objects import (
     Obj,
     StackOptions,
     content_hash,
+    deployment,
+    labels,
     meta,
     obj,
     selector,
@@ -27,13 +29,62 @@ MASTER = f"{LOCUST}-master"
 WORKER = f"{LOCUST}-worker"
 MASTER_PORT = 5557
 WEB_PORT = 8089
+_COMPLETION_INDEX = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+_VOLUMES = [{"name": "job", "configMap": {"name": LOCUST}}]
+_MOUNTS = [{"name": "job", "mountPath": "/locust", "readOnly": True}]
 
 
-def _env(options: StackOptions) -> list[Obj]:
-    return [
+def _container(options: StackOptions, name: str, image: str, args: list[str]) -> Obj:
+    env: list[Obj] = [
         {"name": "HPALAB_LOAD_JOB", "value": "/locust/job.json"},
         {"name": "HPALAB_TARGET_URL", "value": f"http://{APP}.{options.namespace}.svc"},
     ]
+    return {
+        "name": name,
+        "image": image,
+        "args": ["-f", "/locust/locustfile.py", *args],
+        "env": env,
+        "resources": {
+            "requests": {"cpu": "500m" if name == "worker" else "200m", "memory": "256Mi"}
+        },
+        "volumeMounts": _MOUNTS,
+    }
+
+
+def _master(options: StackOptions, image: str, *, workers: int, digest: dict[str, str]) -> Obj:
+    args = ["--master", f"--expect-workers={workers}"]
+    args += [f"--master-bind-port={MASTER_PORT}", f"--web-port={WEB_PORT}"]
+    container = _container(options, "master", image, args)
+    container["ports"] = [
+        {"name": "master", "containerPort": MASTER_PORT, "protocol": "TCP"},
+        {"name": "web", "containerPort": WEB_PORT, "protocol": "TCP"},
+    ]
+    pod = {"containers": [container], "volumes": _VOLUMES}
+    return deployment(options, MASTER, component="master", pod_spec=pod, annotations=digest)
+
+
+def _workers(options: StackOptions, image: str, *, workers: int, digest: dict[str, str]) -> Obj:
+    args = ["--worker", f"--master-host={MASTER}", f"--master-port={MASTER_PORT}"]
+    container = _container(options, "worker", image, args)
+    index = {"fieldRef": {"fieldPath": _COMPLETION_INDEX}}
+    container["env"].append({"name": "HPALAB_LOAD_WORKER", "valueFrom": index})
+    pod = {"restartPolicy": "Never", "containers": [container], "volumes": _VOLUMES}
+    return obj(
+        "batch/v1",
+        "Job",
+        meta(options, WORKER, part=WORKER, component="worker"),
+        spec={
+            "completionMode": "Indexed",
+            "completions": workers,
+            "parallelism": workers,
+            "backoffLimit": 0,
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": {"labels": labels(options, WORKER), "annotations": digest},
+                "spec": pod,
+            },
+        },
+    )
 
 
 def locust_objects(
@@ -48,60 +99,10 @@ def locust_objects(
         raise ValueError("in-cluster load needs at least one worker")
     image = image or options.locust_image
     files = {"job.json": job_json, "locustfile.py": locustfile}
-    config = obj("v1", "ConfigMap", meta(options, LOCUST, part=LOCUST), data=files)
-    volume = [{"name": "job", "configMap": {"name": LOCUST}}]
-    mount = [{"name": "job", "mountPath": "/locust", "readOnly": True}]
-    master_args = ["-f", "/locust/locustfile.py", "--master", f"--expect-workers={workers}"]
-    master_args += [f"--master-bind-port={MASTER_PORT}", f"--web-port={WEB_PORT}"]
-    master_container: Obj = {
-        "name": "master",
-        "image": image,
-        "args": master_args,
-        "env": _env(options),
-        "ports": [
-            {"name": "master", "containerPort": MASTER_PORT, "protocol": "TCP"},
-            {"name": "web", "containerPort": WEB_PORT, "protocol": "TCP"},
-        ],
-        "resources": {"requests": {"cpu": "200m", "memory": "256Mi"}},
-        "volumeMounts": mount,
-    }
-    index = {
-        "fieldRef": {
-            "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"
-        }
-    }
-    worker_container: Obj = {
-        "name": "worker",
-        "image": image,
-        "args": [
-            "-f",
-            "/locust/locustfile.py",
-            "--worker",
-            f"--master-host={MASTER}",
-            f"--master-port={MASTER_PORT}",
-        ],
-        "env": [*_env(options), {"name": "HPALAB_LOAD_WORKER", "valueFrom": index}],
-        "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}},
-        "volumeMounts": mount,
-    }
     digest = {CONFIG_HASH: content_hash(files)}
-    master_labels = meta(options, MASTER, part=MASTER, component="master")["labels"]
-    worker_labels = meta(options, WORKER, part=WORKER, component="worker")["labels"]
     return [
-        config,
-        obj(
-            "apps/v1",
-            "Deployment",
-            meta(options, MASTER, part=MASTER, component="master"),
-            spec={
-                "replicas": 1,
-                "selector": {"matchLabels": selector(options, MASTER)},
-                "template": {
-                    "metadata": {"labels": master_labels, "annotations": digest},
-                    "spec": {"containers": [master_container], "volumes": volume},
-                },
-            },
-        ),
+        obj("v1", "ConfigMap", meta(options, LOCUST, part=LOCUST), data=files),
+        _master(options, image, workers=workers, digest=digest),
         service(
             options,
             MASTER,
@@ -110,24 +111,5 @@ def locust_objects(
             pod_selector=selector(options, MASTER),
             ports=[("master", MASTER_PORT), ("web", WEB_PORT)],
         ),
-        obj(
-            "batch/v1",
-            "Job",
-            meta(options, WORKER, part=WORKER, component="worker"),
-            spec={
-                "completionMode": "Indexed",
-                "completions": workers,
-                "parallelism": workers,
-                "backoffLimit": 0,
-                "ttlSecondsAfterFinished": 600,
-                "template": {
-                    "metadata": {"labels": worker_labels, "annotations": digest},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "containers": [worker_container],
-                        "volumes": volume,
-                    },
-                },
-            },
-        ),
+        _workers(options, image, workers=workers, digest=digest),
     ]

@@ -22,9 +22,11 @@ from hpalab.platforms.kubernetes.objects import (
     Obj,
     StackOptions,
     content_hash,
+    deployment,
     duration,
     meta,
     obj,
+    role_with_binding,
     selector,
     service,
 )
@@ -60,24 +62,8 @@ def prometheus_objects(spec: ExperimentSpec, options: StackOptions) -> list[Obj]
     )
     return [
         obj("v1", "ServiceAccount", meta(options, PROMETHEUS_SA, part=part)),
-        obj(
-            "rbac.authorization.k8s.io/v1",
-            "Role",
-            meta(options, PROMETHEUS_SA, part=part),
-            rules=role_rules,
-        ),
-        obj(
-            "rbac.authorization.k8s.io/v1",
-            "RoleBinding",
-            meta(options, PROMETHEUS_SA, part=part),
-            roleRef={
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": PROMETHEUS_SA,
-            },
-            subjects=[
-                {"kind": "ServiceAccount", "name": PROMETHEUS_SA, "namespace": options.namespace}
-            ],
+        *role_with_binding(
+            options, PROMETHEUS_SA, part=part, rules=role_rules, service_account=PROMETHEUS_SA
         ),
         prometheus,
         service(
@@ -150,8 +136,8 @@ def grafana_secret(options: StackOptions, password: str | None) -> Obj:
     )
 
 
-def grafana_objects(spec: ExperimentSpec, options: StackOptions, password: str | None) -> list[Obj]:
-    """Secret, provisioning ConfigMaps, Deployment and a NodePort Service."""
+def _provisioning(options: StackOptions) -> dict[str, str]:
+    """Grafana's provisioning files: the Prometheus datasource and the dashboard folder."""
     datasources = {
         "apiVersion": 1,
         "datasources": [
@@ -167,23 +153,41 @@ def grafana_objects(spec: ExperimentSpec, options: StackOptions, password: str |
     }
     providers = {
         "apiVersion": 1,
-        "providers": [
-            {"name": "hpalab", "type": "file", "options": {"path": "/var/lib/grafana/dashboards"}}
-        ],
+        "providers": [{"name": "hpalab", "type": "file", "options": {"path": _DASHBOARDS}}],
     }
-    provisioning = {
+    return {
         "datasources.yaml": json.dumps(datasources, indent=2),
         "dashboards.yaml": json.dumps(providers, indent=2),
     }
-    board = {"hpalab.json": json.dumps(dashboard(spec, options), indent=2)}
-    secret_ref = [
+
+
+_DASHBOARDS = "/var/lib/grafana/dashboards"
+_MOUNTS = {
+    "datasources": ("/etc/grafana/provisioning/datasources", "datasources.yaml"),
+    "providers": ("/etc/grafana/provisioning/dashboards", "dashboards.yaml"),
+}
+
+
+def _grafana_pod(options: StackOptions) -> Obj:
+    """Grafana's pod: admin credentials from the Secret, anonymous access off."""
+    env: list[Obj] = [
         {
             "name": f"GF_SECURITY_ADMIN_{key.upper()}",
             "valueFrom": {"secretKeyRef": {"name": GRAFANA_SECRET, "key": f"admin-{key}"}},
         }
         for key in ("user", "password")
     ]
-    env = [*secret_ref, {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"}]
+    env.append({"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"})
+    mounts = [{"name": name, "mountPath": path} for name, (path, _) in _MOUNTS.items()]
+    mounts.append({"name": "dashboards", "mountPath": _DASHBOARDS})
+    volumes: list[Obj] = [
+        {
+            "name": name,
+            "configMap": {"name": f"{GRAFANA}-provisioning", "items": [{"key": key, "path": key}]},
+        }
+        for name, (_, key) in _MOUNTS.items()
+    ]
+    volumes.append({"name": "dashboards", "configMap": {"name": f"{GRAFANA}-dashboards"}})
     container: Obj = {
         "name": GRAFANA,
         "image": options.grafana_image,
@@ -191,30 +195,16 @@ def grafana_objects(spec: ExperimentSpec, options: StackOptions, password: str |
         "ports": [{"name": "http", "containerPort": GRAFANA_PORT, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 5},
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}},
-        "volumeMounts": [
-            {"name": "datasources", "mountPath": "/etc/grafana/provisioning/datasources"},
-            {"name": "providers", "mountPath": "/etc/grafana/provisioning/dashboards"},
-            {"name": "dashboards", "mountPath": "/var/lib/grafana/dashboards"},
-        ],
+        "volumeMounts": mounts,
     }
-    volumes = [
-        {
-            "name": "datasources",
-            "configMap": {
-                "name": f"{GRAFANA}-provisioning",
-                "items": [{"key": "datasources.yaml", "path": "datasources.yaml"}],
-            },
-        },
-        {
-            "name": "providers",
-            "configMap": {
-                "name": f"{GRAFANA}-provisioning",
-                "items": [{"key": "dashboards.yaml", "path": "dashboards.yaml"}],
-            },
-        },
-        {"name": "dashboards", "configMap": {"name": f"{GRAFANA}-dashboards"}},
-    ]
-    labels = meta(options, GRAFANA, part=GRAFANA)["labels"]
+    return {"containers": [container], "volumes": volumes}
+
+
+def grafana_objects(spec: ExperimentSpec, options: StackOptions, password: str | None) -> list[Obj]:
+    """Secret, provisioning ConfigMaps, Deployment and a NodePort Service."""
+    provisioning = _provisioning(options)
+    board = {"hpalab.json": json.dumps(dashboard(spec, options), indent=2)}
+    digest = {CONFIG_HASH: content_hash(provisioning, board)}
     return [
         grafana_secret(options, password),
         obj(
@@ -224,21 +214,12 @@ def grafana_objects(spec: ExperimentSpec, options: StackOptions, password: str |
             data=provisioning,
         ),
         obj("v1", "ConfigMap", meta(options, f"{GRAFANA}-dashboards", part=GRAFANA), data=board),
-        obj(
-            "apps/v1",
-            "Deployment",
-            meta(options, GRAFANA, part=GRAFANA, component="dashboards"),
-            spec={
-                "replicas": 1,
-                "selector": {"matchLabels": selector(options, GRAFANA)},
-                "template": {
-                    "metadata": {
-                        "labels": labels,
-                        "annotations": {CONFIG_HASH: content_hash(provisioning, board)},
-                    },
-                    "spec": {"containers": [container], "volumes": volumes},
-                },
-            },
+        deployment(
+            options,
+            GRAFANA,
+            component="dashboards",
+            pod_spec=_grafana_pod(options),
+            annotations=digest,
         ),
         service(
             options,

@@ -143,3 +143,10 @@ def test_stop_ends_the_watches_and_deletes_the_hpa(platform, api):
 def test_urls_default_to_the_kind_node_ports(platform):
     assert platform.load_url == "http://127.0.0.1:30080"
     assert platform.prometheus_url == "http://127.0.0.1:30090"
+
+
+def test_another_hpa_in_the_namespace_is_ignored(platform):
+    other = {"metadata": {"name": "someone-elses"}, "status": {"desiredReplicas": 9}}
+    platform._on_hpa("MODIFIED", other)
+    assert platform.hpa.status == {}
+    assert platform.drain_events() == []
