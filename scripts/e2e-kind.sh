@@ -69,7 +69,7 @@ step "hpalab status and doctor"
 step "hpalab run $experiment"
 reports=$(mktemp -d)
 "$hpalab" run "$experiment" --platform kubernetes --context "$context" --namespace "$namespace" \
-  --app-image "$image" --output "$reports"
+  --out "$reports"
 
 step "check the report"
 "$python" - "$reports" <<'PY'

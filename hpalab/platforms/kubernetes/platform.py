@@ -10,6 +10,7 @@ for the next run (``hpalab down`` removes it).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import threading
 import time
@@ -107,6 +108,7 @@ class KubernetesPlatform(Platform):
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._keep_deployed_image()
         if self._deploy:
             lifecycle.deploy(
                 self.spec,
@@ -118,6 +120,20 @@ class KubernetesPlatform(Platform):
                 out=self.log,
             )
         self._start_watches()
+
+    def _keep_deployed_image(self) -> None:
+        """Without an explicit image, keep the one ``hpalab up --app-image`` deployed, so a run
+        does not switch a built image back to the ConfigMap default."""
+        if self.options.app_image is not None:
+            return
+        path = f"/apis/apps/v1/namespaces/{self.options.namespace}/deployments/{APP}"
+        found = self.client.get(path)
+        if found is None:
+            return
+        pod = found.get("spec", {}).get("template", {}).get("spec", {})
+        image = (pod.get("containers") or [{}])[0].get("image")
+        if image and image != self.options.python_image:
+            self.options = dataclasses.replace(self.options, app_image=image)
 
     def _start_watches(self, *, retry_s: float = 1.0) -> None:
         ns = self.options.namespace

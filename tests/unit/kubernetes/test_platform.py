@@ -150,3 +150,26 @@ def test_another_hpa_in_the_namespace_is_ignored(platform):
     platform._on_hpa("MODIFIED", other)
     assert platform.hpa.status == {}
     assert platform.drain_events() == []
+
+
+def test_a_run_keeps_the_image_up_deployed(api, server, client, waiter, smoke_spec):
+    deployed = {
+        "metadata": {"name": "sampleapp"},
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "sampleapp", "image": "hpalab-sampleapp:e2e"}]}
+            }
+        },
+    }
+    api.add(
+        "GET",
+        "/apis/apps/v1/namespaces/hpalab/deployments/sampleapp",
+        {"status": 200, "body": deployed},
+    )
+    platform = KubernetesPlatform(smoke_spec, deploy=False, client=client, waiter=waiter)
+    try:
+        platform.start()
+        assert platform.options.app_image == "hpalab-sampleapp:e2e"
+        assert platform.fingerprint()["app_image"] == "hpalab-sampleapp:e2e"
+    finally:
+        platform.stop()
