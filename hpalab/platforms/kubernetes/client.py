@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import urllib3
+
 from hpalab.errors import PlatformError, PrerequisiteError
 from hpalab.platforms.kubernetes.objects import FIELD_MANAGER, Obj
 
@@ -137,7 +139,6 @@ class KubeClient:
         body: Any = None,
         content_type: str = "application/json",
         timeout_s: float | None = None,
-        stream: bool = False,
     ) -> Any:
         """One HTTP request; returns the raw response (``status``, ``read()``, ``response``)."""
         url = path + (f"?{urlencode(query)}" if query else "")
@@ -146,13 +147,13 @@ class KubeClient:
             _method, full, headers, body_out, _post = self.api.param_serialize(
                 method, url, header_params=headers, body=body, auth_settings=["BearerToken"]
             )
-            read_timeout = None if stream else (timeout_s or self.timeout_s)
+            read_timeout = timeout_s or self.timeout_s
             return self.api.call_api(
                 method,
                 full,
                 header_params=headers,
                 body=body_out,
-                _request_timeout=(10.0, read_timeout) if read_timeout else 10.0,
+                _request_timeout=(10.0, read_timeout),
             )
         except Exception as error:  # urllib3 and the client raise many kinds; all mean "no answer"
             if isinstance(error, PlatformError):
@@ -222,24 +223,32 @@ class KubeClient:
             query["resourceVersion"] = resource_version
         if label_selector:
             query["labelSelector"] = label_selector
-        response = self.request("GET", path, query=query, stream=True)
+        # The server ends the stream after timeout_s; reads may wait that long between events.
+        response = self.request("GET", path, query=query, timeout_s=timeout_s + 15)
         if response.status >= 400:
             data = response.read()
             message = json.loads(data).get("message", "") if data else ""
             raise ApiStatusError(response.status, f"watch {path}: HTTP {response.status} {message}")
         raw = response.response
         try:
-            buffer = b""
-            for chunk in raw.stream(4096, decode_content=True):
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    if line.strip():
-                        yield json.loads(line)
-            if buffer.strip():
-                yield json.loads(buffer)
+            yield from _lines(raw)
+        except (ValueError, OSError, urllib3.exceptions.HTTPError) as error:
+            raise PlatformError(f"watch {path} broke off: {error}", hint="it is resumed") from error
         finally:
             raw.release_conn()
+
+
+def _lines(raw: Any) -> Iterator[Obj]:
+    """Newline-delimited JSON objects from a streamed response."""
+    buffer = b""
+    for chunk in raw.stream(4096, decode_content=True):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)
+    if buffer.strip():
+        yield json.loads(buffer)
 
 
 def _hint_for(status: int) -> str:

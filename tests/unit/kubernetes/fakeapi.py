@@ -109,7 +109,8 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             if "stream" in answer:
                 self.end_headers()
                 for event in answer["stream"]:
-                    self.wfile.write(json.dumps(event).encode() + b"\n")
+                    line = event if isinstance(event, str) else json.dumps(event)
+                    self.wfile.write(line.encode() + b"\n")
                     self.wfile.flush()
                 # A real watch stays open until its timeout; holding keeps clients from spinning.
                 time.sleep(answer.get("hold_s", 0.0))

@@ -181,3 +181,37 @@ def test_a_watch_reports_errors_and_retries(api, server, client):
         watch.stop()
         watch.join(timeout=5)
     assert "forbidden" in errors[0]
+
+
+def test_a_broken_stream_is_reported_and_resumed_from_the_last_version(api, server, client):
+    path = "/api/v1/namespaces/hpalab/pods"
+    api.add("GET", path, ROUTES[("GET", path)][0])
+    api.add(
+        "GET",
+        path + "?watch",
+        {"status": 200, "stream": [POD_STREAM[0], '{"type": "MODIFIED", "obj'], "hold_s": 0},
+        {"status": 200, "stream": [], "hold_s": 0.3},
+    )
+    events, errors = [], []
+    tracker = PodTracker(events.append, Ticks())
+    watch = Watch(
+        client,
+        path,
+        on_event=tracker.update,
+        on_list=tracker.reset,
+        on_error=errors.append,
+        retry_s=0.05,
+    )
+    watch.start()
+    try:
+        assert _until(lambda: len([r for r in api.calls("GET", path) if r.query.get("watch")]) >= 2)
+    finally:
+        watch.stop()
+        watch.join(timeout=5)
+    assert "broke off" in errors[0]
+    watches = [r for r in api.calls("GET", path) if r.query.get("watch")]
+    assert (
+        watches[1].query["resourceVersion"]
+        == POD_STREAM[0]["object"]["metadata"]["resourceVersion"]
+    )
+    assert watch.relists == 1  # resumed, not re-listed
