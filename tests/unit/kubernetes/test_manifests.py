@@ -244,3 +244,13 @@ def test_selectors_match_the_pods_they_select(smoke_spec, options):
                 body["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
                 for s in services
             )
+
+
+@pytest.mark.parametrize("path", EXPERIMENT_FILES, ids=lambda p: p.stem)
+def test_the_adapter_config_is_what_hpalab_adapter_render_prints(path):
+    from hpalab.cli.adapter import configmap as cli_configmap
+
+    for variant in load_experiment(path).variants:
+        config = AdapterConfig.model_validate(variant.spec.adapter)
+        printed = cli_configmap(config, name="x", namespace="y")["data"]["config.yaml"]
+        assert render_adapter.adapter_config_text(variant.spec) == printed
