@@ -231,12 +231,39 @@ class Bar:
     label: str
     segments: list[tuple[str, str, float]]
     note: str = ""
+    band: tuple[float, float, float] | None = None
+    """A predicted (earliest, typical, worst) range drawn as a whisker over the bar."""
+
+
+def _whisker(bar: Bar, *, label_w: float, y: int, scale: float, unit: str) -> str:
+    low, typical, high = bar.band or (0.0, 0.0, 0.0)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return ""
+    x0, x1, xm, mid = (
+        label_w + low * scale,
+        label_w + high * scale,
+        label_w + typical * scale,
+        y - 2,
+    )
+    text = (
+        f"predicted detection: earliest {low:.1f}, typical {typical:.1f}, worst {high:.1f} {unit}"
+    )
+    return (
+        f'<g class="whisker"><title>{escape(text)}</title>'
+        f'<line x1="{_fmt(x0)}" x2="{_fmt(x1)}" y1="{mid}" y2="{mid}"/>'
+        f'<line x1="{_fmt(x0)}" x2="{_fmt(x0)}" y1="{mid - 4}" y2="{mid + 4}"/>'
+        f'<line x1="{_fmt(x1)}" x2="{_fmt(x1)}" y1="{mid - 4}" y2="{mid + 4}"/>'
+        f'<circle cx="{_fmt(xm)}" cy="{mid}" r="3"/></g>'
+    )
 
 
 def stacked_bars(bars: list[Bar], *, unit: str = "s") -> str:
     """Horizontal stacked bars on a common scale, one row per bar, with totals."""
     label_w, row_h = 170, 26
-    total = max([sum(v for _, _, v in b.segments if math.isfinite(v)) for b in bars] + [1.0])
+    whiskers = [b.band[2] for b in bars if b.band and math.isfinite(b.band[2])]
+    total = max(
+        [sum(v for _, _, v in b.segments if math.isfinite(v)) for b in bars] + whiskers + [1.0]
+    )
     tick = nice_ceiling(total / 5)
     scale_max = math.ceil(total / tick - 1e-9) * tick
     plot_w = WIDTH - label_w - 90
@@ -258,16 +285,22 @@ def stacked_bars(bars: list[Bar], *, unit: str = "s") -> str:
                 f"{value:.1f} {unit}</title></rect>"
             )
             x += w
+        if bar.band is not None:
+            out.append(_whisker(bar, label_w=label_w, y=y, scale=plot_w / scale_max, unit=unit))
         sum_v = sum(v for _, _, v in bar.segments if math.isfinite(v))
+        x = max(x, label_w + min(bar.band[2], scale_max) * plot_w / scale_max) if bar.band else x
         text = f"{sum_v:.1f} {unit}" + (f" {bar.note}" if bar.note else "")
         out.append(f'<text class="btotal" x="{_fmt(x + 6)}" y="{y + 15}">{escape(text)}</text>')
     axis_y = height - 20
+    grid = []
     for value in np.arange(0, scale_max + tick / 2, tick):
         frac = value / scale_max
         xs, label = _fmt(label_w + frac * plot_w), f"{_fmt(value)} {unit}"
-        out.append(
+        grid.append(
             f'<line class="grid" x1="{xs}" x2="{xs}" y1="0" y2="{axis_y}"/>'
             f'<text class="xt" x="{xs}" y="{axis_y + 14}">{label}</text>'
         )
+    # The grid goes under the bars.
+    out[1:1] = grid
     out.append("</svg>")
     return "".join(out)

@@ -172,8 +172,20 @@ def waterfall_svg(a: AnalysedRun) -> str:
             values = rows[f"wf_{part}"].to_numpy(dtype="float64")
             values = values[np.isfinite(values)]
             segments.append((label, css, float(np.median(values)) if values.size else math.nan))
-        bars.append(Bar(variant, segments))
+        bars.append(Bar(variant, segments, band=_detection_band(a, variant)))
     return stacked_bars(bars)
+
+
+def _detection_band(a: AnalysedRun, variant: str) -> tuple[float, float, float] | None:
+    """The variant's predicted detection band, as the median over its load steps."""
+    bands = [
+        c.band.detection_s for c in a.bands if c.variant == variant and c.band.scale_up_expected
+    ]
+    finite = [b for b in bands if all(math.isfinite(x) for x in b)]
+    if not finite:
+        return None
+    low, typical, high = (float(np.median([b[k] for b in finite])) for k in range(3))
+    return low, typical, high
 
 
 def band_rows(a: AnalysedRun) -> list[dict[str, Any]]:

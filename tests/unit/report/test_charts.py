@@ -50,3 +50,11 @@ def test_user_text_in_charts_is_escaped():
     svg = timeline([panel], t0=0, t1=1, chart_id=bad)
     assert "<img" not in svg
     assert svg.count("<polyline") == 1 and 'data-name="&lt;img' in svg
+
+
+def test_predicted_band_is_drawn_as_a_whisker_and_widens_the_scale():
+    bar = Bar("v", [("sync wait", "w-sync", 5.0)], band=(4.0, 9.0, 40.0))
+    svg = stacked_bars([bar])
+    assert svg.count('class="whisker"') == 1 and "worst 40.0 s" in svg
+    assert ">40 s<" in svg  # the axis reaches the worst case
+    assert 'class="whisker"' not in stacked_bars([Bar("v", [("x", "w-sync", 1.0)])])
