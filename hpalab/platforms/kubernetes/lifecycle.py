@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hpalab.platforms.kubernetes import upstream as upstream_mod
+from hpalab.platforms.kubernetes.certs import (
+    TLS_SECRET,
+    existing_tls,
+    placeholder_tls,
+    serving_tls,
+)
 from hpalab.platforms.kubernetes.client import (
     KubeClient,
     collection_path,
@@ -29,6 +35,7 @@ from hpalab.platforms.kubernetes.objects import (
     dump_yaml,
     owned_selector,
 )
+from hpalab.platforms.kubernetes.render_adapter import AdapterTLS
 from hpalab.platforms.kubernetes.stack import Step, all_objects, plan
 from hpalab.platforms.kubernetes.teardown import down, owned_objects
 from hpalab.platforms.kubernetes.waiting import Waiter, condition, deployment_ready
@@ -77,6 +84,8 @@ class UpResult:
     skipped: list[str] = field(default_factory=list)
     """Upstream components left alone because someone else installed them."""
     warnings: list[str] = field(default_factory=list)
+    tls: AdapterTLS | None = None
+    """The adapter's serving certificate (``None``: the adapter signs its own)."""
 
 
 def experiment_spec(experiment: Path | None) -> tuple[ExperimentSpec, bool]:
@@ -207,7 +216,10 @@ def up(
         upstream = _local_upstream(
             manifests_dir=manifests_dir, instance=options.instance, insecure_tls=insecure, out=out
         )
-        steps = plan(spec, options, upstream=upstream, grafana_password=None, with_hpa=with_hpa)
+        tls = placeholder_tls(options)
+        steps = plan(
+            spec, options, upstream=upstream, grafana_password=None, tls=tls, with_hpa=with_hpa
+        )
         print_stream(steps, out)
         return UpResult(all_objects(steps))
     client = client or KubeClient(load_api_client(context=context, config_file=kubeconfig))
@@ -248,7 +260,13 @@ def deploy(
         result=result,
     )
     password = _grafana_password(client, options)
-    steps = plan(spec, options, upstream=upstream, grafana_password=password, with_hpa=with_hpa)
+    tls, tls_warning = serving_tls(client.get(_tls_path(options)), options)
+    result.tls = tls
+    if tls_warning:
+        result.warnings.append(tls_warning)
+    steps = plan(
+        spec, options, upstream=upstream, grafana_password=password, tls=tls, with_hpa=with_hpa
+    )
     if password is None:  # keep the existing Secret: re-applying would replace the password
         steps = [
             Step(s.name, [o for o in s.objects if not _is_grafana_secret(o)], s.waits)
@@ -266,6 +284,16 @@ def deploy(
     apply_steps(client, steps, waiter, out=out)
     result.objects = all_objects(steps)
     return result
+
+
+def _tls_path(options: StackOptions) -> str:
+    return f"/api/v1/namespaces/{options.namespace}/secrets/{TLS_SECRET}"
+
+
+def current_tls(client: KubeClient, options: StackOptions) -> AdapterTLS | None:
+    """The serving certificate an earlier ``up`` stored, if any (variants keep using it)."""
+    found = client.get(_tls_path(options))
+    return existing_tls(found) if found else None
 
 
 def _is_grafana_secret(body: Obj) -> bool:

@@ -30,6 +30,7 @@ from hpalab.platforms.kubernetes.metrics_api import (
 )
 from hpalab.platforms.kubernetes.objects import APP, StackOptions, selector
 from hpalab.platforms.kubernetes.portforward import PortForward
+from hpalab.platforms.kubernetes.render_adapter import AdapterTLS
 from hpalab.platforms.kubernetes.render_app import deployment, hpa
 from hpalab.platforms.kubernetes.stack import Wait, variant_steps
 from hpalab.platforms.kubernetes.waiting import Waiter
@@ -81,6 +82,7 @@ class KubernetesPlatform(Platform):
         self._watches: list[Watch] = []
         self._forward: PortForward | None = None
         self._flags: dict[str, Any] = {}
+        self._tls: AdapterTLS | None = None
         self.log = io.StringIO()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -110,7 +112,7 @@ class KubernetesPlatform(Platform):
     def start(self) -> None:
         self._keep_deployed_image()
         if self._deploy:
-            lifecycle.deploy(
+            result = lifecycle.deploy(
                 self.spec,
                 self.options,
                 client=self.client,
@@ -119,6 +121,9 @@ class KubernetesPlatform(Platform):
                 with_hpa=False,
                 out=self.log,
             )
+            self._tls = result.tls
+        else:
+            self._tls = lifecycle.current_tls(self.client, self.options)
         self._start_watches()
 
     def _keep_deployed_image(self) -> None:
@@ -204,7 +209,8 @@ class KubernetesPlatform(Platform):
         HPA) and wait until the HPA is ScalingActive with a metric."""
         self.spec = spec
         waiter = self._waiter_for(spec)
-        lifecycle.apply_steps(self.client, variant_steps(spec, self.options), waiter, out=self.log)
+        steps = variant_steps(spec, self.options, self._tls)
+        lifecycle.apply_steps(self.client, steps, waiter, out=self.log)
         self._flags, mismatches = fingerprinting.flag_record(self.client, spec)
         for text in mismatches:
             self._emit(

@@ -41,11 +41,13 @@ _GROUPED = {"deployment": ("apps", "deployments"), "statefulset": ("apps", "stat
 
 @dataclass(frozen=True, slots=True)
 class AdapterTLS:
-    """A serving certificate of your own: a ``kubernetes.io/tls`` Secret and its CA (PEM)."""
+    """The adapter's serving certificate: a ``kubernetes.io/tls`` Secret and its CA."""
 
     secret_name: str
     ca_bundle_b64: str
     """The CA certificate, PEM, base64-encoded (the APIService ``caBundle`` field)."""
+    secret: Obj | None = None
+    """The Secret to apply; ``None`` when it exists already (or is managed elsewhere)."""
 
 
 def adapter_config_text(spec: ExperimentSpec) -> str:
@@ -175,7 +177,8 @@ def deployment(spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | No
         ],
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
     }
-    annotations = {CONFIG_HASH: content_hash(adapter_config_text(spec), args)}
+    ca = tls.ca_bundle_b64 if tls else ""
+    annotations = {CONFIG_HASH: content_hash(adapter_config_text(spec), args, ca)}
     pod = {"serviceAccountName": ADAPTER, "containers": [container], "volumes": volumes}
     return objects.deployment(
         options, ADAPTER, component="metrics-api", pod_spec=pod, annotations=annotations
@@ -233,6 +236,7 @@ def adapter_objects(
     return [
         *rbac(spec, options),
         configmap(spec, options),
+        *([tls.secret] if tls and tls.secret else []),
         deployment(spec, options, tls),
         service(options),
         *apiservices(options, tls),

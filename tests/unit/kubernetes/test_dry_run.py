@@ -49,8 +49,11 @@ def test_dry_run_never_prints_a_password(monkeypatch, tmp_path):
     _no_kubeconfig(monkeypatch, tmp_path)
     out = io.StringIO()
     lifecycle.up(EXPERIMENTS / "ci-smoke.yaml", dry_run=True, out=out)
-    secret = next(d for d in yaml.safe_load_all(out.getvalue()) if d and d["kind"] == "Secret")
-    assert secret["stringData"]["admin-password"] == PASSWORD_PLACEHOLDER
+    docs = [d for d in yaml.safe_load_all(out.getvalue()) if d]
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    assert secrets["grafana-admin"]["stringData"]["admin-password"] == PASSWORD_PLACEHOLDER
+    assert set(secrets["prometheus-adapter-tls"]["stringData"].values()) == {"<generated on apply>"}
+    assert "PRIVATE KEY" not in out.getvalue()
 
 
 def test_dry_run_includes_upstream_files_from_the_manifests_dir(monkeypatch, tmp_path):

@@ -90,7 +90,9 @@ def test_up_waits_for_each_part_before_applying_the_next(api, client, waiter, cl
 
 def test_up_generates_a_grafana_password_and_never_prints_it(api, client, waiter):
     _, printed = _up(api, client, waiter)
-    secret = next(r.body for r in api.calls("PATCH") if r.body["kind"] == "Secret")
+    secret = next(
+        r.body for r in api.calls("PATCH") if r.body["metadata"]["name"] == "grafana-admin"
+    )
     password = secret["stringData"]["admin-password"]
     assert password not in ("admin", "<generated on apply; read it with kubectl>")
     assert len(password) >= 24
@@ -106,7 +108,7 @@ def test_up_keeps_an_existing_grafana_password(api, client, waiter):
     }
     path = "/api/v1/namespaces/hpalab/secrets/grafana-admin"
     _up(api, client, waiter, overrides={path: {"status": 200, "body": secret}})
-    assert "Secret" not in [kind for kind, _ in _applied(api)]
+    assert ("Secret", "grafana-admin") not in _applied(api)
 
 
 def test_up_labels_upstream_objects_and_patches_metrics_server_for_kind(api, client, waiter):
@@ -264,3 +266,44 @@ def test_status_of_an_empty_namespace_says_how_to_start(api, client):
     out = io.StringIO()
     assert lifecycle.status(out=out, client=client)["deployments"] == {}
     assert "hpalab up --platform kubernetes" in out.getvalue()
+
+
+def test_up_generates_serving_certs_and_the_apiservices_verify_them(api, client, waiter):
+    _, printed = _up(api, client, waiter)
+    applied = _applied(api)
+    assert applied.index(("Secret", "prometheus-adapter-tls")) < applied.index(
+        ("Deployment", "prometheus-adapter")
+    )
+    bodies = {(r.body["kind"], r.body["metadata"]["name"]): r.body for r in api.calls("PATCH")}
+    secret = bodies[("Secret", "prometheus-adapter-tls")]
+    assert secret["type"] == "kubernetes.io/tls" and set(secret["data"]) == {
+        "tls.crt",
+        "tls.key",
+        "ca.crt",
+    }
+    for name in ("v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io"):
+        spec = bodies[("APIService", name)]["spec"]
+        assert spec["caBundle"] == secret["data"]["ca.crt"] and "insecureSkipTLSVerify" not in spec
+    args = bodies[("Deployment", "prometheus-adapter")]["spec"]["template"]["spec"]["containers"][
+        0
+    ]["args"]
+    assert "--tls-cert-file=/var/run/serving-cert/tls.crt" in args
+    assert "PRIVATE KEY" not in printed and secret["data"]["tls.key"] not in printed
+
+
+def test_up_reuses_the_serving_certs_of_an_earlier_up(api, client, waiter):
+    earlier = {
+        "kind": "Secret",
+        "metadata": {"name": "prometheus-adapter-tls"},
+        "type": "kubernetes.io/tls",
+        "data": {"tls.crt": "Y3J0", "tls.key": "a2V5", "ca.crt": "Q0E="},
+    }
+    path = "/api/v1/namespaces/hpalab/secrets/prometheus-adapter-tls"
+    _up(api, client, waiter, overrides={path: {"status": 200, "body": earlier}})
+    assert ("Secret", "prometheus-adapter-tls") not in _applied(api)
+    apiservice = next(
+        r.body
+        for r in api.calls("PATCH")
+        if r.body["metadata"]["name"] == "v1beta1.custom.metrics.k8s.io"
+    )
+    assert apiservice["spec"]["caBundle"] == "Q0E="

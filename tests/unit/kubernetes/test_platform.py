@@ -173,3 +173,32 @@ def test_a_run_keeps_the_image_up_deployed(api, server, client, waiter, smoke_sp
         assert platform.fingerprint()["app_image"] == "hpalab-sampleapp:e2e"
     finally:
         platform.stop()
+
+
+def test_variants_keep_the_serving_certificate_of_up(api, server, client, waiter, smoke_spec):
+    for name in ("up_fresh_cluster", "kind_control_plane"):
+        api.load(name)
+    secret = {
+        "kind": "Secret",
+        "metadata": {"name": "prometheus-adapter-tls"},
+        "type": "kubernetes.io/tls",
+        "data": {"ca.crt": "Q0E=", "tls.crt": "Y3J0", "tls.key": "a2V5"},
+    }
+    api.add(
+        "GET",
+        "/api/v1/namespaces/hpalab/secrets/prometheus-adapter-tls",
+        {"status": 200, "body": secret},
+    )
+    platform = KubernetesPlatform(smoke_spec, deploy=False, client=client, waiter=waiter)
+    try:
+        platform.start()
+        platform.apply_variant(smoke_spec)
+    finally:
+        platform.stop()
+    adapter = next(
+        r.body for r in api.calls("PATCH") if r.body["metadata"]["name"] == "prometheus-adapter"
+    )
+    assert (
+        "--tls-cert-file=/var/run/serving-cert/tls.crt"
+        in adapter["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
