@@ -1,11 +1,13 @@
-"""``hpalab up``, ``hpalab status``, ``hpalab down``: a long-lived lab to poke at by hand.
+"""``hpalab up``, ``hpalab status``, ``hpalab down``: a long-lived stack to poke at by hand.
 
-The commands stay thin: they resolve options and call the chosen platform's lab functions
-(``hpalab.platforms.local.lab`` for ``--platform local``).
+The commands stay thin: they check the options of the chosen ``--platform`` and make one call
+into it (``hpalab.platforms.local.lab`` for ``local``, ``hpalab.platforms.kubernetes`` for
+``kubernetes``).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -19,8 +21,13 @@ from rich.table import Table
 
 from hpalab.errors import PlatformError, UsageError
 
-PLATFORMS = ("local",)
+PLATFORMS = ("local", "kubernetes")
 LAB_DIR_HELP = "Lab state directory (default: $HPALAB_LAB_DIR or ~/.local/state/hpalab/labs/NAME)."
+K8S = "kubernetes platform: "
+PLATFORM_OPT = typer.Option("local", "--platform", help="local or kubernetes.")
+CONTEXT_OPT = typer.Option(None, "--context", help=K8S + "kubeconfig context.")
+NAMESPACE_OPT = typer.Option("hpalab", "--namespace", help=K8S + "namespace of the stack.")
+KUBECONFIG_OPT = typer.Option(None, "--kubeconfig", help=K8S + "kubeconfig file.")
 
 
 def register(app: typer.Typer) -> None:
@@ -36,11 +43,18 @@ def _lab_dir(lab_dir: Path | None, name: str) -> Path:
     return (lab_dir or default_lab_dir(name)).absolute()
 
 
-def _check_platform(platform: str) -> None:
+def _check_platform(platform: str, given: dict[str, bool]) -> None:
+    """Refuse an unknown platform, and options (``given``: name → was set) it does not take."""
     if platform not in PLATFORMS:
         raise UsageError(
-            f"`hpalab up` does not support --platform {platform} yet",
-            hint="use --platform local, or `hpalab run --platform kubernetes` for a cluster",
+            f"unknown platform {platform!r}", hint="use --platform local or kubernetes"
+        )
+    wrong = [name for name, was_set in given.items() if was_set]
+    if wrong:
+        raise UsageError(
+            f"{', '.join(wrong)} cannot be used with --platform {platform}",
+            hint="see `hpalab up --help`: options marked 'kubernetes platform' need "
+            "--platform kubernetes, the others the local platform",
         )
 
 
@@ -74,13 +88,60 @@ def up(
     name: str = typer.Option("default", help="Lab name (one directory per name)."),
     port: int | None = typer.Option(None, help="Front-door port (default: a free one)."),
     prometheus_port: int | None = typer.Option(None, help="Prometheus port (default: free)."),
-    platform: str = typer.Option("local", help="Platform: local."),
+    platform: str = PLATFORM_OPT,
+    context: str | None = CONTEXT_OPT,
+    namespace: str = NAMESPACE_OPT,
+    kubeconfig: Path | None = KUBECONFIG_OPT,
+    app_image: str | None = typer.Option(None, help=K8S + "sample-app image."),
+    manifests_dir: Path | None = typer.Option(None, help=K8S + "upstream release files."),
+    dry_run: bool = typer.Option(False, "--dry-run", help=K8S + "print the objects only."),
 ) -> None:
-    """Start a lab: sample-app replicas, Prometheus, front door and HPA; print its URLs."""
-    _check_platform(platform)
+    """Start a stack: sample-app replicas, Prometheus, metrics pipeline and HPA; print its URLs."""
+    local_only = {
+        "--variant": variant is not None,
+        "--foreground": foreground,
+        "--lab-dir": lab_dir is not None,
+        "--name": name != "default",
+        "--port": port is not None,
+        "--prometheus-port": prometheus_port is not None,
+    }
+    cluster_only = {
+        "--context": context is not None,
+        "--namespace": namespace != "hpalab",
+        "--kubeconfig": kubeconfig is not None,
+        "--app-image": app_image is not None,
+        "--manifests-dir": manifests_dir is not None,
+        "--dry-run": dry_run,
+    }
+    _check_platform(platform, cluster_only if platform == "local" else local_only)
+    if platform == "kubernetes":
+        from hpalab.platforms.kubernetes.lifecycle import up as cluster_up
+
+        cluster_up(
+            experiment,
+            context=context,
+            namespace=namespace,
+            dry_run=dry_run,
+            manifests_dir=manifests_dir,
+            app_image=app_image,
+            kubeconfig=kubeconfig,
+            out=sys.stdout,
+        )
+        return
+    directory = _lab_dir(lab_dir, name)
+    _up_local(experiment, variant, directory, foreground=foreground, ports=(port, prometheus_port))
+
+
+def _up_local(
+    experiment: Path | None,
+    variant: str | None,
+    directory: Path,
+    *,
+    foreground: bool,
+    ports: tuple[int | None, int | None],
+) -> None:
     from hpalab.platforms.local import lab
 
-    directory = _lab_dir(lab_dir, name)
     settings = _settings(experiment, variant)
     started = time.monotonic()
     if foreground:
@@ -88,30 +149,21 @@ def up(
             directory,
             settings,
             experiment=str(experiment) if experiment else None,
-            port=port,
-            prometheus_port=prometheus_port,
+            port=ports[0],
+            prometheus_port=ports[1],
             on_ready=lambda record: _print_ready(record, directory, started, foreground=True),
         )
         typer.echo("lab stopped; every process it started is gone")
         return
-    argv = [
-        sys.executable,
-        "-m",
-        "hpalab.cli.main",
-        "up",
-        "--foreground",
-        "--lab-dir",
-        str(directory),
-    ]
+    argv = [sys.executable, "-m", "hpalab.cli.main", "up", "--foreground"]
+    argv += ["--lab-dir", str(directory)]
     if experiment is not None:
         argv.append(str(experiment.absolute()))
-    for option, value in (
-        ("--variant", variant),
-        ("--port", port),
-        ("--prometheus-port", prometheus_port),
-    ):
+    for option, value in (("--variant", variant), ("--port", ports[0])):
         if value is not None:
             argv += [option, str(value)]
+    if ports[1] is not None:
+        argv += ["--prometheus-port", str(ports[1])]
     record = lab.start_detached(argv, directory)
     _print_ready(record, directory, started, foreground=False)
 
@@ -138,8 +190,24 @@ def status(
     lab_dir: Path | None = typer.Option(None, "--lab-dir", help=LAB_DIR_HELP),
     name: str = typer.Option("default", help="Lab name."),
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+    platform: str = PLATFORM_OPT,
+    context: str | None = CONTEXT_OPT,
+    namespace: str = NAMESPACE_OPT,
+    kubeconfig: Path | None = KUBECONFIG_OPT,
 ) -> None:
-    """Show a lab's replicas, readiness, HPA status and conditions, and Prometheus targets."""
+    """Show replicas, readiness, HPA status and conditions, and Prometheus targets."""
+    if platform == "kubernetes":
+        _check_platform(platform, {"--lab-dir": lab_dir is not None, "--name": name != "default"})
+        from hpalab.platforms.kubernetes.lifecycle import status as cluster_status
+
+        out = io.StringIO() if as_json else sys.stdout
+        report = cluster_status(
+            context=context, namespace=namespace, kubeconfig=kubeconfig, out=out
+        )
+        if as_json:
+            typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    _check_platform(platform, _cluster_options(context, namespace, kubeconfig))
     from hpalab.platforms.local.lab import lab_status
 
     directory = _lab_dir(lab_dir, name)
@@ -155,6 +223,16 @@ def status(
         )
     if not as_json:
         _print_status(Console(highlight=False, soft_wrap=True), info)
+
+
+def _cluster_options(
+    context: str | None, namespace: str, kubeconfig: Path | None
+) -> dict[str, bool]:
+    return {
+        "--context": context is not None,
+        "--namespace": namespace != "hpalab",
+        "--kubeconfig": kubeconfig is not None,
+    }
 
 
 def _age(t: float | None, now: float) -> str:
@@ -204,8 +282,27 @@ def _print_status(console: Console, info: dict[str, Any]) -> None:
 def down(
     lab_dir: Path | None = typer.Option(None, "--lab-dir", help=LAB_DIR_HELP),
     name: str = typer.Option("default", help="Lab name."),
+    platform: str = PLATFORM_OPT,
+    context: str | None = CONTEXT_OPT,
+    namespace: str = NAMESPACE_OPT,
+    kubeconfig: Path | None = KUBECONFIG_OPT,
+    dry_run: bool = typer.Option(False, "--dry-run", help=K8S + "list, delete nothing."),
 ) -> None:
-    """Stop a lab and every process it started (also cleans up after a killed lab)."""
+    """Stop a stack and everything it started (also cleans up after a killed lab)."""
+    if platform == "kubernetes":
+        _check_platform(platform, {"--lab-dir": lab_dir is not None, "--name": name != "default"})
+        from hpalab.platforms.kubernetes.teardown import down as cluster_down
+
+        cluster_down(
+            context=context,
+            namespace=namespace,
+            kubeconfig=kubeconfig,
+            dry_run=dry_run,
+            out=sys.stdout,
+        )
+        return
+    cluster = {**_cluster_options(context, namespace, kubeconfig), "--dry-run": dry_run}
+    _check_platform(platform, cluster)
     from hpalab.platforms.local.lab import stop_lab
 
     directory = _lab_dir(lab_dir, name)

@@ -18,7 +18,31 @@ def test_down_without_a_lab_is_fine(tmp_path, capsys):
 
 def test_up_refuses_an_unsupported_platform(tmp_path, capsys):
     assert run(["up", "--lab-dir", str(tmp_path), "--platform", "nomad"]) == 2
-    assert "--platform nomad" in capsys.readouterr().err
+    assert "unknown platform 'nomad'" in capsys.readouterr().err
+
+
+def test_options_of_the_other_platform_are_refused(tmp_path, capsys):
+    assert run(["up", "--platform", "kubernetes", "--foreground", "--port", "80"]) == 2
+    assert (
+        "--foreground, --port cannot be used with --platform kubernetes" in capsys.readouterr().err
+    )
+    assert run(["up", "--lab-dir", str(tmp_path), "--context", "kind-x"]) == 2
+    assert "--context cannot be used with --platform local" in capsys.readouterr().err
+    assert run(["down", "--lab-dir", str(tmp_path), "--dry-run"]) == 2
+    assert run(["status", "--platform", "kubernetes", "--lab-dir", str(tmp_path)]) == 2
+
+
+def test_kubernetes_up_dry_run_is_dispatched(capsys):
+    experiment = ROOT / "experiments" / "ramp.yaml"
+    assert run(["up", "--platform", "kubernetes", "--dry-run", str(experiment)]) == 0
+    out = capsys.readouterr().out
+    assert "kind: Namespace" in out and "kind: HorizontalPodAutoscaler" in out
+
+
+def test_kubernetes_status_without_a_kubeconfig_is_a_prerequisite_error(monkeypatch, capsys):
+    monkeypatch.setenv("KUBECONFIG", "/nonexistent")
+    assert run(["status", "--platform", "kubernetes"]) == 2
+    assert "kubeconfig" in capsys.readouterr().err
 
 
 def test_up_refuses_a_variant_without_an_experiment(tmp_path, capsys):
