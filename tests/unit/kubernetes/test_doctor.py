@@ -117,3 +117,13 @@ def test_the_command_prints_checks_and_exits_1_on_failure(api, server, kubeconfi
 def test_the_command_rejects_an_unknown_platform():
     result = CliRunner().invoke(_app(), ["doctor", "--platform", "nomad"])
     assert result.exit_code != 0
+
+
+def test_the_local_platform_checks_its_binaries(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = CliRunner().invoke(_app(), ["doctor"])
+    assert result.exit_code == 1
+    assert (
+        "FAIL prometheus: not on PATH" in result.output
+        and "apt-get install haproxy" in result.output
+    )

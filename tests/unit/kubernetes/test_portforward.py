@@ -1,0 +1,72 @@
+"""kubectl port-forward: the local port is read from kubectl's output; failures are explained.
+A stand-in kubectl script plays the real one's output."""
+
+import pytest
+
+from hpalab.errors import PlatformError, PrerequisiteError
+from hpalab.platforms.kubernetes.portforward import PortForward
+
+
+def _kubectl(tmp_path, body: str):
+    script = tmp_path / "kubectl"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_the_url_is_the_port_kubectl_reports_and_stop_ends_it(tmp_path):
+    script = (
+        'printf "%s " "$@" > "$(dirname "$0")/argv"\n'
+        'echo "Forwarding from 127.0.0.1:41234 -> 9090"\n'
+        "exec sleep 30\n"
+    )
+    kubectl = _kubectl(tmp_path, script)
+    forward = PortForward(
+        namespace="hpalab",
+        target="svc/prometheus-operated",
+        remote_port=9090,
+        context="kind-x",
+        kubectl=kubectl,
+    )
+    forward.start()
+    try:
+        assert forward.url == "http://127.0.0.1:41234"
+        argv = (tmp_path / "argv").read_text().split()
+        assert argv == [
+            "-n",
+            "hpalab",
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            "--context",
+            "kind-x",
+            "svc/prometheus-operated",
+            ":9090",
+        ]
+    finally:
+        process = forward.process
+        forward.stop()
+    assert process.poll() is not None and forward.process is None
+
+
+def test_a_failing_kubectl_is_a_platform_error_with_its_message(tmp_path):
+    kubectl = _kubectl(
+        tmp_path, "echo 'error: services \"prometheus-operated\" not found' >&2\nexit 1\n"
+    )
+    forward = PortForward(
+        namespace="hpalab",
+        target="svc/prometheus-operated",
+        remote_port=9090,
+        kubectl=kubectl,
+        timeout_s=5,
+    )
+    with pytest.raises(PlatformError, match="not found"):
+        forward.start()
+
+
+def test_no_kubectl_is_a_prerequisite_error(tmp_path):
+    forward = PortForward(
+        namespace="hpalab", target="svc/x", remote_port=1, kubectl=str(tmp_path / "absent")
+    )
+    with pytest.raises(PrerequisiteError):
+        forward.start()
