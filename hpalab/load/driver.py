@@ -154,6 +154,11 @@ class LoadRun:
             started=self.processes,
         )
 
+    @property
+    def t0_epoch(self) -> float | None:
+        """Wall-clock time (epoch s) of the profile start, once Locust has fixed it."""
+        return self._collector.t0_epoch if self._collector is not None else None
+
     def cancel(self) -> None:
         """Ask :meth:`samples` to stop after the current second (thread-safe)."""
         self._cancel.set()
