@@ -2,12 +2,12 @@
 
 Each user sends one request at a time, so the users busy at once are ``rate × latency``
 (Little's law, with the mean latency). The pool is sized for the highest rate of the next
-seconds with twice the recent mean latency, plus spares; it never shrinks during a run (a
+seconds with twice the recent mean latency, plus spares. It never shrinks during a run (a
 stopped user would lose the arrival it holds) and never exceeds ``max_users``. When most users
-are in flight at once the pool doubles, which covers an app that stalls before any latency is
-measured. A load process whose CPU is saturated gets no more users: its requests look slow
-because the process is busy, and more users (more connections) would only add work.
-Pure code.
+are in flight at once it grows, which covers an app that stalls before any latency is
+measured; no step grows it by more than half. A saturated load process (CPU or event-loop lag)
+gets no more users: its requests look slow because the process is busy, and more users (more
+connections) would only add work. Pure code.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ MIN_LATENCY_S = 0.005
 SPARE_PER_WORKER = 4
 BUSY_SHARE = 0.8
 """Pool share in flight at once above which the pool doubles."""
+MAX_GROWTH = 1.5
+"""Largest factor the pool grows by in one step: a burst of new users (each opens a
+connection) stalls a busy load process."""
 CPU_BUSY = 0.85
 """A load process using this many cores or more gets no more users."""
 LAG_BUSY_MS = 10.0
@@ -52,4 +55,6 @@ def pool_size(
     need = math.ceil(peak_rps * latency * HEADROOM) + SPARE_PER_WORKER * workers
     if current and in_flight >= BUSY_SHARE * current:
         need = max(need, 2 * current)
+    if current:
+        need = min(need, math.ceil(current * MAX_GROWTH) + SPARE_PER_WORKER * workers)
     return max(workers, min(max_users, max(current, need)))

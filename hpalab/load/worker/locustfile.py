@@ -129,7 +129,8 @@ class ProfileShape(LoadTestShape):
             loop_lag_ms=DEMAND.busiest(3),
         )
         growth, self.users = users - self.users, users
-        return users, float(max(100, growth * 4))
+        # New users are spread over the coming second rather than started in one burst.
+        return users, float(max(50, growth))
 
 
 class _CpuMeter:

@@ -25,9 +25,10 @@ def test_pool_never_shrinks_and_never_exceeds_the_cap():
     assert size(peak_rps=100_000, latency_s=1.0) == 1000
 
 
-def test_pool_doubles_when_most_users_are_in_flight():
-    assert size(peak_rps=10, current=50, in_flight=45) == 100
+def test_pool_grows_when_most_users_are_in_flight_but_by_half_at_most():
+    assert size(peak_rps=10, current=50, in_flight=45) == 75 + 4
     assert size(peak_rps=10, current=50, in_flight=10) == 50
+    assert size(peak_rps=10_000, latency_s=1.0, current=100) == 150 + 4
 
 
 def test_saturated_generator_gets_no_more_users():
