@@ -19,8 +19,8 @@ from hpalab.specs import LoadedExperiment, load_spec
 from hpalab.specs.units import parse_duration
 
 _HEADER = (
-    f"{'t_s':>5} {'offered':>8} {'achieved':>8} {'fail':>5} {'dropped':>7} {'users':>5} "
-    f"{'inflight':>8} {'p50_ms':>8} {'p95_ms':>8} {'p99_ms':>8} {'cpu':>5}"
+    f"{'t_s':>5} {'offered':>8} {'sched':>6} {'achieved':>8} {'fail':>5} {'dropped':>7} "
+    f"{'users':>5} {'inflight':>8} {'p50_ms':>8} {'p95_ms':>8} {'p99_ms':>8} {'cpu':>5}"
 )
 
 
@@ -118,7 +118,8 @@ def _ms(value: float | None) -> str:
 def _row(s: LoadSample) -> str:
     cpu = f"{s.generator_cpu:5.2f}" if s.generator_cpu is not None else f"{'-':>5}"
     return (
-        f"{s.t_s:5d} {s.offered_rps:8.1f} {s.achieved_rps:8d} {s.failures:5d} {s.dropped:7d} "
+        f"{s.t_s:5d} {s.offered_rps:8.1f} {s.scheduled:6d} {s.achieved_rps:8d} {s.failures:5d} "
+        f"{s.dropped:7d} "
         f"{s.users:5d} {s.in_flight:8d} {_ms(s.latency_p50_ms)} {_ms(s.latency_p95_ms)} "
         f"{_ms(s.latency_p99_ms)} {cpu}"
     )

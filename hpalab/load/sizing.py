@@ -18,7 +18,7 @@ HEADROOM = 2.0
 """Users per request in flight at the measured latency."""
 MIN_LATENCY_S = 0.005
 """Latency assumed before any is measured, and the floor of the estimate."""
-SPARE_PER_WORKER = 4
+SPARE_PER_WORKER = 10
 BUSY_SHARE = 0.8
 """Pool share in flight at once above which the pool doubles."""
 MAX_GROWTH = 1.5
@@ -26,7 +26,7 @@ MAX_GROWTH = 1.5
 connection) stalls a busy load process."""
 CPU_BUSY = 0.85
 """A load process using this many cores or more gets no more users."""
-LAG_BUSY_MS = 10.0
+LAG_BUSY_MS = 50.0
 """A load process whose event loop lags this much gets no more users."""
 
 
