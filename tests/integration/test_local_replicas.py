@@ -124,3 +124,37 @@ def test_unready_replica_gets_no_traffic(tmp_path):
     finally:
         door.stop()
     assert (status, ready) == (503, 0)
+
+
+def test_a_large_scale_down_settles(tmp_path):
+    """Twenty replicas removed at once: the front door's admin socket takes the burst of
+    unroute commands one at a time, and every replica leaves the terminating set."""
+    door = FrontDoor(tmp_path / "door", slots=24)
+    door.start()
+    sup = Supervisor(
+        tmp_path / "pods",
+        ReplicaTemplate(startup_delay_s=0.0),
+        router=door,
+        probe=ProbeSettings(period_s=0.2),
+        grace_s=5,
+    )
+
+    async def scenario():
+        stop = asyncio.Event()
+        runner = asyncio.create_task(sup.run(stop))
+        try:
+            sup.scale(20)
+            await _until(sup.all_ready, timeout_s=90)
+            sup.scale(1)
+            await _until(sup.all_ready, timeout_s=30)
+        finally:
+            stop.set()
+            await runner
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        door.stop()
+    kinds = [e.kind for e in sup.events]
+    assert kinds.count("pod_deleted") == 20  # 19 in the scale-down, the last at shutdown
+    assert "fault" not in kinds

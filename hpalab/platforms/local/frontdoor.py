@@ -92,6 +92,7 @@ class FrontDoor:
         self._proc: subprocess.Popen[bytes] | None = None
         self._slot_of: dict[str, int] = {}
         self._lock = asyncio.Lock()
+        self._socket_lock = asyncio.Lock()
 
     @property
     def url(self) -> str:
@@ -156,20 +157,30 @@ class FrontDoor:
         return b"".join(chunks).decode(errors="replace")
 
     async def command(self, command: str) -> str:
-        """Send one runtime-API command without blocking the event loop."""
-        try:
-            reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
-        except OSError as exc:
-            raise PlatformError(
-                f"the front door's admin socket does not answer: {exc}",
-                hint=f"read {self.workdir / 'haproxy.log'}",
-            ) from exc
-        try:
-            writer.write(command.encode() + b"\n")
-            await writer.drain()
-            return (await reader.read()).decode(errors="replace")
-        finally:
-            writer.close()
+        """Send one runtime-API command without blocking the event loop.
+
+        Commands go one at a time: HAProxy's admin socket drops connections when dozens
+        arrive at once (a scale-down of twenty replicas unroutes twenty pods together).
+        """
+        async with self._socket_lock:
+            try:
+                reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+            except OSError as exc:
+                raise PlatformError(
+                    f"the front door's admin socket does not answer: {exc}",
+                    hint=f"read {self.workdir / 'haproxy.log'}",
+                ) from exc
+            try:
+                writer.write(command.encode() + b"\n")
+                await writer.drain()
+                return (await reader.read()).decode(errors="replace")
+            except OSError as exc:
+                raise PlatformError(
+                    f"the front door's admin socket dropped the command {command!r}: {exc}",
+                    hint=f"read {self.workdir / 'haproxy.log'}",
+                ) from exc
+            finally:
+                writer.close()
 
     # -- the Router protocol of the supervisor -------------------------------------------
 

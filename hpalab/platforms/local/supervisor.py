@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from hpalab.errors import PlatformError
 from hpalab.platforms.base import PlatformEvent
 from hpalab.platforms.local.ports import LOOPBACK, free_port, port_is_free
 from hpalab.platforms.local.processes import signal_group, spawn
@@ -223,14 +224,29 @@ class Supervisor:
                 self._changed()
 
     async def _terminate(self, replica: Replica) -> None:
+        deadline = time.monotonic() + self.grace_s
+        try:
+            await self._drain(replica, deadline)
+        except PlatformError as error:
+            # the pod goes anyway; a front door that cannot drain it is a fault to record
+            self._record("fault", replica.name, error=str(error), during="termination")
+        finally:
+            exit_code = await self._kill(replica, deadline)
+            self.terminating.pop(replica.name, None)
+            self._record("pod_deleted", replica.name, exit_code=exit_code)
+            self._changed()
+
+    async def _drain(self, replica: Replica, deadline: float) -> None:
         # Stop routing first, as endpoints drop a terminating pod, then let requests drain.
         await self.router.unroute(replica.name)
         replica.set_ready(False, self.clock())
-        deadline = time.monotonic() + self.grace_s
         while time.monotonic() < deadline and replica.pid is not None:
             if await self.router.in_flight(replica.name) == 0:
                 break
             await asyncio.sleep(TICK_S)
+
+    async def _kill(self, replica: Replica, deadline: float) -> int | None:
+        """SIGTERM, then SIGKILL at the deadline; the process's exit code."""
         proc = replica.proc
         if proc is not None and proc.poll() is None:
             signal_group(proc.pid, signal.SIGTERM)
@@ -240,10 +256,7 @@ class Supervisor:
                 signal_group(proc.pid, signal.SIGKILL)
                 while proc.poll() is None:
                     await asyncio.sleep(TICK_S / 2)
-        exit_code = proc.returncode if proc is not None else None
-        self.terminating.pop(replica.name, None)
-        self._record("pod_deleted", replica.name, exit_code=exit_code)
-        self._changed()
+        return proc.returncode if proc is not None else None
 
     # -- readiness -----------------------------------------------------------------------
 

@@ -71,3 +71,36 @@ def test_scale_rejects_negative_counts(sup):
         sup.scale(-1)
     sup.scale(3)
     assert sup.desired == 3 and not sup.all_ready()
+
+
+class BrokenRouter:
+    """A front door whose admin socket drops every command."""
+
+    async def route(self, pod, port):
+        raise AssertionError("not expected")
+
+    async def unroute(self, pod):
+        from hpalab.errors import PlatformError
+
+        raise PlatformError("the front door's admin socket dropped the command")
+
+    async def in_flight(self, pod):
+        return 0
+
+
+def test_a_replica_is_removed_even_when_the_front_door_fails(tmp_path):
+    sup = Supervisor(tmp_path, ReplicaTemplate(), router=BrokenRouter(), grace_s=1)
+    replica = Replica(name="sample-app-x", port=1, created_at=0.0, proc=ExitedProcess(0))
+    sup.replicas[replica.name] = replica
+    sup.scale(0)
+
+    async def go():
+        sup._reconcile_count(1.0)
+        await asyncio.gather(*list(sup._tasks))
+
+    asyncio.run(go())
+    assert not sup.terminating and not sup.replicas
+    assert sup.all_ready()  # a reset waiting for the replica set can go on
+    kinds = [e.kind for e in sup.events]
+    assert kinds == ["pod_terminating", "fault", "pod_deleted"]
+    assert "dropped" in sup.events[1].detail["error"]
