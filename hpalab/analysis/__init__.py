@@ -6,10 +6,11 @@ No I/O, no clocks: callers pass tables (pandas frames) and parameters; results a
 from hpalab.analysis.bands import Band, LoadStep, PipelineParams, ScalingPolicy, predict_band
 from hpalab.analysis.comparison import choose_baseline, compare, variant_verdicts
 from hpalab.analysis.elasticity import Elasticity, elasticity
-from hpalab.analysis.episodes import Episode, Slo, Waterfall, find_episodes
+from hpalab.analysis.episodes import Episode, Slo, find_episodes
 from hpalab.analysis.metrics import KEY_METRICS, METRIC_INFO, METRICS, summarize, trial_metrics
 from hpalab.analysis.reliability import Finding, reliability_findings, usable
 from hpalab.analysis.traces import Trace, make_trace, split_trials
+from hpalab.analysis.waterfall import Waterfall
 
 __all__ = [
     "KEY_METRICS",

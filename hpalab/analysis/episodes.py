@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hpalab.analysis.traces import Trace, number, value_at
+from hpalab.analysis.waterfall import Waterfall, actuation_parts, detection_parts
 
 INF = math.inf
 NAN = math.nan
@@ -43,38 +44,6 @@ class Slo:
         """The timeseries signal holding the SLO percentile (nearest of p50, p95, p99)."""
         nearest = min((50, 95, 99), key=lambda p: abs(p - self.percentile))
         return f"latency_p{nearest}_ms"
-
-
-@dataclass(frozen=True)
-class Waterfall:
-    """Detection and actuation latency split into consecutive parts, in seconds.
-
-    The four detection parts add up to the detection latency and the two actuation parts to
-    the actuation latency; a part is NaN when the data needed to place its boundary are
-    missing.
-    """
-
-    scrape_wait_s: float = NAN
-    """``t0`` → the metric the HPA reads first moves (a scrape landed)."""
-    rate_window_s: float = NAN
-    """→ the metric crosses the scale-up threshold, target × (1 + tolerance)."""
-    sync_wait_s: float = NAN
-    """→ the next HPA sync."""
-    hold_s: float = NAN
-    """→ the scale-up decision (stabilization window or scaling policy held it)."""
-    startup_s: float = NAN
-    """decision → the process of the last new pod started (creation, scheduling, launch)."""
-    readiness_s: float = NAN
-    """→ that pod Ready (application warm-up and readiness probe)."""
-
-    PARTS = (
-        "scrape_wait_s",
-        "rate_window_s",
-        "sync_wait_s",
-        "hold_s",
-        "startup_s",
-        "readiness_s",
-    )
 
 
 @dataclass(frozen=True)
@@ -150,12 +119,15 @@ def _is_flat(step: LoadStepEvent) -> bool:
     return step.to_rps == step.from_rps and start == step.from_rps
 
 
-def find_episodes(trace: Trace, *, slo: Slo, tolerance: float = 0.1) -> list[Episode]:
+def find_episodes(
+    trace: Trace, *, slo: Slo, tolerance: float = 0.1, rate_window_s: float | None = None
+) -> list[Episode]:
     """The scale-up episodes of a trial, measured (see the module docstring).
 
     An episode runs on through the stages that hold its rate (a ramp then a plateau is one
-    episode) and ends where the rate changes again. ``tolerance`` is the HPA tolerance used to
-    place the rate-window/sync-wait boundary of the waterfall.
+    episode) and ends where the rate changes again. ``tolerance`` and ``rate_window_s`` (the
+    adapter rule's ``rate()`` range) place the waterfall's boundaries (see
+    :mod:`hpalab.analysis.waterfall`).
     """
     steps = load_steps(trace)
     window_end = float(trace.signals.index[-1]) + trace.dt_s if len(trace.signals) else 0.0
@@ -167,7 +139,9 @@ def find_episodes(trace: Trace, *, slo: Slo, tolerance: float = 0.1) -> list[Epi
             continue
         changes = [s.t_s for s in steps[i + 1 :] if not _is_flat(s)]
         end = min(changes[0], window_end) if changes else window_end
-        episode = _measure(trace, t0=step.t_s, end=end, slo=slo, tolerance=tolerance)
+        episode = _measure(
+            trace, t0=step.t_s, end=end, slo=slo, tolerance=tolerance, window_s=rate_window_s
+        )
         if episode is not None:
             ramp = stage_ends[i] - step.t_s if step.kind == "ramp" else 0.0
             fields = {"from_rps": step.from_rps, "to_rps": peak, "kind": step.kind, "ramp_s": ramp}
@@ -175,7 +149,9 @@ def find_episodes(trace: Trace, *, slo: Slo, tolerance: float = 0.1) -> list[Epi
     return episodes
 
 
-def _measure(trace: Trace, *, t0: float, end: float, slo: Slo, tolerance: float) -> Episode | None:
+def _measure(
+    trace: Trace, *, t0: float, end: float, slo: Slo, tolerance: float, window_s: float | None
+) -> Episode | None:
     ready = trace.signal("ready_replicas")
     demand = trace.signal("demand_replicas")
     in_episode = (ready.index >= t0) & (ready.index < end)
@@ -187,8 +163,10 @@ def _measure(trace: Trace, *, t0: float, end: float, slo: Slo, tolerance: float)
     detection = decision_at - t0 if math.isfinite(decision_at) else decision_at
     actuation, startup_end = _actuation(trace, decision_at, count=desired - current)
     waterfall = Waterfall(
-        **_detection_parts(trace, t0=t0, decision_at=decision_at, tolerance=tolerance),
-        **_actuation_parts(decision_at, actuation, startup_end),
+        **detection_parts(
+            trace, t0=t0, decision_at=decision_at, tolerance=tolerance, rate_window_s=window_s
+        ),
+        **actuation_parts(decision_at, actuation, startup_end),
     )
     return Episode(
         t0_s=t0,
@@ -265,44 +243,6 @@ def _times_by_pod(events: pd.DataFrame) -> dict[str, list[float]]:
 
 def _first_after(times: list[float], t_s: float) -> float:
     return next((t for t in times if t >= t_s), INF)
-
-
-def _detection_parts(
-    trace: Trace, *, t0: float, decision_at: float, tolerance: float
-) -> dict[str, float]:
-    if not math.isfinite(decision_at):
-        return {}
-    value, target = trace.signal("metric_value"), trace.signal("metric_target")
-    span = value[(value.index > t0) & (value.index <= decision_at)].dropna()
-    syncs = trace.events_of("hpa_decision")["t_s"]
-    if span.empty or target.dropna().empty:
-        return {"hold_s": NAN}
-    base = value_at(value, t0)
-    threshold = value_at(target, t0) * (1.0 + tolerance)
-    over = span[span > threshold]
-    t_cross = float(over.index[0]) if not over.empty else decision_at
-    jump = value_at(value, t_cross) - base
-    moved = span[(span.index <= t_cross) & (span - base > 0.1 * jump)] if jump > 0 else span[:0]
-    t_rise = float(moved.index[0]) if not moved.empty else t_cross
-    after = syncs[(syncs >= t_cross) & (syncs <= decision_at)]
-    t_sync = float(after.iloc[0]) if not after.empty else decision_at
-    # Boundaries are clamped in order so the parts are non-negative and add up to detection.
-    t_rise = min(max(t_rise, t0), decision_at)
-    t_cross = min(max(t_cross, t_rise), decision_at)
-    t_sync = min(max(t_sync, t_cross), decision_at)
-    return {
-        "scrape_wait_s": t_rise - t0,
-        "rate_window_s": t_cross - t_rise,
-        "sync_wait_s": t_sync - t_cross,
-        "hold_s": decision_at - t_sync,
-    }
-
-
-def _actuation_parts(decision_at: float, actuation: float, started: float) -> dict[str, float]:
-    if not (math.isfinite(decision_at) and math.isfinite(actuation) and math.isfinite(started)):
-        return {}
-    started = min(max(started, decision_at), decision_at + actuation)
-    return {"startup_s": started - decision_at, "readiness_s": decision_at + actuation - started}
 
 
 def _time_to_capacity(ready: pd.Series, demand: pd.Series, *, t0: float, end: float) -> float:

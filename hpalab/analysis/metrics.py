@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from hpalab.analysis.elasticity import elasticity
-from hpalab.analysis.episodes import Episode, Slo, Waterfall, find_episodes
+from hpalab.analysis.episodes import Episode, Slo, find_episodes
 from hpalab.analysis.traces import Trace
+from hpalab.analysis.waterfall import Waterfall
 
 Better = Literal["lower", "higher", "zero", "none"]
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from hpalab.analysis.scrapes import Counters, counter_query, counters_from_rows
 
 EVENT_COLUMNS = ("t_s", "kind", "object", "detail", "fields")
 
@@ -34,6 +36,8 @@ class Trace:
     dt_s: float = 1.0
     load_end_s: float = math.inf
     """Start of the cool-down (no load from then on), ``inf`` when the run recorded none."""
+    counters: Counters | None = None
+    """Scrape samples of the request counter from prometheus.csv, when it was recorded."""
     _by_kind: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     def signal(self, name: str) -> pd.Series:
@@ -134,13 +138,17 @@ def phase_start(events: pd.DataFrame, phase: str) -> float:
     return math.inf
 
 
-def split_trials(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str, Trace]:
+def split_trials(
+    timeseries: pd.DataFrame, events: pd.DataFrame, prometheus: pd.DataFrame | None = None
+) -> dict[str, Trace]:
     """Every trial of a run as a :class:`Trace`, keyed by ``trial_id``.
 
-    A trial with events but no samples gets an empty signal frame.
+    ``prometheus`` (the rows of prometheus.csv) adds each trial's request-counter scrapes when
+    it holds a raw counter query. A trial with events but no samples gets an empty signal frame.
     """
     traces: dict[str, Trace] = {}
     by_trial_events = {str(k): g for k, g in events.groupby("trial_id", sort=False)}
+    counters = _counters_by_trial(prometheus)
     keys = ["trial_id", "t_s", "signal"]
     unique = timeseries[[*keys, "value"]].drop_duplicates(keys, keep="last")
     wide = unique.set_index(keys)["value"].astype("float64").unstack("signal")
@@ -148,12 +156,22 @@ def split_trials(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str, Tr
         key = str(trial_id)
         frame = rows.droplevel("trial_id").dropna(axis=1, how="all")
         trial_events = _prepare_events(by_trial_events.get(key, events.iloc[0:0]))
-        traces[key] = _window(key, frame, trial_events, None)
+        traces[key] = replace(_window(key, frame, trial_events, None), counters=counters.get(key))
     for key, rows in by_trial_events.items():
         if key not in traces:
             empty = timeseries.iloc[0:0]
             traces[key] = make_trace(key, empty, rows)
     return traces
+
+
+def _counters_by_trial(prometheus: pd.DataFrame | None) -> dict[str, Counters]:
+    if prometheus is None or prometheus.empty:
+        return {}
+    query = counter_query([str(q) for q in prometheus["query"].unique()])
+    if query is None:
+        return {}
+    rows = prometheus[prometheus["query"] == query]
+    return {str(k): counters_from_rows(g) for k, g in rows.groupby("trial_id", sort=False)}
 
 
 def value_at(series: pd.Series, t_s: float) -> float:

@@ -35,6 +35,11 @@ class VariantInfo:
     settings: dict[str, str] = field(default_factory=dict)
     patch: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def window_s(self) -> float | None:
+        """The adapter rule's rate() range in seconds, when known."""
+        return self.params.rate_window_s if self.params else None
+
 
 @dataclass
 class BandCheck:
@@ -83,12 +88,14 @@ def analyse_run(
     except ValueError as error:
         raise UsageError(str(error), hint=f"choose one of: {', '.join(variants)}") from error
     info = {name: _variant_info(run, name) for name in variants}
-    traces = split_trials(run.timeseries, run.events)
+    traces = split_trials(run.timeseries, run.events, run.prometheus)
     variant_of = dict(
         zip(run.trials["trial_id"].astype(str), run.trials["variant"].astype(str), strict=True)
     )
     episodes = {
-        trial: find_episodes(trace, slo=info[v].slo, tolerance=info[v].tolerance)
+        trial: find_episodes(
+            trace, slo=info[v].slo, tolerance=info[v].tolerance, rate_window_s=info[v].window_s
+        )
         for trial, trace in traces.items()
         if (v := variant_of.get(trial)) in info
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from hpalab.errors import BadInput, HpalabError
-from hpalab.results.schema import EVENTS, LOCK_FILE, TIMESERIES, TRIALS
+from hpalab.results.schema import EVENTS, LOCK_FILE, PROMETHEUS, TIMESERIES, TRIALS
 from hpalab.results.store import Manifest, read_manifest, read_table
 from hpalab.specs import LoadedExperiment, load_experiment
 
@@ -25,6 +25,7 @@ class RunData:
     trials: pd.DataFrame
     timeseries: pd.DataFrame
     events: pd.DataFrame
+    prometheus: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -69,6 +70,7 @@ def load_run(path: Path) -> RunData:
         trials=trials,
         timeseries=read_table(path, TIMESERIES),
         events=read_table(path, EVENTS),
+        prometheus=read_table(path, PROMETHEUS),
     )
 
 

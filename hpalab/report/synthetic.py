@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from hpalab import __version__
-from hpalab.results.schema import EVENTS, LOCK_FILE, TIMESERIES, TRIALS
+from hpalab.results.schema import EVENTS, LOCK_FILE, PROMETHEUS, TIMESERIES, TRIALS
 from hpalab.results.store import Manifest, RunWriter
 
 
@@ -42,6 +42,8 @@ DEFAULT_VARIANTS = (
 
 STAGES = ((0.0, 20.0), (60.0, 80.0), (240.0, 160.0), (420.0, 60.0))
 """(start s, requests/s) of the step profile; scaled to the trial length."""
+
+COUNTER_QUERY = "sum by (namespace, pod) (http_requests_total)"
 
 RAMP = ((0.0, 5.0), (60.0, 200.0), (300.0, 200.0))
 """(start s, requests/s at the end) of the ramp profile: hold, a linear ramp, a plateau."""
@@ -73,11 +75,12 @@ def write_synthetic_run(
             order += 1
             trial_id = f"{variant.name}#{repetition}"
             begin = started + timedelta(seconds=order * (duration_s + 60))
-            series, events = _trial(
+            series, events, scrapes = _trial(
                 variant, duration_s=duration_s, rng=rng, profile=profile, ramp=ramp
             )
             writer.append(TIMESERIES, _tidy(trial_id, series))
             writer.append(EVENTS, [{"trial_id": trial_id, **e} for e in events])
+            writer.append(PROMETHEUS, [{"trial_id": trial_id, **r} for r in scrapes])
             trials.append(_trial_row(variant.name, repetition, order, begin, duration_s))
     writer.append(TRIALS, trials)
     writer.write_manifest(
@@ -226,7 +229,7 @@ def _trial(
     rng: np.random.Generator,
     profile: list[tuple[float, float]],
     ramp: bool,
-) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], list[dict[str, Any]]]:
     sim = _Pipeline(v, rng, _offered(profile, duration_s, ramp=ramp))
     events: list[dict[str, Any]] = [
         {"t_s": -10.0, "kind": "phase", "object": "trial", "detail": {"phase": "warmup"}},
@@ -247,7 +250,7 @@ def _trial(
         )
     for t in range(duration_s):
         sim.tick(t)
-    return sim.signals(), events + sim.events
+    return sim.signals(), events + sim.events, sim.prom_rows
 
 
 class _Pipeline:
@@ -282,6 +285,9 @@ class _Pipeline:
         self.sync_phase = float(rng.uniform(0, v.sync_period_s))
         self.scrape_phase = int(rng.integers(0, 5))
         self.scraped = np.zeros(n)
+        self.counts: dict[str, float] = {}
+        self.seen: dict[str, float] = {}
+        self.prom_rows: list[dict[str, Any]] = []
 
     def tick(self, t: int) -> None:
         ready = sum(1 for _, at in self.pods if at <= t)
@@ -291,6 +297,7 @@ class _Pipeline:
         errors = min(0.5, max(0.0, load - 1.0) * 0.6)
         achieved = offered * (1 - errors) + self.rng.normal(0, 0.02 * offered + 0.1)
         p50 = 12.0 / max(0.05, 1.0 - min(load, 0.97)) * self.rng.lognormal(0, 0.05)
+        self._count(t, achieved)
         self.scraped[t] = offered if (t - self.scrape_phase) % 5 == 0 else self.scraped[t - 1]
         window = int(self.v.rate_window_s)
         metric = float(np.mean(self.scraped[max(0, t - window) : t + 1])) / max(ready, 1)
@@ -313,6 +320,19 @@ class _Pipeline:
         if phase < 1.0:
             self._sync(t + phase, metric)
         self.out["desired_replicas"][t] = self.spec
+
+    def _count(self, t: int, achieved: float) -> None:
+        """Per-pod request counters as scraped every 5 s, recorded every second."""
+        serving = [name for name, at in self.pods if at <= t]
+        for name in serving:
+            self.counts[name] = self.counts.get(name, 0.0) + max(achieved, 0.0) / len(serving)
+        if (t - self.scrape_phase) % 5 == 0:
+            self.seen.update({name: self.counts.get(name, 0.0) for name, _ in self.pods})
+        for name, value in self.seen.items():
+            labels = f'{{"pod": "{name}"}}'
+            self.prom_rows.append(
+                {"t_s": float(t), "query": COUNTER_QUERY, "labels": labels, "value": round(value)}
+            )
 
     def _sync(self, t: float, metric: float) -> None:
         ratio = metric / self.v.target_rps
@@ -365,6 +385,7 @@ class _Pipeline:
                 )
         while len(self.pods) > desired:
             name, _ = self.pods.pop()
+            self.seen.pop(name, None)
             self.events.append(
                 {"t_s": round(t + 0.2, 3), "kind": "pod_deleted", "object": name, "detail": ""}
             )

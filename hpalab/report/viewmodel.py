@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from hpalab.analysis.comparison import variant_verdicts
-from hpalab.analysis.episodes import Waterfall
 from hpalab.analysis.metrics import KEY_METRICS, METRIC_INFO
 from hpalab.analysis.reliability import usable
+from hpalab.analysis.waterfall import Waterfall
 from hpalab.report.analysed import AnalysedRun
 from hpalab.report.charts import Bar, stacked_bars
 from hpalab.report.timelines import representative, trial_svg
