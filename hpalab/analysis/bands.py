@@ -66,6 +66,9 @@ class LoadStep:
     to_rps: float
     replicas_at_t0: int
     ramp_s: float = 0.0
+    history_s: float = math.inf
+    """How long before t0 load had been offered (modelled at ``from_rps``); before that none.
+    A ``rate()`` window longer than this history averages in the idle time before it."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ def _offered(step: LoadStep, t: float) -> float:
 def _counter(step: LoadStep, t: float) -> float:
     """Requests served up to ``t`` (0 at the step), integrating the offered rate."""
     if t <= 0:
-        return step.from_rps * t
+        return step.from_rps * max(t, -step.history_s)
     ramp = min(t, step.ramp_s)
     slope = (step.to_rps - step.from_rps) / step.ramp_s if step.ramp_s > 0 else 0.0
     return step.from_rps * ramp + slope * ramp * ramp / 2 + step.to_rps * (t - ramp)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,8 @@ class VariantInfo:
     stabilization_s: float = 0.0
     settings: dict[str, str] = field(default_factory=dict)
     patch: dict[str, Any] = field(default_factory=dict)
+    warmup_s: float = math.inf
+    """Length of the warm-up before the load phase (load runs from its start)."""
 
     @property
     def window_s(self) -> float | None:
@@ -138,6 +140,7 @@ def _variant_info(run: RunData, name: str) -> VariantInfo:
         stabilization_s=specparams.stabilization_s(spec),
         settings=specparams.settings(spec),
         patch=resolved.patch,
+        warmup_s=spec.phases.warmup,
     )
 
 
@@ -161,19 +164,19 @@ def _band_checks(
                 for ep in found:
                     by_step.setdefault(ep.t0_s, []).append(ep)
         for t0, eps in sorted(by_step.items()):
-            checks.append(_check(variant, vinfo.params, t0=t0, ramp_s=eps[0].ramp_s, eps=eps))
+            step = LoadStep(
+                eps[0].from_rps, eps[0].to_rps, 1, eps[0].ramp_s, history_s=t0 + vinfo.warmup_s
+            )
+            checks.append(_check(variant, vinfo.params, step, eps))
     return checks
 
 
-def _check(
-    variant: str, params: PipelineParams, *, t0: float, ramp_s: float, eps: list[Episode]
-) -> BandCheck:
+def _check(variant: str, params: PipelineParams, step: LoadStep, eps: list[Episode]) -> BandCheck:
     """Each episode is checked against the band for its own replicas at t0; the band shown is
     the one for the median replicas."""
 
     def band_for(replicas: float) -> Band:
-        step = LoadStep(eps[0].from_rps, eps[0].to_rps, max(round(replicas), 1), ramp_s)
-        return predict_band(params, step)
+        return predict_band(params, replace(step, replicas_at_t0=max(round(replicas), 1)))
 
     outside = set()
     for ep in eps:
@@ -185,9 +188,9 @@ def _check(
     shown = band_for(float(np.median([e.replicas_at_t0 for e in eps])))
     return BandCheck(
         variant,
-        t0,
-        eps[0].from_rps,
-        eps[0].to_rps,
+        eps[0].t0_s,
+        step.from_rps,
+        step.to_rps,
         shown,
         [e.detection_s for e in eps],
         [e.time_to_capacity_s for e in eps],

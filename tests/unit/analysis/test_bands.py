@@ -87,3 +87,13 @@ def test_contains_allows_two_seconds_of_slack():
     assert band.contains("detection", 0.1) and not band.contains("detection", -0.5)
     assert not band.contains("time_to_capacity", math.inf)
     assert band.contains("time_to_capacity", math.nan)
+
+
+def test_idle_time_before_the_load_delays_detection_with_a_long_window():
+    params = PipelineParams(
+        scrape_interval_s=5, rate_window_s=120, sync_period_s=15, capacity_rps=10, max_replicas=30
+    )
+    step = LoadStep(from_rps=5, to_rps=200, replicas_at_t0=1, ramp_s=150)
+    long_history = predict_band(params, step)
+    short_history = predict_band(params, LoadStep(5, 200, 1, 150, history_s=35))
+    assert short_history.detection_s[0] > long_history.detection_s[0]
