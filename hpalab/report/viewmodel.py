@@ -31,6 +31,7 @@ WATERFALL_PARTS = (
 )
 HEADLINES = (
     ("time_to_capacity_s", "Fastest to capacity"),
+    ("detection_latency_s", "Fastest to react"),
     ("slo_violation_s", "Fewest seconds outside the SLO"),
     ("cost_replica_s", "Cheapest"),
 )
