@@ -116,9 +116,7 @@ def run_foreground(
             _record_pids(lab_dir, record, platform)
             if on_ready is not None:
                 on_ready(record)
-            while True:
-                _write_status(lab_dir, record, platform)
-                time.sleep(STATUS_PERIOD_S)
+            _serve(lab_dir, record, platform)
     except _StopLab:
         pass
     except HpalabError as error:
@@ -129,6 +127,19 @@ def run_foreground(
         # error.json stays for the process that started this one; it is cleared on next start
         for name in (LAB_FILE, STATUS_FILE):
             (lab_dir / name).unlink(missing_ok=True)
+
+
+def _serve(lab_dir: Path, record: dict[str, Any], platform: LocalPlatform) -> None:
+    """Rewrite ``status.json`` every second until a signal (or a vanished lab directory)."""
+    while True:
+        try:
+            _write_status(lab_dir, record, platform)
+        except OSError as error:
+            raise PlatformError(
+                f"cannot write the lab's status in {lab_dir}: {error.strerror}; stopping",
+                hint="keep the lab directory while the lab runs; `hpalab down` stops it",
+            ) from error
+        time.sleep(STATUS_PERIOD_S)
 
 
 def _new_record(lab_dir: Path, experiment: str | None) -> dict[str, Any]:
