@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
+
+if TYPE_CHECKING:
+    from hpalab.orchestration.runner import RunOptions, RunResult
 from hpalab.orchestration.progress import JsonProgress, QuietProgress, RichProgress
-from hpalab.orchestration.runner import RunOptions, RunResult, run_experiment, select_trials
-from hpalab.orchestration.runner import trial_seconds as _trial_seconds
-from hpalab.orchestration.wiring import load_starter, platform_factory, write_report
 from hpalab.results.schema import LOCK_FILE
 from hpalab.specs import LoadedExperiment, load_experiment
 from hpalab.specs.units import format_duration
@@ -55,6 +55,9 @@ def run(
             f"--platform {platform!r} is not one of {', '.join(PLATFORMS)}",
             hint="use --platform local (the default) or --platform kubernetes",
         )
+    from hpalab.orchestration.runner import RunOptions, run_experiment
+    from hpalab.orchestration.wiring import load_starter, platform_factory, write_report
+
     loaded = _load(experiment, resume)
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     if dry_run:
@@ -102,9 +105,11 @@ def _load(experiment: Path | None, resume: Path | None) -> LoadedExperiment:
 
 
 def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) -> None:
+    from hpalab.orchestration.runner import select_trials, trial_seconds
+
     console = Console(highlight=False, soft_wrap=True)
     trials = select_trials(loaded, options)
-    per_trial = _trial_seconds(loaded)
+    per_trial = trial_seconds(loaded)
     console.print(
         f"[bold]{loaded.name}[/]: {len(trials)} trials on the {platform} platform, "
         f"{format_duration(per_trial)} each, about "

@@ -14,9 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from hpalab.errors import BadInput, HpalabError
@@ -28,6 +27,9 @@ from hpalab.results.schema import (
     RunStatus,
     Table,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -195,6 +197,8 @@ def read_manifest(run_dir: Path) -> Manifest | None:
 
 def read_table(run_dir: Path, table: Table) -> pd.DataFrame:
     """Read one table with its declared dtypes; a missing file reads as an empty table."""
+    import pandas as pd  # pandas takes ~0.2 s to import: only commands that read tables pay
+
     path = run_dir / table.filename
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame({c.name: pd.Series(dtype=_PANDAS[c.dtype]) for c in table.columns})

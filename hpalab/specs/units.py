@@ -13,7 +13,6 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from kubernetes.utils import parse_quantity
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|s|m|h|d|w)")
@@ -90,6 +89,10 @@ def parse_quantity_value(value: Any) -> Decimal:
     """A Kubernetes quantity as a ``Decimal`` (``"500m"`` → 0.5). Raises ``ValueError``."""
     if isinstance(value, bool):
         raise ValueError("expected a quantity such as 500m, 10 or 1.5k, got a boolean")
+    # imported here: the kubernetes package takes ~0.2 s to import, which every command
+    # would pay at start-up even when it parses no quantity
+    from kubernetes.utils import parse_quantity
+
     try:
         parsed = parse_quantity(value)  # type: ignore[no-untyped-call]
     except (ValueError, TypeError, InvalidOperation) as error:
