@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: setup setup-test demo test lint bench clean
+.PHONY: setup setup-test setup-bench demo test lint bench clean
 
 setup:
 	./scripts/setup.sh
@@ -18,7 +18,10 @@ lint: setup-test
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 
-bench: setup
+setup-bench:
+	./scripts/setup.sh --bench
+
+bench: setup-bench
 	for b in benchmarks/*.py; do .venv/bin/python $$b || exit 1; done
 
 clean:

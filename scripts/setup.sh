@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Sets up everything hpalab needs on a Debian machine: system packages (the Prometheus server,
-# HAProxy for the local front door, and with --test Chromium for the report test), then a
+# HAProxy for the local front door, with --test Chromium for the report test, with --bench wrk
+# for the HTTP benchmarks), then a
 # virtualenv in .venv with hpalab and its development tools. Safe to run again: it installs
 # only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
-[[ "${1:-}" == "--test" ]] && want_test=1
+want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    --bench) want_bench=1 ;;
+    *) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
@@ -21,6 +29,9 @@ command -v prometheus >/dev/null 2>&1 || [[ -n "${HPALAB_PROMETHEUS:-}" ]] || pa
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
 if (( want_test )); then
   command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+fi
+if (( want_bench )); then
+  command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 fi
 if (( ${#packages[@]} )); then
   sudo=""
