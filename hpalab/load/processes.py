@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,9 +157,10 @@ def stop_all(processes: list[LocustProcess], *, grace_s: float = 5.0) -> None:
     leader = processes[0].proc.pid
     if any(p.proc.poll() is None for p in processes):
         _signal_group(leader, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
         for p in processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                p.proc.wait(timeout=grace_s)
+                p.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     _signal_group(leader, signal.SIGKILL)
     for p in processes:
         if p.proc.poll() is None:

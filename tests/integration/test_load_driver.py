@@ -101,6 +101,19 @@ def test_connection_errors_are_failures_and_a_shortfall(tmp_path, free_port):
     assert json.loads(event.detail)["reason"] == "connection_errors"
 
 
+def test_requests_slower_than_the_timeout_fail(tmp_path, sample_app):
+    port = sample_app("--latency", "400ms")
+    spec = profile([{"type": "hold", "rps": 20, "duration": "3s"}])
+    job = LoadJob(url=f"http://127.0.0.1:{port}", profile=spec, timeout_s=0.1)
+    outcome = run_load(job, workdir=tmp_path)
+    sent = sum(s.sent_rps for s in outcome.samples)
+    assert sent >= 50
+    # Every request times out: a failure without a response, never a latency figure.
+    assert sum(s.conn_errors for s in outcome.samples) >= sent - 2
+    assert sum(s.achieved_rps for s in outcome.samples) == 0
+    assert outcome.status == "load_shortfall"
+
+
 def test_slow_app_with_a_small_pool_is_app_overloaded(tmp_path, sample_app):
     port = sample_app("--latency", "250ms")
     spec = profile([{"type": "hold", "rps": 60, "duration": "5s"}])
