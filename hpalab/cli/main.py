@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 
 import typer
 from rich.console import Console
@@ -68,8 +70,25 @@ def report_error(error: HpalabError, console: Console) -> None:
         console.print(f"hint: {error.hint}", markup=False, highlight=False)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM is handled like Ctrl-C: every command's cleanup (context managers, finally
+    # blocks) runs, so no child process outlives hpalab. Commands that need finer control
+    # (`run`, `up --foreground`) install their own handlers while they run.
+    raise KeyboardInterrupt
+
+
 def run(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
+    try:
+        return _run(argv)
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> int:
     _register_all()
     console = Console(stderr=True, soft_wrap=True)
     try:
@@ -85,6 +104,14 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted", style="bold red")
         return 130
+    except OSError as error:
+        # a file the user pointed at is unreadable, a directory, on a full disk...: not a bug
+        where = f": {error.filename}" if error.filename else ""
+        console.print(f"error: {error.strerror or error}{where}", style="bold red", markup=False)
+        console.print(
+            "hint: check that the path exists, is a file, and is readable/writable", markup=False
+        )
+        return EXIT_BAD_INPUT
     except typer.TyperException as error:  # usage errors: exit code 2, as click sets it
         show = getattr(error, "show", None)
         if callable(show):

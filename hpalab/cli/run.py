@@ -62,6 +62,7 @@ def run(
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     if dry_run:
         _print_plan(loaded, options, platform)
+        _check_can_run(options, platform)
         return
     factory = platform_factory(platform, context=context, namespace=namespace)
     progress = (
@@ -129,6 +130,21 @@ def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) ->
     console.print(
         f"writes: {options.out_dir}/<UTC time>-{loaded.name}/ (nothing is started by --dry-run)"
     )
+
+
+def _check_can_run(options: RunOptions, platform: str) -> None:
+    """What would stop the real run at once: the same checks it makes, without starting."""
+    if options.out_dir.exists() and not options.out_dir.is_dir():
+        raise UsageError(
+            f"--out {options.out_dir} is a file, not a directory",
+            hint="pass a directory for the run directories, e.g. --out reports",
+        )
+    if platform == "local":
+        from hpalab.platforms.local.frontdoor import find_haproxy
+        from hpalab.platforms.local.prometheus import find_prometheus
+
+        find_prometheus()
+        find_haproxy()
 
 
 def _deploys(loaded: LoadedExperiment, platform: str) -> str:

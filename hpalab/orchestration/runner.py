@@ -64,13 +64,13 @@ def lock_text(loaded: LoadedExperiment, *, repetitions: int, only: list[str]) ->
     spec["load"]["stages"] = [s.to_yaml_dict() for s in loaded.profile.stages]
     spec["load"]["arrivals"] = loaded.profile.arrivals.to_yaml_dict()
     spec["repetitions"] = repetitions
-    spec["baseline"] = loaded.baseline
     spec.pop("matrix", None)
-    spec["variants"] = [
-        {"name": v.name, **({"patch": v.patch} if v.patch else {})}
-        for v in loaded.variants
-        if not only or v.name in only
-    ]
+    kept = [v for v in loaded.variants if not only or v.name in only]
+    spec["variants"] = [{"name": v.name, **({"patch": v.patch} if v.patch else {})} for v in kept]
+    # with --only the baseline may not be among the variants run; the first kept one is then
+    # the reference, as it would be for an experiment that lists only these variants
+    names = [v.name for v in kept]
+    spec["baseline"] = loaded.baseline if loaded.baseline in names else names[0]
     header = f"# Resolved by hpalab {__version__}; `hpalab run` on this file reruns the trials.\n"
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 

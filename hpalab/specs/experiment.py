@@ -17,7 +17,7 @@ class ControllerFlags(SpecModel):
     read where possible and recorded as assumed otherwise."""
 
     sync_period: Duration = Field(
-        15.0, description="--horizontal-pod-autoscaler-sync-period: time between HPA syncs"
+        15.0, gt=0, description="--horizontal-pod-autoscaler-sync-period: time between HPA syncs"
     )
     tolerance: float = Field(
         0.1, ge=0, description="--horizontal-pod-autoscaler-tolerance: ratio band with no scaling"
@@ -42,9 +42,9 @@ class ControllerFlags(SpecModel):
 class PrometheusSettings(SpecModel):
     """The Prometheus that scrapes the app (a ServiceMonitor's view of it)."""
 
-    scrape_interval: Duration = Field(15.0, description="scrape interval of the app's pods")
+    scrape_interval: Duration = Field(15.0, gt=0, description="scrape interval of the app's pods")
     scrape_timeout: Duration | None = Field(None, description="default: the scrape interval")
-    evaluation_interval: Duration = Field(15.0, description="rule evaluation interval")
+    evaluation_interval: Duration = Field(15.0, gt=0, description="rule evaluation interval")
     record: list[str] = Field(
         default_factory=list,
         description="extra PromQL expressions recorded in prometheus.csv at 1 s resolution",
@@ -71,10 +71,10 @@ class Resources(SpecModel):
 class ReadinessProbe(SpecModel):
     """The kubelet-style readiness probe of each replica (GET /readyz)."""
 
-    period: Duration = Field(1.0, description="time between probes (periodSeconds)")
+    period: Duration = Field(1.0, gt=0, description="time between probes (periodSeconds)")
     failure_threshold: int = Field(3, ge=1, description="failures before Ready=False")
     success_threshold: int = Field(1, ge=1, description="successes before Ready=True")
-    timeout: Duration = Field(1.0, description="probe timeout (timeoutSeconds)")
+    timeout: Duration = Field(1.0, gt=0, description="probe timeout (timeoutSeconds)")
 
 
 class AppSettings(SpecModel):
@@ -135,7 +135,7 @@ class LoadSettings(SpecModel):
     workers: int = Field(
         0, ge=0, le=64, description="Locust worker processes; 0 = one process, no master"
     )
-    timeout: Duration = Field(10.0, description="request timeout; a timed-out request fails")
+    timeout: Duration = Field(10.0, gt=0, description="request timeout; a timed-out request fails")
     shortfall_tolerance: float = Field(
         0.05, gt=0, lt=1, description="achieved vs offered tolerance over any 10 s window"
     )
@@ -156,7 +156,7 @@ class Phases(SpecModel):
     warmup_rps: float = Field(1.0, ge=0, description="offered rate during warm-up")
     cooldown: Duration = Field(60.0, description="zero load after the profile; measured")
     settle_timeout: Duration = Field(
-        120.0, description="longest wait for the baseline state before a trial"
+        120.0, gt=0, description="longest wait for the baseline state before a trial"
     )
 
 

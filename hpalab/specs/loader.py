@@ -345,19 +345,31 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+_BOUNDS = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}
+
+
 def _message(item: Any) -> str:
-    kind, message = item["type"], str(item["msg"])
+    kind, message, ctx = item["type"], str(item["msg"]), item.get("ctx") or {}
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "missing":
         return "is required"
     if kind == "union_tag_invalid":
-        return (
-            f"unknown type {item['ctx'].get('tag')!r} (one of {item['ctx'].get('expected_tags')})"
-        )
+        return f"unknown type {ctx.get('tag')!r} (one of {ctx.get('expected_tags')})"
     if kind == "union_tag_not_found":
         return "needs a type field"
-    return message.removeprefix("Value error, ")
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()), "")
+        return f"must be {_BOUNDS[kind]} {bound}, got {item.get('input')!r}"
+    if kind == "string_pattern_mismatch" and item["loc"][-1] == "name" and len(item["loc"]) == 2:
+        return (
+            "must be a lower-case DNS label: letters a-z, digits and '-', starting and "
+            "ending with a letter or digit (e.g. ramp-test)"
+        )
+    if kind == "string_pattern_mismatch":
+        return f"{item.get('input')!r} does not match the pattern {ctx.get('pattern')}"
+    message = message.removeprefix("Value error, ")
+    return message.replace("Input should be", "must be", 1)
 
 
 def _hint(model: type[BaseModel], loc: tuple[str | int, ...], item: Any) -> str | None:

@@ -230,5 +230,9 @@ def test_only_and_repetitions(tmp_path):
     result = Harness(tmp_path).run(only=["b"], repetitions=3)
     trials = read_table(result.path, TRIALS)
     assert sorted(trials["trial_id"]) == ["b#1", "b#2", "b#3"]
+    # the lock file of an --only run is valid on its own, so --resume can read it
+    lock = load_experiment(result.path / "experiment.lock.yaml")
+    assert [v.name for v in lock.variants] == ["b"] and lock.baseline == "b"
+    assert [t.trial_id for t in lock.trials()] == ["b#1", "b#2", "b#3"]
     with pytest.raises(UsageError, match="unknown variants: c"):
         Harness(tmp_path).run(only=["c"])

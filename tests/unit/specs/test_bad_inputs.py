@@ -176,7 +176,7 @@ EDITS = [
         "        to: 50\n",
         "        to: -3\n",
         32,
-        ["to", "greater than or equal to 0"],
+        ["to", "must be ≥ 0.0, got -3"],
     ),
     (
         "bad-policy-period",
@@ -215,7 +215,28 @@ EDITS = [
         35,
         ["no variant is named 'bse'", "did you mean 'base'"],
     ),
-    ("bad-name", "  name: demo\n", "  name: Demo Experiment\n", 4, ["metadata.name", "pattern"]),
+    (
+        "bad-name",
+        "  name: demo\n",
+        "  name: Demo Experiment\n",
+        4,
+        ["metadata.name", "lower-case DNS label"],
+    ),
+    (
+        "zero-scrape-interval",
+        "  repetitions: 2\n",
+        "  repetitions: 2\n  prometheus:\n    scrapeInterval: 0s\n",
+        36,
+        ["spec.prometheus.scrapeInterval", "must be > 0"],
+    ),
+    (
+        "zero-sync-period",
+        "  repetitions: 2\n",
+        "  repetitions: 2\n  controller:\n    syncPeriod: 0s\n",
+        36,
+        ["spec.controller.syncPeriod", "must be > 0"],
+    ),
+    ("zero-timeout", "  load:\n", "  load:\n    timeout: 0s\n", 29, ["spec.load.timeout"]),
     (
         "profile-and-stages",
         "  load:\n",
