@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -17,6 +16,7 @@ from hpalab.autoscaling.hpa import ControllerConfig
 from hpalab.autoscaling.hpa.explain import Scenario, explain, replay
 from hpalab.autoscaling.hpa.spec import milli_value
 from hpalab.errors import BadInput, EngineError, UsageError
+from hpalab.specs.sources import parse_yaml, read_text
 
 _SPEC_HINT = (
     "pass a HorizontalPodAutoscaler YAML, a bare HorizontalPodAutoscalerSpec (with maxReplicas) "
@@ -26,16 +26,8 @@ _SPEC_HINT = (
 
 def _load_spec(path: Path) -> tuple[dict[str, Any], dict[str, float]]:
     """The HPA spec dict and the controller flags (seconds) the file sets, if any."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise BadInput(f"{path}: no such file", hint=_SPEC_HINT) from error
-    except OSError as error:
-        raise BadInput(f"{path}: cannot read: {error}", hint=_SPEC_HINT) from error
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise BadInput(f"{where}: invalid YAML: {error}", hint=_SPEC_HINT) from error
+    # the shared reader: missing files, directories, size, UTF-8 and YAML errors with places
+    data = parse_yaml(read_text(path), file=str(path)).data
     if not isinstance(data, dict):
         raise BadInput(f"{path}: not a YAML mapping", hint=_SPEC_HINT)
     if data.get("kind") == "Experiment":
@@ -122,7 +114,7 @@ def _read_trace(path: Path) -> list[tuple[float, dict[str, str]]]:
             rows = list(csv.DictReader(handle))
     except FileNotFoundError as error:
         raise BadInput(f"{path}: no such trace file", hint=hint) from error
-    except (OSError, csv.Error) as error:
+    except (OSError, csv.Error, UnicodeDecodeError) as error:
         raise BadInput(f"{path}: cannot read the trace: {error}", hint=hint) from error
     samples = []
     for number, row in enumerate(rows, start=2):

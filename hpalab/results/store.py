@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hpalab.errors import BadInput, HpalabError
 from hpalab.results.schema import (
@@ -107,8 +107,11 @@ class RunWriter:
         """Replace ``filename`` atomically with ``text``."""
         target = self.path / filename
         temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            temporary.replace(target)
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def append(self, table: Table, rows: Iterable[Mapping[str, Any]]) -> int:
         """Append rows to an append-only table, flushing so an interrupt loses nothing.
@@ -184,7 +187,14 @@ def read_manifest(run_dir: Path) -> Manifest | None:
     path = run_dir / MANIFEST_FILE
     if not path.is_file():
         return None
-    manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValidationError) as error:
+        raise BadInput(
+            f"{path}: not a readable manifest",
+            hint="the file is damaged; delete it and run `hpalab report` for a report "
+            "without the fingerprint",
+        ) from error
     major = manifest.schema_version.split(".")[0]
     if major != SCHEMA_VERSION.split(".")[0]:
         raise BadInput(
@@ -202,12 +212,24 @@ def read_table(run_dir: Path, table: Table) -> pd.DataFrame:
     path = run_dir / table.filename
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame({c.name: pd.Series(dtype=_PANDAS[c.dtype]) for c in table.columns})
-    frame = pd.read_csv(
-        path,
-        dtype={c.name: _PANDAS[c.dtype] for c in table.columns if c.dtype in ("str", "int")},
-        keep_default_na=False,
-        na_values={c.name: [""] for c in table.columns if c.dtype != "str"},
-    )
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype={c.name: _PANDAS[c.dtype] for c in table.columns if c.dtype in ("str", "int")},
+            keep_default_na=False,
+            na_values={c.name: [""] for c in table.columns if c.dtype != "str"},
+        )
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as error:
+        raise BadInput(
+            f"{path}: not a readable {table.filename} ({error})",
+            hint=f"the file is damaged; {table.filename} is written by `hpalab run`",
+        ) from error
+    missing = [name for name in table.names if name not in frame.columns]
+    if missing:
+        raise BadInput(
+            f"{path}: columns missing: {', '.join(missing)}",
+            hint=f"the file is damaged; {table.filename} is written by `hpalab run`",
+        )
     for column in table.columns:
         if column.dtype == "datetime" and column.name in frame:
             frame[column.name] = pd.to_datetime(frame[column.name], utc=True, format="ISO8601")

@@ -90,11 +90,11 @@ def test_trace_prints_the_replica_timeline(tmp_path, capsys):
 
 def test_bad_inputs_exit_2_with_a_hint(tmp_path, capsys):
     assert run(["explain", str(tmp_path / "none.yaml")]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "file not found" in capsys.readouterr().err
     broken = tmp_path / "broken.yaml"
     broken.write_text("maxReplicas: [1,\n")
     assert run(["explain", str(broken)]) == 2
-    assert "invalid YAML" in capsys.readouterr().err
+    assert "broken.yaml:2:1: YAML syntax error" in capsys.readouterr().err
     other = tmp_path / "other.yaml"
     other.write_text("kind: ConfigMap\n")
     assert run(["explain", str(other)]) == 2
@@ -110,3 +110,13 @@ def test_bad_inputs_exit_2_with_a_hint(tmp_path, capsys):
 def test_unknown_metric_is_reported(capsys):
     assert run(["explain", str(RAMP), "--value", "nope=1"]) == 1
     assert "no metric named 'nope'" in capsys.readouterr().err
+
+
+def test_non_utf8_spec_and_trace_are_bad_input(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"maxReplicas: \xff\n")
+    assert run(["explain", str(bad)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+    good = Path(__file__).resolve().parents[3] / "experiments" / "ci-smoke.yaml"
+    assert run(["explain", str(good), "--trace", str(bad)]) == 2
+    assert "cannot read the trace" in capsys.readouterr().err

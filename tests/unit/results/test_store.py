@@ -140,3 +140,23 @@ def test_unwritable_output_directory_is_bad_input(tmp_path):
     blocker.write_text("")
     with pytest.raises(BadInput, match="cannot create"):
         RunWriter.create(blocker / "sub", experiment="x", started_at=T0)
+
+
+def test_damaged_tables_are_bad_input_naming_the_file(tmp_path):
+    (tmp_path / "timeseries.csv").write_bytes(b"trial_id,t_s,signal,value\n\xff\xfe,1,2,3\n")
+    with pytest.raises(BadInput, match=r"timeseries\.csv: not a readable"):
+        read_table(tmp_path, TIMESERIES)
+    (tmp_path / "trials.csv").write_text("trial_id,variant\nx,y\n")
+    with pytest.raises(BadInput, match="columns missing: repetition, order"):
+        read_table(tmp_path, TRIALS)
+    (tmp_path / "manifest.json").write_text("")
+    with pytest.raises(BadInput, match="not a readable manifest"):
+        read_manifest(tmp_path)
+
+
+def test_a_failed_replace_leaves_no_temporary_file(tmp_path):
+    writer = RunWriter.create(tmp_path, experiment="x", started_at=T0)
+    (writer.path / "report.html").mkdir()
+    with pytest.raises(IsADirectoryError):
+        writer.write_text("report.html", "<html>")
+    assert sorted(p.name for p in writer.path.iterdir()) == ["report.html"]
