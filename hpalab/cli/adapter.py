@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import typer
 import yaml
@@ -209,6 +210,12 @@ def preview(
     from hpalab.collectors.adapter_source import PrometheusAPI
     from hpalab.collectors.adapter_source import preview as run_preview
 
+    parts = urlsplit(prometheus)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"--prometheus {prometheus!r} is not an http(s) URL",
+            hint="pass the server's base URL, e.g. --prometheus http://127.0.0.1:9090",
+        )
     loaded = load_input(file, variant=variant)
     metrics = list(loaded.metrics) + [_pods_metric(name) for name in metric]
     look_back = _seconds(max_age, "--max-age") or 600.0

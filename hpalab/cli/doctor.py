@@ -3,7 +3,6 @@ fix it; the exit code is 1 when any check failed."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,19 +18,25 @@ def register(app: typer.Typer) -> None:
     app.command("doctor")(doctor)
 
 
-def _local_checks() -> list[Any]:
+def _local_checks(experiment: Path | None) -> list[Any]:
+    """The binaries the local platform starts, found exactly as `hpalab up` finds them, and
+    the experiment, when one is named."""
+    from hpalab.errors import PrerequisiteError
     from hpalab.platforms.kubernetes.doctor import CheckResult
+    from hpalab.platforms.local.frontdoor import find_haproxy
+    from hpalab.platforms.local.prometheus import find_prometheus
 
     out = []
-    for binary, fix in (
-        (
-            "prometheus",
-            "install it (Debian/Ubuntu: `apt-get install prometheus`) or set HPALAB_PROMETHEUS",
-        ),
-        ("haproxy", "install it (Debian/Ubuntu: `apt-get install haproxy`)"),
-    ):
-        path = shutil.which(binary)
-        out.append(CheckResult(binary, path is not None, path or "not on PATH", fix))
+    for name, find in (("prometheus", find_prometheus), ("haproxy", find_haproxy)):
+        try:
+            out.append(CheckResult(name, True, str(find()), ""))
+        except PrerequisiteError as error:
+            out.append(CheckResult(name, False, error.message, error.hint or ""))
+    if experiment is not None:
+        from hpalab.specs import load_experiment
+
+        loaded = load_experiment(experiment)  # a bad experiment is bad input (exit 2)
+        out.append(CheckResult("experiment", True, f"{experiment}: {loaded.name} is valid", ""))
     return out
 
 
@@ -60,7 +65,7 @@ def doctor(
             f"unknown platform {platform!r}", hint="use --platform local or kubernetes"
         )
     if platform == "local":
-        results = _local_checks()
+        results = _local_checks(experiment)
     else:
         from hpalab.platforms.kubernetes.doctor import run_checks
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hpalab.autoscaling.hpa import ControllerConfig
+from hpalab.autoscaling.hpa import ControllerConfig, parse_hpa_spec
 from hpalab.autoscaling.hpa.explain import Scenario, explain, replay
 from hpalab.autoscaling.hpa.spec import milli_value
 from hpalab.errors import BadInput, EngineError, UsageError
@@ -263,6 +265,18 @@ def _run_trace(
         _print_trace(rows, Console(soft_wrap=True, width=200))
 
 
+@contextlib.contextmanager
+def _values_are_usage_errors() -> Iterator[None]:
+    """The spec is valid by now, so an engine error is about a value the user gave."""
+    try:
+        yield
+    except EngineError as error:
+        raise UsageError(
+            error.message,
+            hint="metric values are numbers or Kubernetes quantities such as 500m or 1.5k",
+        ) from error
+
+
 def explain_command(
     spec_file: Annotated[Path, typer.Argument(help="HPA YAML, HPA spec YAML or experiment file.")],
     *,
@@ -278,6 +292,10 @@ def explain_command(
 ) -> None:
     """Explain one HPA sync step by step (or replay --trace): ratios, tolerance, windows, limits."""
     spec, settings = _load_spec(spec_file)
+    try:
+        parse_hpa_spec(spec)  # spec problems first, so that value problems are told apart
+    except EngineError as error:
+        raise BadInput(f"{spec_file}: {error.message}", hint=error.hint) from error
     config = _config(
         settings,
         {
@@ -293,7 +311,10 @@ def explain_command(
     console = Console(soft_wrap=True, width=200)
     if trace is not None:
         start = replicas if replicas is not None else max(int(spec.get("minReplicas", 1)), 1)
-        _run_trace(spec, config, trace, start=start, request_milli=request_milli, as_json=as_json)
+        with _values_are_usage_errors():
+            _run_trace(
+                spec, config, trace, start=start, request_milli=request_milli, as_json=as_json
+            )
         return
     pod_values = _pod_values(pods, spec)
     current = (
@@ -301,9 +322,10 @@ def explain_command(
         if replicas is not None
         else max([len(v) for v in pod_values.values()] or [max(int(spec.get("minReplicas", 1)), 1)])
     )
-    data = explain(
-        spec, config, Scenario(current, _pairs(value, "--value"), pod_values, request_milli)
-    )
+    with _values_are_usage_errors():
+        data = explain(
+            spec, config, Scenario(current, _pairs(value, "--value"), pod_values, request_milli)
+        )
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import urllib3
+import yaml
 
 from hpalab.errors import PlatformError, PrerequisiteError
 from hpalab.platforms.kubernetes.objects import FIELD_MANAGER, Obj
@@ -110,7 +111,7 @@ def load_api_client(*, context: str | None, config_file: str | Path | None = Non
         return kube_config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(config_file) if config_file else None, context=context
         )
-    except (ConfigException, FileNotFoundError, OSError) as error:
+    except (ConfigException, OSError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise PrerequisiteError(
             f"cannot load the kubeconfig: {error}",
             hint="point KUBECONFIG at a cluster's kubeconfig (kind: `kind create cluster`) or "

@@ -167,3 +167,13 @@ def test_preview_with_unreachable_prometheus(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot reach Prometheus" in err
     assert "hint:" in err
+
+
+def test_preview_refuses_a_prometheus_that_is_not_a_url(capsys):
+    from pathlib import Path
+
+    from hpalab.cli.main import run
+
+    ramp = Path(__file__).resolve().parents[3] / "experiments" / "ramp.yaml"
+    assert run(["adapter", "preview", str(ramp), "--prometheus", "notaurl"]) == 2
+    assert "is not an http(s) URL" in capsys.readouterr().err

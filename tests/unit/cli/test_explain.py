@@ -108,7 +108,7 @@ def test_bad_inputs_exit_2_with_a_hint(tmp_path, capsys):
 
 
 def test_unknown_metric_is_reported(capsys):
-    assert run(["explain", str(RAMP), "--value", "nope=1"]) == 1
+    assert run(["explain", str(RAMP), "--value", "nope=1"]) == 2
     assert "no metric named 'nope'" in capsys.readouterr().err
 
 
@@ -120,3 +120,10 @@ def test_non_utf8_spec_and_trace_are_bad_input(tmp_path, capsys):
     good = Path(__file__).resolve().parents[3] / "experiments" / "ci-smoke.yaml"
     assert run(["explain", str(good), "--trace", str(bad)]) == 2
     assert "cannot read the trace" in capsys.readouterr().err
+
+
+def test_bad_values_are_usage_errors(capsys):
+    assert run(["explain", str(RAMP), "--value", "http_requests_per_second=abc"]) == 2
+    err = capsys.readouterr().err
+    assert "'abc' is not a quantity" in err and "500m" in err
+    assert run(["explain", str(RAMP), "--pods", "1,2,x"]) == 2

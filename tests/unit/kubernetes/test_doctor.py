@@ -124,6 +124,31 @@ def test_the_local_platform_checks_its_binaries(monkeypatch, tmp_path):
     result = CliRunner().invoke(_app(), ["doctor"])
     assert result.exit_code == 1
     assert (
-        "FAIL prometheus: not on PATH" in result.output
+        "FAIL prometheus: the `prometheus` binary is not on PATH" in result.output
         and "apt-get install haproxy" in result.output
     )
+
+
+def test_local_doctor_finds_binaries_as_up_does(monkeypatch, capsys):
+    from hpalab.cli.main import run
+
+    monkeypatch.setenv("HPALAB_PROMETHEUS", "/nonexistent/prometheus")
+    assert run(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL prometheus" in out and "apt-get install prometheus" in out
+
+
+def test_local_doctor_checks_the_named_experiment(tmp_path, capsys):
+    from hpalab.cli.main import run
+
+    assert run(["doctor", str(tmp_path / "missing.yaml")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_a_kubeconfig_that_is_not_yaml_is_bad_input(tmp_path, capsys):
+    from hpalab.cli.main import run
+
+    broken = tmp_path / "kubeconfig"
+    broken.write_text("garbage: [\n")
+    assert run(["status", "--platform", "kubernetes", "--kubeconfig", str(broken)]) == 2
+    assert "cannot load the kubeconfig" in capsys.readouterr().err
