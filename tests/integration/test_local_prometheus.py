@@ -1,4 +1,5 @@
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -44,6 +45,14 @@ def test_scrapes_targets_with_servicemonitor_labels_and_survives_a_kill(
         wait_until(lambda: _query(prom.url, "up == 1"), timeout_s=15, what="a scrape again")
         prom.configure(scrape_interval_s=2)
         assert '"scrape_interval": "2000ms"' in prom.config_file.read_text()
+        # reloaded by SIGHUP: the running server has the new interval
+        with urllib.request.urlopen(f"{prom.url}/api/v1/status/config") as response:
+            assert "scrape_interval: 2s" in json.load(response)["data"]["yaml"]
+        # and the lifecycle API is off, so no local user can stop it over HTTP
+        quit_request = urllib.request.Request(f"{prom.url}/-/quit", method="POST")
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(quit_request)
+        assert prom.running
     assert not prom.running
     assert (tmp_path / "prom" / "data").is_dir()
 

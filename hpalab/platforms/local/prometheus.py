@@ -8,7 +8,7 @@ Usage::
 
 The binary comes from ``$HPALAB_PROMETHEUS`` or ``PATH``. Targets are written to a file that
 Prometheus watches (``file_sd_configs``), so a replica change needs no reload; a new scrape
-interval rewrites ``prometheus.yml`` and reloads through ``/-/reload``. Every target carries the
+interval rewrites ``prometheus.yml`` and reloads it with SIGHUP. Every target carries the
 labels a prometheus-operator ServiceMonitor gives it: ``namespace``, ``pod``, ``service``,
 ``container``, ``endpoint`` and ``job`` (the service name).
 """
@@ -185,7 +185,6 @@ class PrometheusServer:
             f"--storage.tsdb.path={self.workdir / 'data'}",
             f"--storage.tsdb.retention.time={self.retention}",
             f"--web.listen-address={LOOPBACK}:{self.port}",
-            "--web.enable-lifecycle",
         ]
         self._proc = spawn(argv, log=self.log_file)
         self._wait_ready(timeout_s)
@@ -239,16 +238,49 @@ class PrometheusServer:
         if self.running:
             self.reload()
 
-    def reload(self) -> None:
-        """Ask the running server to re-read its config (``POST /-/reload``)."""
-        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")  # noqa: S310
+    def reload(self, *, timeout_s: float = 10.0) -> None:
+        """Make the running server re-read its config and wait until it has.
+
+        SIGHUP rather than ``POST /-/reload``: the HTTP lifecycle API would also let any local
+        user stop the server (``/-/quit``). Success is read from Prometheus' own
+        ``prometheus_config_last_reload_*`` metrics.
+        """
+        before = self._reload_state()[1]
+        if self._proc is None or self._proc.poll() is not None:
+            raise PlatformError("Prometheus is not running", hint=f"read its log: {self.log_file}")
+        self._proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            ok, stamp = self._reload_state()
+            if stamp > before:
+                if not ok:
+                    raise PlatformError(
+                        "Prometheus refused its new config",
+                        hint=f"read its log: {self.log_file}",
+                    )
+                return
+            time.sleep(0.05)
+        raise PlatformError(
+            f"Prometheus did not reload its config within {timeout_s:.0f} s",
+            hint=f"read its log: {self.log_file}",
+        )
+
+    def _reload_state(self) -> tuple[bool, float]:
+        """(last reload successful, its timestamp in seconds) from the server's /metrics."""
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
-                response.read()
-        except OSError as exc:
-            raise PlatformError(
-                f"Prometheus refused its new config: {exc}", hint=f"read its log: {self.log_file}"
-            ) from exc
+            with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as response:  # noqa: S310
+                text = response.read().decode()
+        except OSError:
+            return True, 0.0
+        values = {}
+        for line in text.splitlines():
+            if line.startswith("prometheus_config_last_reload_success"):
+                name, _, value = line.partition(" ")
+                values[name] = float(value)
+        return (
+            values.get("prometheus_config_last_reload_successful", 1.0) == 1.0,
+            values.get("prometheus_config_last_reload_success_timestamp_seconds", 0.0),
+        )
 
     def _write_files(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
