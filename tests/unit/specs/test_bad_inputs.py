@@ -341,31 +341,36 @@ def test_missing_profile_file(capsys, write):
     assert "missing.yaml: file not found" in output
 
 
-def test_trace_with_bad_rows(capsys, write):
-    write("t_s,rps\n0,10\n10,abc\n5,20\n30,-1\n40\n", name="trace.csv")
-    profile = write(
-        "apiVersion: hpalab/v1\nkind: LoadProfile\nmetadata: {name: t}\n"
-        "spec:\n  stages:\n    - type: trace\n      file: trace.csv\n",
-        name="profile.yaml",
-    )
-    code, output = _validate(capsys, profile)
-    assert code == 2
-    assert "profile.yaml:7:7: spec.stages[0].file: bad trace 'trace.csv'" in output
-    assert "trace.csv:3:1: not numbers" in output
-    assert "trace.csv:5:1: rate must be ≥ 0" in output
-    assert "trace.csv:6:1: expected 2 columns" in output
+TRACE_PROFILE = (
+    "apiVersion: hpalab/v1\nkind: LoadProfile\nmetadata: {name: t}\n"
+    "spec:\n  stages:\n    - type: trace\n      file: trace.csv\n"
+)
 
 
-def test_trace_that_goes_back_in_time(capsys, write):
-    write("0,10\n10,20\n5,20\n", name="trace.csv")
-    profile = write(
-        "apiVersion: hpalab/v1\nkind: LoadProfile\nmetadata: {name: t}\n"
-        "spec:\n  stages:\n    - type: trace\n      file: trace.csv\n",
-        name="profile.yaml",
-    )
-    code, output = _validate(capsys, profile)
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (
+            "t_s,rps\n0,10\n10,abc\n5,20\n30,-1\n40\n",
+            [
+                "profile.yaml:7:7: spec.stages[0].file: bad trace 'trace.csv'",
+                "trace.csv:3:1: not numbers",
+                "trace.csv:5:1: rate must be ≥ 0",
+                "trace.csv:6:1: expected 2 columns",
+            ],
+        ),
+        ("0,10\n10,20\n5,20\n", ["trace.csv:3:1: t_s must increase"]),
+        ("t_s,rps\n", ["trace.csv: the trace has no rows"]),
+        ("5,10\n10,20\n", ["trace.csv: the first row must be at t_s = 0"]),
+    ],
+    ids=["bad-rows", "back-in-time", "no-rows", "late-start"],
+)
+def test_bad_trace_files(capsys, write, rows, expected):
+    write(rows, name="trace.csv")
+    code, output = _validate(capsys, write(TRACE_PROFILE, name="profile.yaml"))
     assert code == 2
-    assert "trace.csv:3:1: t_s must increase" in output
+    for text in expected:
+        assert text in output, output
 
 
 def test_a_profile_where_an_experiment_is_needed_is_named(capsys, write):
