@@ -188,6 +188,7 @@ class LoadRun:
                     generator_cpu=cadence.cpu(self.processes),
                 )
                 self.outcome.samples.append(sample)
+                collector.records.pop(next_s, None)
                 next_s += 1
                 yield sample
             if self._stopped(collector, begun=begun, next_s=next_s):

@@ -16,7 +16,7 @@ import math
 
 HEADROOM = 2.0
 """Users per request in flight at the measured latency."""
-MIN_LATENCY_S = 0.005
+MIN_LATENCY_S = 0.002
 """Latency assumed before any is measured, and the floor of the estimate."""
 SPARE_PER_WORKER = 10
 BUSY_SHARE = 0.8

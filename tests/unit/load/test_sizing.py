@@ -17,7 +17,7 @@ def size(**kwargs):
 
 def test_littles_law_with_headroom_and_spares():
     assert size(peak_rps=1000, latency_s=0.05) == 1000 * 0.05 * 2 + 10
-    assert size(peak_rps=1000, latency_s=None) == 1000 * 0.005 * 2 + 10  # latency floor
+    assert size(peak_rps=1000, latency_s=None) == 1000 * 0.002 * 2 + 10  # latency floor
 
 
 def test_pool_never_shrinks_and_never_exceeds_the_cap():
