@@ -215,11 +215,13 @@ def status(
     if as_json:
         typer.echo(json.dumps(info, indent=2, default=str))
     if info["state"] == "absent":
-        raise PlatformError(f"no lab in {directory}", hint="start one with `hpalab up`")
+        raise PlatformError(
+            f"no lab in {directory}", hint=f"start one with `hpalab up --lab-dir {directory}`"
+        )
     if info["state"] == "stale":
         raise PlatformError(
             f"the lab in {directory} was killed and left state behind",
-            hint="`hpalab down` (or the next `hpalab up`) cleans it up",
+            hint=f"`hpalab down --lab-dir {directory}` (or the next `hpalab up`) cleans it up",
         )
     if not as_json:
         _print_status(Console(highlight=False, soft_wrap=True), info)

@@ -75,7 +75,8 @@ def _refuse_running(lab_dir: Path) -> None:
     if record is not None and record.alive:
         raise UsageError(
             f"a lab is already running in {lab_dir} (PID {record.data['lab_process'][0]})",
-            hint="stop it with `hpalab down`, or start another with --lab-dir DIR",
+            hint=f"stop it with `hpalab down --lab-dir {lab_dir}`, or start another with "
+            "--lab-dir DIR",
         )
 
 

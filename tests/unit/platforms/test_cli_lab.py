@@ -56,3 +56,10 @@ def test_up_refuses_an_unknown_variant(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "no variant named 'nope'" in err and "target-8" in err
+
+
+def test_status_hint_names_the_lab_directory(tmp_path, capsys):
+    from hpalab.cli.main import run
+
+    assert run(["status", "--lab-dir", str(tmp_path / "none")]) == 1
+    assert f"hpalab up --lab-dir {tmp_path / 'none'}" in capsys.readouterr().err
