@@ -80,6 +80,11 @@ def load_input(path: Path, *, variant: str | None = None) -> AdapterInput:
     """Read an adapter config or an experiment; raise ``SpecError`` naming file, line, key."""
     source = parse_yaml(read_text(path), file=str(path))
     data = source.data
+    if isinstance(data, dict) and data.get("kind") == "LoadProfile":
+        raise UsageError(
+            f"{path} is a LoadProfile, which has no adapter rules",
+            hint="pass a prometheus-adapter config or an experiment (kind: Experiment)",
+        )
     if not (isinstance(data, dict) and data.get("kind") == "Experiment"):
         if variant:
             raise UsageError("--variant only applies to experiment files")

@@ -177,3 +177,13 @@ def test_preview_refuses_a_prometheus_that_is_not_a_url(capsys):
     ramp = Path(__file__).resolve().parents[3] / "experiments" / "ramp.yaml"
     assert run(["adapter", "preview", str(ramp), "--prometheus", "notaurl"]) == 2
     assert "is not an http(s) URL" in capsys.readouterr().err
+
+
+def test_a_load_profile_is_named_as_such(capsys):
+    from pathlib import Path
+
+    from hpalab.cli.main import run
+
+    profile = Path(__file__).resolve().parents[3] / "loadprofiles" / "ramp.yaml"
+    assert run(["adapter", "lint", str(profile)]) == 2
+    assert "is a LoadProfile, which has no adapter rules" in capsys.readouterr().err
