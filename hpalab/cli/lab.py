@@ -128,6 +128,11 @@ def up(
             out=sys.stdout,
         )
         return
+    if port is not None and port == prometheus_port:
+        raise UsageError(
+            f"--port and --prometheus-port are both {port}",
+            hint="the front door and Prometheus each need their own port; leave one unset",
+        )
     directory = _lab_dir(lab_dir, name)
     _up_local(experiment, variant, directory, foreground=foreground, ports=(port, prometheus_port))
 

@@ -45,7 +45,7 @@ def claim_port(port: int | None, *, what: str) -> int:
         return free_port()
     if not 0 < port < 65536:
         raise PrerequisiteError(
-            f"port {port} for {what} is out of range", hint="pick a port from 1024 to 65535"
+            f"port {port} for {what} is out of range", hint="pick a port from 1 to 65535"
         )
     if not port_is_free(port):
         raise PrerequisiteError(

@@ -63,3 +63,12 @@ def test_status_hint_names_the_lab_directory(tmp_path, capsys):
 
     assert run(["status", "--lab-dir", str(tmp_path / "none")]) == 1
     assert f"hpalab up --lab-dir {tmp_path / 'none'}" in capsys.readouterr().err
+
+
+def test_one_port_for_two_listeners_is_refused_before_anything_starts(tmp_path, capsys):
+    from hpalab.cli.main import run
+
+    lab = tmp_path / "lab"
+    assert run(["up", "--port", "40000", "--prometheus-port", "40000", "--lab-dir", str(lab)]) == 2
+    assert "both 40000" in capsys.readouterr().err
+    assert not lab.exists()
