@@ -28,6 +28,7 @@ from hpalab import __version__
 from hpalab.errors import HpalabError, RunInterrupted, UsageError
 from hpalab.orchestration.seams import Clock, LoadStarter, PlatformFactory, SystemClock
 from hpalab.orchestration.trial import Progress, TrialOutcome, TrialRun, run_trial
+from hpalab.platforms.base import Platform
 from hpalab.results import TRIALS, Manifest, RunWriter, read_table
 from hpalab.results.schema import LOCK_FILE
 from hpalab.specs import LoadedExperiment
@@ -100,11 +101,14 @@ class _Interrupts:
     def __init__(self, note: Callable[[str], None]) -> None:
         self.flag = threading.Event()
         self.note = note
+        self.platform: Platform | None = None
 
     def handle(self, signum: int, frame: object) -> None:
         if self.flag.is_set():
             raise RunInterrupted("interrupted twice: stopping now", hint="data so far is kept")
         self.flag.set()
+        if self.platform is not None:
+            self.platform.interrupt()  # a reset in progress gives up instead of waiting
         name = signal.Signals(signum).name
         self.note(
             f"{name}: finishing this second, then saving and tearing down "
@@ -143,6 +147,7 @@ def run_experiment(
     platform = platform_factory(loaded)
     writer, statuses = _open_run(loaded, options, trials)
     interrupts = _Interrupts(progress.note)
+    interrupts.platform = platform
     progress.run_started(trials=trials, per_trial_s=trial_seconds(loaded), path=str(writer.path))
     started = datetime.now(UTC)
     reasons: list[str] = []
@@ -174,8 +179,10 @@ def run_experiment(
             except RunInterrupted:
                 interrupts.flag.set()
             except HpalabError as error:
-                reasons.append(str(error))
-                raise
+                if not interrupts.flag.is_set():
+                    reasons.append(str(error))
+                    raise
+                # the platform gave up starting or resetting because it was interrupted
     finally:
         if interrupts.flag.is_set():
             reasons.insert(0, "interrupted")
@@ -226,6 +233,8 @@ def _one_trial(
     except RunInterrupted:
         raise
     except HpalabError as error:
+        if interrupts.flag.is_set():  # the platform gave up because we asked it to
+            return TrialOutcome("incomplete", started, datetime.now(UTC), ["interrupted"])
         # a failed trial is recorded and the next one runs
         progress.note(f"trial {plan.trial_id} failed: {error}")
         return TrialOutcome("failed", started, datetime.now(UTC), [str(error)])

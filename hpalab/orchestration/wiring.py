@@ -95,6 +95,9 @@ class _Cleaned(Platform):
     def fingerprint(self) -> dict[str, Any]:
         return self.inner.fingerprint()
 
+    def interrupt(self) -> None:
+        self.inner.interrupt()
+
 
 class _DriverSession:
     """The Locust driver's blocking sample stream, read by a thread into a queue."""

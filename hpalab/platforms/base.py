@@ -127,6 +127,11 @@ class Platform(ABC):
     def fingerprint(self) -> dict[str, Any]:
         """What the results depend on: component versions, controller flags, host."""
 
+    def interrupt(self) -> None:  # noqa: B027 - an optional hook with a do-nothing default
+        """Ask a long call in progress (a reset waiting for replicas) to give up soon with a
+        :class:`~hpalab.errors.PlatformError`. Called from a signal handler: it must only set
+        a flag. The default does nothing; such calls then end at their own timeout."""
+
     def __enter__(self) -> Self:
         try:
             self.start()

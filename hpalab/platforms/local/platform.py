@@ -64,6 +64,7 @@ class LocalPlatform(Platform):
         self._stop: asyncio.Event | None = None
         self._hpa_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._interrupted = False
 
     # -- Platform --------------------------------------------------------------------------
 
@@ -140,7 +141,11 @@ class LocalPlatform(Platform):
         self.reset()
 
     def reset(self) -> None:
+        self._interrupted = False
         self._call(self._reset(), timeout_s=READY_TIMEOUT_S + 5)
+
+    def interrupt(self) -> None:
+        self._interrupted = True
 
     @property
     def load_url(self) -> str:
@@ -281,6 +286,8 @@ class LocalPlatform(Platform):
         sup.scale(self.settings.initial_replicas)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not sup.all_ready():
+            if self._interrupted:
+                raise PlatformError("interrupted while waiting for the replicas to be Ready")
             if time.monotonic() > deadline:
                 raise PlatformError(
                     f"replicas not all Ready within {READY_TIMEOUT_S:.0f} s",

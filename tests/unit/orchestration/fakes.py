@@ -40,9 +40,18 @@ class FakePlatform(Platform):
         self.started = self.stopped = 0
         self.offered = 0.0
         self.applied: list[str] = []
+        self.hang_reset = False
+        self.hang_start = False
+        self.interrupted = False
+
+    def interrupt(self) -> None:
+        self.interrupted = True
 
     def start(self) -> None:
         self.started += 1
+        if self.hang_start:
+            self.hang_reset = True
+            self.reset()
 
     def stop(self) -> None:
         self.stopped += 1
@@ -56,6 +65,15 @@ class FakePlatform(Platform):
             raise PlatformError("the adapter did not roll out", hint="look at its logs")
 
     def reset(self) -> None:
+        if self.hang_reset:  # like replicas that never get Ready: only an interrupt ends it
+            import signal
+
+            signal.raise_signal(signal.SIGINT)
+            if not self.interrupted:
+                raise AssertionError("the runner did not interrupt the platform")
+            from hpalab.errors import PlatformError
+
+            raise PlatformError("interrupted while waiting for the replicas to be Ready")
         self.replicas = 1
         self.events.append(PlatformEvent(self.clock.now(), "pod_created", "sample-app-reset"))
 

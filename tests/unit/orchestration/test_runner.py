@@ -236,3 +236,25 @@ def test_only_and_repetitions(tmp_path):
     assert [t.trial_id for t in lock.trials()] == ["b#1", "b#2", "b#3"]
     with pytest.raises(UsageError, match="unknown variants: c"):
         Harness(tmp_path).run(only=["c"])
+
+
+def test_an_interrupt_during_a_reset_ends_the_run_without_waiting(tmp_path):
+    harness = Harness(tmp_path)
+    harness.platform.hang_reset = True
+    result = harness.run()
+    assert harness.platform.interrupted
+    assert result.status == "incomplete"
+    statuses = read_table(result.path, TRIALS)["status"].tolist()
+    assert statuses.count("incomplete") == 1 and statuses.count("pending") == 3
+    assert "failed" not in statuses  # giving up on request is not a failure
+    assert harness.platform.stopped == 1
+
+
+def test_an_interrupt_while_the_platform_starts_is_an_interrupted_run(tmp_path):
+    harness = Harness(tmp_path)
+    harness.platform.hang_start = True
+    result = harness.run()
+    assert result.status == "incomplete"
+    assert set(read_table(result.path, TRIALS)["status"]) == {"pending"}
+    assert read_manifest(result.path).reasons == ["interrupted"]
+    assert harness.platform.stopped == 1
