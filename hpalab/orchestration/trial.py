@@ -20,9 +20,8 @@ from hpalab.errors import CollectorError, HpalabError
 from hpalab.orchestration.seams import Clock, LoadSample, LoadSession, LoadStarter
 from hpalab.platforms.base import Platform, PlatformEvent
 from hpalab.results import EVENTS, PROMETHEUS, TIMESERIES, RunWriter
-from hpalab.specs import RateCurve, ResolvedVariant, compile_profile
+from hpalab.specs import RateCurve, ResolvedVariant, capacity_rps, compile_profile
 from hpalab.specs.profiles import HoldStage, ProfileSpec
-from hpalab.specs.units import parse_quantity_value
 from hpalab.specs.variants import TrialPlan
 
 
@@ -73,20 +72,6 @@ class TrialRun:
     """Records Prometheus series at the end; default :func:`record_range`."""
 
 
-def capacity_rps(variant: ResolvedVariant) -> float | None:
-    """Per-replica capacity for ``demand_replicas``: the calibrated ``app.capacityRps``, else the
-    HPA target of the first Pods/Object/External AverageValue metric (requests/s per pod)."""
-    spec = variant.spec
-    if spec.app.capacity_rps:
-        return spec.app.capacity_rps
-    for metric in spec.hpa.metrics:
-        source = metric.source()
-        target = getattr(source, "target", None)
-        if metric.type != "Resource" and target is not None and target.average_value:
-            return float(parse_quantity_value(target.average_value))
-    return None
-
-
 def run_trial(run: TrialRun) -> TrialOutcome:
     """Run one trial to its end, or until stopped; always stops its load session."""
     spec = run.variant.spec
@@ -116,19 +101,7 @@ def run_trial(run: TrialRun) -> TrialOutcome:
         session.stop()
         _write_events(run, run.platform.drain_events(), origin)
     load_status, load_events = session.result()
-    run.writer.append(
-        EVENTS,
-        (
-            {
-                "trial_id": run.plan.trial_id,
-                "t_s": round(e.t_s - warmup, 3),
-                "kind": e.kind,
-                "object": e.object,
-                "detail": e.detail,
-            }
-            for e in load_events
-        ),
-    )
+    _events(run, ((e.t_s - warmup, e.kind, e.object, e.detail) for e in load_events))
     if status == "complete" and load_status == "load_shortfall":
         status, reasons = "load_shortfall", ["the load generator fell short of the profile"]
     _record_prometheus(run, origin=origin, warmup=warmup, end=min(run.clock.now(), origin + end_s))
@@ -138,7 +111,7 @@ def run_trial(run: TrialRun) -> TrialOutcome:
 def _loop(
     run: TrialRun, session: LoadSession, *, origin: float, curve: RateCurve, end_s: float
 ) -> tuple[str, list[str]]:
-    capacity = capacity_rps(run.variant)
+    capacity = capacity_rps(run.variant.spec)
     next_tick = math.floor(run.clock.now() - origin) + 1.0
     while next_tick <= end_s:
         run.clock.sleep(origin + next_tick - run.clock.now())
@@ -198,33 +171,27 @@ def _write_signals(run: TrialRun, t_s: float, signals: dict[str, float]) -> None
 
 
 def _write_events(run: TrialRun, events: list[PlatformEvent], origin: float) -> None:
+    _events(run, ((e.t - origin, e.kind, e.object, e.detail) for e in events))
+
+
+def _event(run: TrialRun, t_s: float, kind: str, obj: str, detail: dict[str, Any]) -> None:
+    _events(run, [(t_s, kind, obj, detail)])
+
+
+def _events(run: TrialRun, rows: Iterable[tuple[float, str, str, Any]]) -> None:
+    """Append ``(t_s, kind, object, detail)`` rows of this trial to events.csv."""
     run.writer.append(
         EVENTS,
         (
             {
                 "trial_id": run.plan.trial_id,
-                "t_s": round(e.t - origin, 3),
-                "kind": e.kind,
-                "object": e.object,
-                "detail": e.detail,
-            }
-            for e in events
-        ),
-    )
-
-
-def _event(run: TrialRun, t_s: float, kind: str, obj: str, detail: dict[str, Any]) -> None:
-    run.writer.append(
-        EVENTS,
-        [
-            {
-                "trial_id": run.plan.trial_id,
-                "t_s": t_s,
+                "t_s": round(t_s, 3),
                 "kind": kind,
                 "object": obj,
                 "detail": detail,
             }
-        ],
+            for t_s, kind, obj, detail in rows
+        ),
     )
 
 

@@ -42,11 +42,20 @@ def _local(loaded: LoadedExperiment) -> Platform:
     from hpalab.platforms.local.prometheus import find_prometheus
     from hpalab.platforms.local.settings import settings_from_spec
 
+    class RunPlatform(LocalPlatform):
+        """A local platform whose working directory (Prometheus data, logs) goes with it."""
+
+        def stop(self) -> None:
+            try:
+                super().stop()
+            finally:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
     find_prometheus()  # a missing binary is bad input: nothing is written or started
     find_haproxy()
     variant = loaded.variant(loaded.baseline)
     workdir = Path(tempfile.mkdtemp(prefix="hpalab-run-"))
-    return _Cleaned(LocalPlatform(workdir, settings_from_spec(variant.spec)), workdir)
+    return RunPlatform(workdir, settings_from_spec(variant.spec))
 
 
 def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str) -> Platform:
@@ -54,49 +63,6 @@ def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str
 
     spec = loaded.variant(loaded.baseline).spec
     return KubernetesPlatform(spec, context=context, namespace=namespace)
-
-
-class _Cleaned(Platform):
-    """A platform whose working directory is removed after it stops."""
-
-    def __init__(self, inner: Platform, workdir: Path) -> None:
-        self.inner, self.workdir = inner, workdir
-        self.name = inner.name  # type: ignore[misc]
-
-    def start(self) -> None:
-        self.inner.start()
-
-    def stop(self) -> None:
-        try:
-            self.inner.stop()
-        finally:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def apply_variant(self, spec: Any) -> None:
-        self.inner.apply_variant(spec)
-
-    def reset(self) -> None:
-        self.inner.reset()
-
-    @property
-    def load_url(self) -> str:
-        return self.inner.load_url
-
-    @property
-    def prometheus_url(self) -> str:
-        return self.inner.prometheus_url
-
-    def observe(self) -> Any:
-        return self.inner.observe()
-
-    def drain_events(self) -> Any:
-        return self.inner.drain_events()
-
-    def fingerprint(self) -> dict[str, Any]:
-        return self.inner.fingerprint()
-
-    def interrupt(self) -> None:
-        self.inner.interrupt()
 
 
 class _DriverSession:

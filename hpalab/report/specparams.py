@@ -12,7 +12,7 @@ from typing import Any
 
 from hpalab.analysis.bands import DEFAULT_SCALE_UP, PipelineParams, ScalingPolicy
 from hpalab.analysis.episodes import Slo
-from hpalab.specs import ExperimentSpec, parse_duration, parse_quantity_value
+from hpalab.specs import ExperimentSpec, capacity_rps, parse_duration, parse_quantity_value
 
 _RANGE = re.compile(r"\[([0-9][0-9a-z.]*)\]")
 
@@ -27,23 +27,6 @@ def rate_window_s(adapter: dict[str, Any]) -> float | None:
                     return parse_duration(match.group(1))
                 except ValueError:
                     continue
-    return None
-
-
-def capacity_rps(spec: ExperimentSpec) -> float | None:
-    """Requests/s one replica is meant to carry: ``app.capacityRps`` or the HPA's target.
-
-    The HPA target counts only for an ``AverageValue`` target of a Pods, Object or External
-    metric (a per-replica rate); ``None`` for CPU utilisation and the like.
-    """
-    if spec.app.capacity_rps:
-        return float(spec.app.capacity_rps)
-    for metric in spec.hpa.metrics:
-        data = metric.to_yaml_dict()
-        source = data.get(str(data.get("type", "")).lower()) or {}
-        target = source.get("target") or {}
-        if target.get("type") == "AverageValue" and target.get("averageValue") is not None:
-            return float(parse_quantity_value(target["averageValue"]))
     return None
 
 

@@ -4,7 +4,7 @@ Use :func:`load_spec` / :func:`load_experiment`; they raise one :class:`~hpalab.
 listing every problem with its file, line, column, field path and hint.
 """
 
-from hpalab.specs.experiment import Experiment, ExperimentSpec
+from hpalab.specs.experiment import Experiment, ExperimentSpec, capacity_rps
 from hpalab.specs.hpa import HPASpec
 from hpalab.specs.loader import LoadedExperiment, ResolvedVariant, load_experiment, load_spec
 from hpalab.specs.profiles import LoadProfile, ProfileSpec, RateCurve, compile_profile
@@ -21,6 +21,7 @@ __all__ = [
     "RateCurve",
     "ResolvedVariant",
     "TrialPlan",
+    "capacity_rps",
     "compile_profile",
     "format_duration",
     "load_experiment",

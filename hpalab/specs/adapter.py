@@ -9,6 +9,7 @@ decoder leaves the zero value in place.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -331,3 +332,20 @@ def default_config(*, rate_interval_s: float = 300.0, label_prefix: str = "") ->
             "resourceRules": _default_resource_rules(rate, label_prefix),
         }
     )
+
+
+REQUESTS_PER_SECOND_RULE: dict[str, Any] = {
+    "seriesQuery": 'http_requests_total{namespace!="",pod!=""}',
+    "resources": {
+        "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+    },
+    "name": {"matches": "^(.*)_total$", "as": "${1}_per_second"},
+    "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)",
+}
+"""The walkthrough rule: ``http_requests_total`` served as ``http_requests_per_second``, the
+rule of a stack started without an experiment on either platform."""
+
+
+def requests_per_second_config() -> dict[str, Any]:
+    """A fresh adapter config holding only :data:`REQUESTS_PER_SECOND_RULE`."""
+    return {"rules": [copy.deepcopy(REQUESTS_PER_SECOND_RULE)]}

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from hpalab.specs.base import Header, SpecModel
 from hpalab.specs.hpa import HPASpec
 from hpalab.specs.profiles import Arrivals, Stage
-from hpalab.specs.units import Duration, Quantity
+from hpalab.specs.units import Duration, Quantity, parse_quantity_value
 
 
 class ControllerFlags(SpecModel):
@@ -227,3 +227,20 @@ class Experiment(Header):
 
     kind: Literal["Experiment"] = Field(description="Experiment")
     spec: ExperimentSpec = Field(description="the experiment")
+
+
+def capacity_rps(spec: ExperimentSpec) -> float | None:
+    """Requests/s one replica is meant to carry, for ``demand_replicas = ceil(offered /
+    capacity)``: ``app.capacityRps`` when calibrated, else the HPA target of the first Pods,
+    Object or External metric with an ``AverageValue`` target (a per-replica rate). ``None``
+    when neither exists (a CPU utilisation target says nothing about requests/s).
+    """
+    if spec.app.capacity_rps:
+        return float(spec.app.capacity_rps)
+    for metric in spec.hpa.metrics:
+        if metric.type not in ("Pods", "Object", "External"):
+            continue
+        target = metric.source().target  # type: ignore[union-attr]
+        if target.type == "AverageValue" and target.average_value is not None:
+            return float(parse_quantity_value(target.average_value))
+    return None

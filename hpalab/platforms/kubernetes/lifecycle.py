@@ -40,6 +40,7 @@ from hpalab.platforms.kubernetes.stack import Step, all_objects, plan
 from hpalab.platforms.kubernetes.teardown import down, owned_objects
 from hpalab.platforms.kubernetes.waiting import Waiter, condition, deployment_ready
 from hpalab.specs import ExperimentSpec, load_experiment
+from hpalab.specs.adapter import requests_per_second_config
 
 __all__ = ["UpResult", "deploy", "down", "owned_objects", "status", "up"]
 
@@ -57,21 +58,7 @@ _DEFAULT_SPEC: dict[str, Any] = {
             }
         ],
     },
-    "adapter": {
-        "rules": [
-            {
-                "seriesQuery": 'http_requests_total{namespace!="",pod!=""}',
-                "resources": {
-                    "overrides": {
-                        "namespace": {"resource": "namespace"},
-                        "pod": {"resource": "pod"},
-                    }
-                },
-                "name": {"matches": "^(.*)_total$", "as": "${1}_per_second"},
-                "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)",
-            }
-        ]
-    },
+    "adapter": requests_per_second_config(),
     "load": {"stages": [{"type": "hold", "rps": 1, "duration": "10s"}]},
 }
 

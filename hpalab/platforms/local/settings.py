@@ -8,6 +8,7 @@ from typing import Any
 from hpalab.autoscaling.hpa import ControllerConfig
 from hpalab.platforms.local.replicas import Backoff, ProbeSettings, ReplicaTemplate
 from hpalab.specs import ExperimentSpec, parse_quantity_value
+from hpalab.specs.adapter import requests_per_second_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +90,7 @@ DEFAULT_HPA: dict[str, Any] = {
 }
 """The HPA of a lab started without an experiment: CPU at 80 % of the request."""
 
-DEFAULT_ADAPTER: dict[str, Any] = {
-    "rules": [
-        {
-            "seriesQuery": 'http_requests_total{namespace!="",pod!=""}',
-            "resources": {
-                "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
-            },
-            "name": {"matches": "^(.*)_total$", "as": "${1}_per_second"},
-            "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)",
-        }
-    ]
-}
+DEFAULT_ADAPTER: dict[str, Any] = requests_per_second_config()
 """The adapter rules of a lab started without an experiment: ``http_requests_per_second``."""
 
 
