@@ -1,0 +1,1 @@
+"""hpalab cluster: a real single-node Kubernetes built from pinned upstream modules."""

@@ -1,0 +1,235 @@
+"""``up``, ``down``, ``status`` and the controller-manager restart of one cluster.
+
+``up`` builds what is missing, makes the PKI and the network, starts the components in order
+and waits for each to be healthy, then for the node to be Ready and CoreDNS to answer. If
+anything fails or is interrupted, it tears down what it made before raising. ``down`` works on
+any remains: a running cluster, a half-made one, or what a ``kill -9`` of ``up`` left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hpalab.cluster import addons, building, network, pki
+from hpalab.cluster.components import ORDER, Component
+from hpalab.cluster.config import NODE_NAME, ClusterConfig, ControllerFlags, free_index
+from hpalab.cluster.daemons import (
+    Daemon,
+    cgroup_dirs,
+    cluster_pids,
+    mounts_under,
+    remove_cgroups,
+    terminate,
+    unmount_under,
+)
+from hpalab.cluster.runtime import protos
+from hpalab.errors import PlatformError
+
+Say = Callable[[str], None]
+
+PROGRAMS = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+    "coredns",
+]
+
+
+@dataclass
+class Timings:
+    """Seconds from the start of ``up`` at which each step was done."""
+
+    marks: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def mark(self, step: str) -> None:
+        self.marks[step] = round(time.monotonic() - self.started, 3)
+
+
+def _wait(check: Callable[[], bool], *, timeout_s: float, what: str, daemon: Daemon | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if daemon is not None and daemon.pid() is None:
+            raise PlatformError(
+                f"{daemon.name} exited while starting:\n{daemon.log_tail()}",
+                hint=f"its whole log is {daemon.log}",
+            )
+        time.sleep(0.1)
+    tail = f"\n{daemon.log_tail()}" if daemon is not None else ""
+    raise PlatformError(f"{what} not ready after {timeout_s:.0f} s{tail}")
+
+
+def start_component(config: ClusterConfig, component: Component) -> None:
+    if component.prepare is not None:
+        component.prepare(config)
+    daemon = Daemon(config, component.name)
+    daemon.stop()
+    daemon.start(component.argv(config))
+    _wait(
+        lambda: component.healthy(config),
+        timeout_s=component.start_timeout_s,
+        what=component.name,
+        daemon=daemon,
+    )
+
+
+def node_ready(config: ClusterConfig) -> bool:
+    try:
+        out = addons.kubectl(config, "get", "node", NODE_NAME, "-o", "json", timeout_s=10)
+    except PlatformError:
+        return False
+    conditions = json.loads(out).get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def dns_answers(config: ClusterConfig) -> bool:
+    try:
+        found = addons.resolve(config.dns_ip, "kubernetes.default.svc.cluster.local")
+    except OSError:
+        return False
+    return config.kubernetes_service_ip in found
+
+
+def up(
+    name: str,
+    *,
+    controller: ControllerFlags | None = None,
+    say: Say = lambda _: None,
+) -> tuple[ClusterConfig, Timings]:
+    """Start cluster ``name`` (build, PKI, network, components, CoreDNS); see the module doc."""
+    network.check_prerequisites()
+    timings = Timings()
+    if building.missing(PROGRAMS):
+        say("building " + ", ".join(building.missing(PROGRAMS)))
+        building.build(PROGRAMS)
+    protos.ensure()
+    timings.mark("built")
+    existing = ClusterConfig.load(name)
+    if existing is not None and is_running(existing):
+        return existing, timings
+    if existing is not None:
+        down(name)
+    config = ClusterConfig(
+        name=name,
+        index=free_index(name),
+        kubernetes_version=building.program_pin("kubelet").version,
+        controller=controller or ControllerFlags(),
+    )
+    config.save()
+    try:
+        pki.ensure(config)
+        network.setup(config)
+        timings.mark("network")
+        for component in ORDER:
+            say(f"starting {component.name}")
+            start_component(config, component)
+            timings.mark(component.name)
+        _wait(lambda: node_ready(config), timeout_s=60, what="node")
+        timings.mark("node-ready")
+        say("starting CoreDNS")
+        addons.apply_coredns(config)
+        _wait(lambda: dns_answers(config), timeout_s=90, what="CoreDNS")
+        timings.mark("coredns-ready")
+    except BaseException:
+        down(name)
+        raise
+    return config, timings
+
+
+def is_running(config: ClusterConfig) -> bool:
+    return all(Daemon(config, c.name).pid() is not None for c in ORDER) and all(
+        c.healthy(config) for c in ORDER
+    )
+
+
+def restart_controller_manager(name: str, controller: ControllerFlags) -> ClusterConfig:
+    """Restart kube-controller-manager with new HPA flags (a run does this per variant)."""
+    config = _existing(name).with_controller(controller)
+    config.save()
+    component = next(c for c in ORDER if c.name == "kube-controller-manager")
+    start_component(config, component)
+    return config
+
+
+def _existing(name: str) -> ClusterConfig:
+    config = ClusterConfig.load(name)
+    if config is None:
+        raise PlatformError(
+            f"there is no cluster named {name!r}", hint=f"start it with `hpalab cluster up --name {name}`"
+        )
+    return config
+
+
+def _created_paths(config: ClusterConfig) -> list[Path]:
+    """Mount points the runtime's shims made on the host for container paths."""
+    runtime = config.path("runtime")
+    found: list[str] = []
+    with contextlib.suppress(OSError):
+        found += (runtime / "created-paths").read_text().split()
+    for record in runtime.glob("containers/*/created.json"):
+        with contextlib.suppress(OSError, ValueError):
+            found += json.loads(record.read_text())
+    return sorted({Path(p) for p in found}, key=lambda p: -len(p.parts))
+
+
+def down(name: str) -> list[str]:
+    """Stop cluster ``name`` and remove all it made; return what could not be removed."""
+    config = ClusterConfig.load(name)
+    if config is None:
+        return []
+    for component in reversed(ORDER):
+        Daemon(config, component.name).stop(grace_s=3)
+    for _ in range(3):
+        pids = cluster_pids(config)
+        if not pids:
+            break
+        terminate(pids, grace_s=2)
+    unmount_under(config.state_dir)
+    remove_cgroups(config)
+    network.teardown(config)
+    for path in _created_paths(config):
+        with contextlib.suppress(OSError):
+            path.rmdir() if path.is_dir() else path.unlink() if path.stat().st_size == 0 else None
+    left = leftovers(config)
+    if not left:
+        shutil.rmtree(config.state_dir, ignore_errors=True)
+    return left
+
+
+def leftovers(config: ClusterConfig) -> list[str]:
+    """Anything of the cluster that still exists: processes, mounts, cgroups, network."""
+    found = [f"process {pid}" for pid in cluster_pids(config)]
+    found += [f"mount {m}" for m in mounts_under(config.state_dir)]
+    found += [f"cgroup {d}" for d in cgroup_dirs(config)]
+    return found + network.leftovers(config)
+
+
+def status(name: str) -> dict[str, object]:
+    """Components with PID and health, and the node's readiness."""
+    config = _existing(name)
+    components = []
+    for component in ORDER:
+        pid = Daemon(config, component.name).pid()
+        healthy = pid is not None and component.healthy(config)
+        components.append({"name": component.name, "pid": pid, "healthy": healthy})
+    return {
+        "name": config.name,
+        "kubernetes": config.kubernetes_version,
+        "server": config.server,
+        "kubeconfig": str(config.kubeconfig),
+        "components": components,
+        "node_ready": node_ready(config),
+        "controller": config.controller.args(),
+    }

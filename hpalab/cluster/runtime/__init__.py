@@ -1,0 +1,1 @@
+"""hpalab's container runtime: a CRI server that runs containers as host processes."""

@@ -1,0 +1,51 @@
+"""The pinned upstream programs (``data/versions.yaml``) and the wrapper modules that build them."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+DATA = Path(__file__).parent / "data"
+WRAPPERS = Path(__file__).parent / "go"
+
+
+class Pin(BaseModel):
+    """One upstream module and the programs built from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    module: str = Field(description="the upstream Go module path")
+    version: str = Field(description="its pinned version, as a Go module version (vX.Y.Z)")
+    sum: str = Field(pattern=r"^h1:[A-Za-z0-9+/]{43}=$", description="its go.sum checksum")
+    wrapper: str = Field(description="the wrapper module's directory under hpalab/cluster/go")
+    programs: dict[str, str] = Field(description="program name → Go package path of its main")
+
+    @property
+    def wrapper_dir(self) -> Path:
+        return WRAPPERS / self.wrapper
+
+
+@cache
+def pins() -> dict[str, Pin]:
+    """Component name → its pin, from ``data/versions.yaml``."""
+    raw = yaml.safe_load((DATA / "versions.yaml").read_text())
+    return {name: Pin.model_validate(body) for name, body in raw.items()}
+
+
+def kubernetes_version() -> str:
+    return pins()["kubernetes"].version
+
+
+def program_pin(program: str) -> Pin:
+    """The pin a program (``kubelet``, ``etcd``…) is built from."""
+    for pin in pins().values():
+        if program in pin.programs:
+            return pin
+    raise KeyError(program)
+
+
+def all_programs() -> list[str]:
+    return [program for pin in pins().values() for program in pin.programs]
