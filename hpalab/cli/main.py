@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "hpalab.cli.adapter",
     "hpalab.cli.conformance",
     "hpalab.cli.doctor",
+    "hpalab.cli.cluster",
 )
 
 

@@ -34,6 +34,8 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 
+TERMINATING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -77,6 +79,10 @@ def bind_mounts(spec: dict[str, object], directory: Path) -> None:
 def _child(spec: dict[str, object], out_w: int, err_w: int) -> None:
     """In the forked child: cgroups, user, directory, streams, then exec (never returns)."""
     try:
+        # Ignored signals stay ignored across exec: give the program the defaults (Python
+        # itself ignores SIGPIPE and SIGXFSZ; the shim ignores the terminating ones).
+        for sig in (*TERMINATING, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGUSR1):
+            signal.signal(sig, signal.SIG_DFL)
         for cgroup in spec["cgroups"]:  # type: ignore[attr-defined]
             Path(cgroup, "cgroup.procs").write_text(str(os.getpid()))
         os.setsid()
@@ -157,7 +163,7 @@ def _exit_status(status: int) -> tuple[int, str]:
 
 def main(directory: Path) -> int:
     spec = json.loads((directory / "spec.json").read_text())
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for sig in TERMINATING:
         signal.signal(sig, signal.SIG_IGN)
     if spec.get("hostname"):
         socket.sethostname(spec["hostname"])
