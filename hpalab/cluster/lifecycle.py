@@ -42,6 +42,7 @@ PROGRAMS = [
     "kube-proxy",
     "kubectl",
     "coredns",
+    "hpalab-streaming",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 
@@ -18,14 +19,27 @@ class Pin(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     module: str = Field(description="the upstream Go module path")
-    version: str = Field(description="its pinned version, as a Go module version (vX.Y.Z)")
-    sum: str = Field(pattern=r"^h1:[A-Za-z0-9+/]{43}=$", description="its go.sum checksum")
+    own: bool = Field(default=False, description="hpalab's own program, not an upstream one")
+    version: str = Field(default="", description="its pinned version (vX.Y.Z)")
+    sum: str | None = Field(
+        default=None, pattern=r"^h1:[A-Za-z0-9+/]{43}=$", description="its go.sum checksum"
+    )
     wrapper: str = Field(description="the wrapper module's directory under hpalab/cluster/go")
     programs: dict[str, str] = Field(description="program name → Go package path of its main")
 
     @property
     def wrapper_dir(self) -> Path:
         return WRAPPERS / self.wrapper
+
+    @property
+    def build_version(self) -> str:
+        """The version in the cache path: the pin's, or a digest of hpalab's own source."""
+        if not self.own:
+            return self.version
+        digest = hashlib.sha256()
+        for path in sorted(self.wrapper_dir.iterdir()):
+            digest.update(path.name.encode() + path.read_bytes())
+        return "src-" + digest.hexdigest()[:12]
 
 
 @cache

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from hpalab.cluster import addons, lifecycle
+from hpalab.cluster.building import binary_path
 from hpalab.cluster.config import ClusterConfig, ControllerFlags
 
 NAME = "test"
@@ -36,6 +37,11 @@ class Kube:
 
     def __call__(self, *args: str, stdin: str | None = None, timeout_s: float = 60) -> str:
         return addons.kubectl(self.config, "-n", self.namespace, *args, stdin=stdin, timeout_s=timeout_s)
+
+    def argv(self) -> list[str]:
+        """kubectl's command line up to the verb, for tests that run it themselves."""
+        kubectl = str(binary_path("kubectl"))
+        return [kubectl, f"--kubeconfig={self.config.kubeconfig}", "-n", self.namespace]
 
     def apply(self, *objects: dict[str, Any]) -> None:
         self("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
+
+import httpx
 
 from hpalab.cluster.config import ClusterConfig
 from tests.cluster.conftest import Kube, deployment, ready_pods, sample_app, service, wait_for
@@ -129,3 +132,40 @@ def test_termination_grace_then_kill(kube: Kube, tmp_path: Path) -> None:
     # It ignored SIGTERM, so only the SIGKILL at the end of the grace period ended it.
     assert time.monotonic() - deleted_at >= 4.5
     assert events.read_text().split() == ["started", "TERM"]
+
+
+def test_kubectl_exec_and_port_forward(kube: Kube) -> None:
+    kube.apply(deployment("web", sample_app()))
+    pod = wait_for(lambda: ready_pods(kube, "app=web", 1), timeout_s=60, what="a Ready replica")[0]
+    name = pod["metadata"]["name"]
+    script = "import os, socket; print(socket.gethostname(), os.environ['HPALAB_APP_POD_NAME']); raise SystemExit(4)"
+    done = subprocess.run(
+        [*kube.argv(), "exec", name, "--", "python", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 4, done.stderr
+    assert done.stdout.split() == [name, name]
+    piped = subprocess.run(
+        [*kube.argv(), "exec", "-i", name, "--", "python", "-c", "import sys; print(sys.stdin.read().upper())"],
+        input="through stdin",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert piped.stdout.strip() == "THROUGH STDIN"
+    forward = subprocess.Popen(
+        [*kube.argv(), "port-forward", f"pod/{name}", ":8080", "--address", "127.0.0.1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert forward.stdout is not None
+        line = forward.stdout.readline()  # "Forwarding from 127.0.0.1:PORT -> 8080"
+        port = int(line.split("127.0.0.1:", 1)[1].split()[0])
+        body = httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text
+    finally:
+        forward.terminate()
+        forward.wait(timeout=10)
+    assert body == f"ok {name}\n"

@@ -13,6 +13,7 @@ from hpalab.cluster.components import (
     proxy,
     runtime,
     scheduler,
+    streaming,
 )
 from hpalab.cluster.components.base import Component
 
@@ -21,6 +22,7 @@ ORDER: tuple[Component, ...] = (
     apiserver.COMPONENT,
     controller_manager.COMPONENT,
     scheduler.COMPONENT,
+    streaming.COMPONENT,
     runtime.COMPONENT,
     kubelet.COMPONENT,
     proxy.COMPONENT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,18 @@ def http_ok(url: str, *, ca: Path | None = None, timeout_s: float = 2.0) -> bool
         return httpx.get(url, verify=verify, timeout=timeout_s).status_code == 200
     except (httpx.HTTPError, OSError):
         return False
+
+
+def unix_socket_answers(path: Path) -> bool:
+    """True when something accepts connections on the unix socket at ``path``."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def program(name: str) -> str:

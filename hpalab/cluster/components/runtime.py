@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
-from hpalab.cluster.components.base import Component
+from hpalab.cluster.components.base import Component, unix_socket_answers
 from hpalab.cluster.config import ClusterConfig
 
 
@@ -19,15 +18,7 @@ def argv(config: ClusterConfig) -> list[str]:
 
 
 def healthy(config: ClusterConfig) -> bool:
-    path = socket_path(config)
-    if not path.exists():
-        return False
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        try:
-            conn.connect(str(path))
-        except OSError:
-            return False
-    return True
+    return unix_socket_answers(socket_path(config))
 
 
 COMPONENT = Component("runtime", argv, healthy, start_timeout_s=30)

@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from hpalab.cluster.config import ClusterConfig
 from hpalab.cluster.runtime import cgroups, containers, images, sandboxes
 from hpalab.cluster.runtime.records import ContainerRecord, SandboxRecord, load_all, save
@@ -189,6 +191,24 @@ class Runtime:
         cgroups.apply([Path(p) for p in record.cgroups], resources)
         with self.lock:
             save(record, self.container_dir(container_id))
+
+    def stream_url(self, kind: str, request: dict[str, Any]) -> str:
+        """A URL of the streaming server for one exec or port-forward (``kind``)."""
+        from hpalab.cluster.components.streaming import control_socket
+
+        if kind == "exec":
+            record = self.container(request["container_id"])
+            request["cmd"] = containers.resolve_argv(
+                record.image, command=request["cmd"], args=[], env=record.env
+            )
+        else:
+            self.sandbox(request["pod_sandbox_id"])
+        transport = httpx.HTTPTransport(uds=str(control_socket(self.config)))
+        with httpx.Client(transport=transport, timeout=10) as client:
+            reply = client.post(f"http://streaming/{kind}", json=request)
+        if reply.status_code != 200:
+            raise containers.ContainerError(f"streaming server: {reply.text.strip()}")
+        return str(reply.json()["url"])
 
     # -- stats ------------------------------------------------------------------------------
 

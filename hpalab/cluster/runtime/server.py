@@ -1,8 +1,9 @@
 """The CRI v1 gRPC services (RuntimeService, ImageService) over :class:`~.core.Runtime`.
 
 Messages come from the stubs :mod:`~.protos` generates, so they are typed ``Any`` here.
-Streaming calls (Exec, Attach, PortForward) and the Stream*/checkpoint calls answer
-UNIMPLEMENTED; the kubelet falls back to the unary calls for everything it needs.
+Exec and PortForward answer with a URL of hpalab-streaming, which serves the stream; Attach
+and the Stream*/checkpoint calls answer UNIMPLEMENTED (the kubelet falls back to the unary
+calls for everything it needs).
 """
 
 from __future__ import annotations
@@ -352,6 +353,23 @@ class Services:
     def ExecSync(self, request: Msg, context: Any) -> Msg:
         out, err, code = self.rt.exec_sync(request.container_id, list(request.cmd), float(request.timeout))
         return self.pb.ExecSyncResponse(stdout=out, stderr=err, exit_code=code)
+
+    @_abort_on_errors
+    def Exec(self, request: Msg, context: Any) -> Msg:
+        body = {
+            "container_id": request.container_id,
+            "cmd": list(request.cmd),
+            "tty": request.tty,
+            "stdin": request.stdin,
+            "stdout": request.stdout,
+            "stderr": request.stderr,
+        }
+        return self.pb.ExecResponse(url=self.rt.stream_url("exec", body))
+
+    @_abort_on_errors
+    def PortForward(self, request: Msg, context: Any) -> Msg:
+        body = {"pod_sandbox_id": request.pod_sandbox_id, "port": list(request.port)}
+        return self.pb.PortForwardResponse(url=self.rt.stream_url("portforward", body))
 
     @_abort_on_errors
     def ContainerStats(self, request: Msg, context: Any) -> Msg:

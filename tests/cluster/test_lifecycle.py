@@ -1,0 +1,80 @@
+"""``hpalab cluster up`` and ``down`` of clusters of their own, beside the shared one: down
+leaves nothing behind, even after ``kill -9`` of ``up`` half-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from hpalab.cluster import addons, lifecycle
+from hpalab.cluster.config import ClusterConfig
+from tests.cluster.conftest import wait_for
+
+
+def _everything_of(config: ClusterConfig) -> list[str]:
+    """Each kind of thing listed by the system's own tools, filtered to the cluster's."""
+    found = []
+    ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True)
+    found += [line for line in ps.stdout.splitlines() if str(config.state_dir) in line]
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    found += [n for n in netns.stdout.split() if n == config.netns or n.startswith(config.pod_netns_prefix)]
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
+    found += [line for line in links.stdout.splitlines() if f" {config.host_veth}@" in line]
+    routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True, check=True)
+    found += [r for r in routes.stdout.splitlines() if config.pod_cidr in r or config.service_cidr in r]
+    with open("/proc/self/mountinfo") as mounts:
+        found += [m for m in mounts if str(config.state_dir) in m]
+    cgroup = config.cgroup_root.strip("/")
+    found += [f"cgroup {h}" for h in os.listdir("/sys/fs/cgroup") if os.path.isdir(f"/sys/fs/cgroup/{h}/{cgroup}")]
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True)
+    found += [r for r in rules.stdout.splitlines() if config.pod_cidr in r or config.service_cidr in r]
+    return found
+
+
+def test_down_after_pods_leaves_nothing() -> None:
+    name = "test-down"
+    config, _ = lifecycle.up(name)
+    try:
+        pod = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"hpalab/toolbox","command":["sleep","3600"]}]}}'
+        addons.kubectl(config, "apply", "-f", "-", stdin=pod)
+        wait_for(
+            lambda: "Running" in addons.kubectl(config, "get", "pod", "p", "-o", "jsonpath={.status.phase}"),
+            timeout_s=60,
+            what="the pod to run",
+        )
+        assert _everything_of(config), "a running cluster should be visible to the system's tools"
+    finally:
+        left = lifecycle.down(name)
+    assert left == []
+    assert _everything_of(config) == []
+    assert not config.state_dir.exists()
+
+
+def test_down_cleans_up_after_kill_9_of_up() -> None:
+    name = "test-kill"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "hpalab.cli.main", "cluster", "up", "--name", name],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert up.stderr is not None
+    for line in up.stderr:
+        if "starting kubelet" in line:
+            break
+    time.sleep(1)
+    os.kill(up.pid, signal.SIGKILL)
+    up.wait()
+    config = ClusterConfig.load(name)
+    assert config is not None
+    assert _everything_of(config), "the killed up left a half-made cluster to clean"
+    done = subprocess.run(
+        [sys.executable, "-m", "hpalab.cli.main", "cluster", "down", "--name", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _everything_of(config) == []
