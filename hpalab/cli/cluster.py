@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +16,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hpalab.errors import UsageError
+
+if TYPE_CHECKING:
+    from hpalab.cluster.config import ControllerFlags
 
 NAME_OPT = typer.Option("hpalab", "--name", help="Cluster name (one state directory each).")
 
@@ -35,7 +40,9 @@ def _duration(value: str, option: str) -> str:
     try:
         seconds = parse_duration(value)
     except ValueError as e:
-        raise UsageError(f"{option} {value!r}: {e}", hint="give a duration such as 15s or 5m") from e
+        raise UsageError(
+            f"{option} {value!r}: {e}", hint="give a duration such as 15s or 5m"
+        ) from e
     if seconds <= 0:
         raise UsageError(f"{option} must be positive, got {value!r}", hint="for example 15s")
     return f"{seconds:g}s"
@@ -47,16 +54,14 @@ def _controller(
     downscale: str | None,
     readiness_delay: str | None,
     cpu_init: str | None,
-    base: object | None = None,
-) -> object:
-    from dataclasses import replace
-
+    base: ControllerFlags | None = None,
+) -> ControllerFlags:
+    """The controller flags: ``base`` (or the defaults) with the options that were given."""
     from hpalab.cluster.config import ControllerFlags
 
-    flags = base if isinstance(base, ControllerFlags) else ControllerFlags()
     if tolerance is not None and not 0 <= tolerance < 1:
         raise UsageError(f"--hpa-tolerance {tolerance} is outside [0, 1)", hint="for example 0.1")
-    changes: dict[str, object] = {}
+    values: dict[str, Any] = asdict(base or ControllerFlags())
     for key, value, option in (
         ("hpa_sync_period", sync_period, "--hpa-sync-period"),
         ("downscale_stabilization", downscale, "--downscale-stabilization"),
@@ -64,10 +69,10 @@ def _controller(
         ("cpu_initialization_period", cpu_init, "--cpu-initialization-period"),
     ):
         if value is not None:
-            changes[key] = _duration(value, option)
+            values[key] = _duration(value, option)
     if tolerance is not None:
-        changes["hpa_tolerance"] = tolerance
-    return replace(flags, **changes)
+        values["hpa_tolerance"] = tolerance
+    return ControllerFlags(**values)
 
 
 SYNC_OPT = typer.Option(None, "--hpa-sync-period", help="HPA sync period (default 15s).")
@@ -119,7 +124,7 @@ def up(
     initial_readiness_delay: str | None = READY_OPT,
     cpu_initialization_period: str | None = CPU_OPT,
 ) -> None:
-    """Start the cluster: etcd, apiserver, controller-manager, scheduler, kubelet, kube-proxy, CoreDNS."""
+    """Start the cluster: etcd, apiserver, controller-manager, scheduler, kubelet, CoreDNS…"""
     from hpalab.cluster import lifecycle, versions
     from hpalab.cluster.config import check_name
     from hpalab.cluster.network import check_prerequisites
@@ -139,7 +144,9 @@ def up(
         cpu_initialization_period,
     )
     check_prerequisites()
-    config, timings = lifecycle.up(name, controller=controller, say=lambda s: typer.echo(s, err=True))  # type: ignore[arg-type]
+    config, timings = lifecycle.up(
+        name, controller=controller, say=lambda s: typer.echo(s, err=True)
+    )
     typer.echo(f"cluster {config.name} ready in {timings.marks.get('coredns-ready', 0):.1f} s")
     typer.echo(f"kubeconfig: {config.kubeconfig}")
     typer.echo(f"export KUBECONFIG={config.kubeconfig}")
@@ -182,7 +189,9 @@ def status(name: str = NAME_OPT, as_json: bool = typer.Option(False, "--json")) 
     for column in ("component", "PID", "healthy"):
         table.add_column(column)
     for component in info["components"]:  # type: ignore[attr-defined]
-        table.add_row(component["name"], str(component["pid"] or "-"), "yes" if component["healthy"] else "NO")
+        table.add_row(
+            component["name"], str(component["pid"] or "-"), "yes" if component["healthy"] else "NO"
+        )
     console = Console()
     console.print(table)
     console.print(f"node Ready: {'yes' if info['node_ready'] else 'no'}")
@@ -198,7 +207,9 @@ def kubeconfig(name: str = NAME_OPT) -> None:
 
     config = ClusterConfig.load(check_name(name))
     if config is None or not config.kubeconfig.is_file():
-        raise PlatformError(f"there is no cluster named {name!r}", hint="start it with `hpalab cluster up`")
+        raise PlatformError(
+            f"there is no cluster named {name!r}", hint="start it with `hpalab cluster up`"
+        )
     typer.echo(str(config.kubeconfig))
 
 
@@ -212,7 +223,9 @@ def images() -> None:
         table.add_column(column)
     for reference, entry in image_map().images.items():
         found = entry.program.resolve()
-        table.add_row(reference, entry.program.describe(), str(found) if found else "no: hpalab cluster build")
+        table.add_row(
+            reference, entry.program.describe(), str(found) if found else "no: hpalab cluster build"
+        )
     Console().print(table)
 
 
@@ -232,7 +245,9 @@ def restart_controller_manager(
 
     existing = ClusterConfig.load(check_name(name))
     if existing is None:
-        raise PlatformError(f"there is no cluster named {name!r}", hint="start it with `hpalab cluster up`")
+        raise PlatformError(
+            f"there is no cluster named {name!r}", hint="start it with `hpalab cluster up`"
+        )
     controller = _controller(
         hpa_sync_period,
         hpa_tolerance,
@@ -241,5 +256,5 @@ def restart_controller_manager(
         cpu_initialization_period,
         base=existing.controller,
     )
-    config = lifecycle.restart_controller_manager(name, controller)  # type: ignore[arg-type]
+    config = lifecycle.restart_controller_manager(name, controller)
     typer.echo("kube-controller-manager restarted with " + " ".join(config.controller.args()))

@@ -44,8 +44,16 @@ def coredns_objects(config: ClusterConfig) -> list[dict[str, object]]:
     labels = {"k8s-app": "kube-dns"}
     meta = {"name": "coredns", "namespace": ns}
     rules = [
-        {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"], "verbs": ["list", "watch"]},
-        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+        {
+            "apiGroups": [""],
+            "resources": ["endpoints", "services", "pods", "namespaces"],
+            "verbs": ["list", "watch"],
+        },
+        {
+            "apiGroups": ["discovery.k8s.io"],
+            "resources": ["endpointslices"],
+            "verbs": ["list", "watch"],
+        },
     ]
     container = {
         "name": "coredns",
@@ -66,12 +74,21 @@ def coredns_objects(config: ClusterConfig) -> list[dict[str, object]]:
     }
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "system:coredns"}, "rules": rules},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "system:coredns"},
+            "rules": rules,
+        },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
             "metadata": {"name": "system:coredns"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:coredns"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "system:coredns",
+            },
             "subjects": [{"kind": "ServiceAccount", "name": "coredns", "namespace": ns}],
         },
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"Corefile": COREFILE}},
@@ -101,7 +118,9 @@ def coredns_objects(config: ClusterConfig) -> list[dict[str, object]]:
     ]
 
 
-def kubectl(config: ClusterConfig, *args: str, stdin: str | None = None, timeout_s: float = 60) -> str:
+def kubectl(
+    config: ClusterConfig, *args: str, stdin: str | None = None, timeout_s: float = 60
+) -> str:
     """Run the built kubectl against the cluster; raise with its stderr when it fails."""
     argv = [str(binary_path("kubectl")), f"--kubeconfig={config.kubeconfig}", *args]
     done = subprocess.run(
@@ -119,9 +138,11 @@ def apply_coredns(config: ClusterConfig) -> None:
 
 def resolve(server: str, name: str, *, timeout_s: float = 1.0) -> list[str]:
     """A-record addresses of ``name`` from the DNS server at ``server`` (one UDP query)."""
-    query_id = random.randrange(1 << 16)
+    query_id = random.randrange(1 << 16)  # noqa: S311 - a DNS query ID, not a secret
     question = b"".join(bytes([len(p)]) + p.encode() for p in name.strip(".").split(".")) + b"\0"
-    packet = struct.pack(">HHHHHH", query_id, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", 1, 1)
+    packet = (
+        struct.pack(">HHHHHH", query_id, 0x0100, 1, 0, 0, 0) + question + struct.pack(">HH", 1, 1)
+    )
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout_s)
         sock.sendto(packet, (server, 53))

@@ -117,7 +117,7 @@ def cluster_pids(config: ClusterConfig) -> list[int]:
             continue
         pid = int(entry.name)
         try:
-            if inodes and os.stat(entry / "ns" / "net").st_ino in inodes:
+            if inodes and (entry / "ns" / "net").stat().st_ino in inodes:
                 found.add(pid)
                 continue
             if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hpalab.cluster import addons, building, network, pki
+from hpalab.cluster import addons, building, network, pki, versions
 from hpalab.cluster.components import ORDER, Component
 from hpalab.cluster.config import NODE_NAME, ClusterConfig, ControllerFlags, free_index
 from hpalab.cluster.daemons import (
@@ -57,7 +57,9 @@ class Timings:
         self.marks[step] = round(time.monotonic() - self.started, 3)
 
 
-def _wait(check: Callable[[], bool], *, timeout_s: float, what: str, daemon: Daemon | None = None) -> None:
+def _wait(
+    check: Callable[[], bool], *, timeout_s: float, what: str, daemon: Daemon | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if check():
@@ -125,7 +127,7 @@ def up(
     config = ClusterConfig(
         name=name,
         index=free_index(name),
-        kubernetes_version=building.program_pin("kubelet").version,
+        kubernetes_version=versions.kubernetes_version(),
         controller=controller or ControllerFlags(),
     )
     config.save()
@@ -168,7 +170,8 @@ def _existing(name: str) -> ClusterConfig:
     config = ClusterConfig.load(name)
     if config is None:
         raise PlatformError(
-            f"there is no cluster named {name!r}", hint=f"start it with `hpalab cluster up --name {name}`"
+            f"there is no cluster named {name!r}",
+            hint=f"start it with `hpalab cluster up --name {name}`",
         )
     return config
 

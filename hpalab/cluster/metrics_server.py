@@ -61,7 +61,8 @@ def objects() -> list[dict[str, Any]]:
         },
         "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}},
         "volumeMounts": [
-            {"name": "tmp-dir", "mountPath": "/tmp"},
+            # The pod's own emptyDir, as upstream mounts it.
+            {"name": "tmp-dir", "mountPath": "/tmp"},  # noqa: S108
             {"name": "cluster-ca", "mountPath": "/ca", "readOnly": True},
         ],
     }
@@ -76,15 +77,33 @@ def objects() -> list[dict[str, Any]]:
     }
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole", "metadata": {"name": f"system:{NAME}"}, "rules": rules},
-        _binding("RoleBinding", f"{NAME}-auth-reader", "Role", "extension-apiserver-authentication-reader"),
-        _binding("ClusterRoleBinding", f"{NAME}:system:auth-delegator", "ClusterRole", "system:auth-delegator"),
+        {
+            "apiVersion": f"{RBAC}/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": f"system:{NAME}"},
+            "rules": rules,
+        },
+        _binding(
+            "RoleBinding",
+            f"{NAME}-auth-reader",
+            "Role",
+            "extension-apiserver-authentication-reader",
+        ),
+        _binding(
+            "ClusterRoleBinding",
+            f"{NAME}:system:auth-delegator",
+            "ClusterRole",
+            "system:auth-delegator",
+        ),
         _binding("ClusterRoleBinding", f"system:{NAME}", "ClusterRole", f"system:{NAME}"),
         {
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": meta,
-            "spec": {"selector": labels, "ports": [{"name": "https", "port": 443, "targetPort": "https"}]},
+            "spec": {
+                "selector": labels,
+                "ports": [{"name": "https", "port": 443, "targetPort": "https"}],
+            },
         },
         {
             "apiVersion": "apps/v1",
@@ -121,6 +140,6 @@ def available(config: ClusterConfig) -> bool:
     """True once the metrics API answers for the node."""
     try:
         addons.kubectl(config, "get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes", timeout_s=10)
-    except Exception:  # noqa: BLE001 - any failure means not yet
+    except Exception:
         return False
     return True

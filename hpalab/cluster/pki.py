@@ -147,7 +147,10 @@ def kubeconfig(*, server: str, ca_pem: bytes, client: Pair, user: str) -> str:
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [
-            {"name": "hpalab", "cluster": {"server": server, "certificate-authority-data": b64(ca_pem)}}
+            {
+                "name": "hpalab",
+                "cluster": {"server": server, "certificate-authority-data": b64(ca_pem)},
+            }
         ],
         "users": [
             {
@@ -188,7 +191,7 @@ def ensure(config: ClusterConfig) -> None:
         _write(pki / "sa.pub", public)
     ca = _load(pki, "ca")
     if not (pki / "apiserver.crt").is_file():
-        dns = ("kubernetes", "kubernetes.default", "kubernetes.default.svc")
+        dns: tuple[str, ...] = ("kubernetes", "kubernetes.default", "kubernetes.default.svc")
         dns += (f"kubernetes.default.svc.{CLUSTER_DOMAIN}", "localhost", NODE_NAME)
         ips = (config.node_ip, config.kubernetes_service_ip, "127.0.0.1")
         _save(pki, "apiserver", issue(ca, "kube-apiserver", server=True, dns=dns, ips=ips))
@@ -202,5 +205,7 @@ def ensure(config: ClusterConfig) -> None:
     for stem, (cn, orgs) in CLIENTS.items():
         target = config.kubeconfig if stem == "admin" else config.path(f"{stem}.kubeconfig")
         if not target.is_file():
-            text = kubeconfig(server=config.server, ca_pem=ca_pem, client=issue(ca, cn, orgs=orgs), user=cn)
+            text = kubeconfig(
+                server=config.server, ca_pem=ca_pem, client=issue(ca, cn, orgs=orgs), user=cn
+            )
             _write(target, text.encode(), secret=True)

@@ -36,7 +36,9 @@ class Kube:
         self.namespace = namespace
 
     def __call__(self, *args: str, stdin: str | None = None, timeout_s: float = 60) -> str:
-        return addons.kubectl(self.config, "-n", self.namespace, *args, stdin=stdin, timeout_s=timeout_s)
+        return addons.kubectl(
+            self.config, "-n", self.namespace, *args, stdin=stdin, timeout_s=timeout_s
+        )
 
     def argv(self) -> list[str]:
         """kubectl's command line up to the verb, for tests that run it themselves."""
@@ -87,7 +89,9 @@ def kube(cluster: ClusterConfig, request: pytest.FixtureRequest) -> Iterator[Kub
         addons.kubectl(cluster, "delete", "namespace", namespace, "--wait=false")
 
 
-def deployment(name: str, container: dict[str, Any], *, replicas: int = 1, labels: dict[str, str] | None = None) -> dict[str, Any]:
+def deployment(
+    name: str, container: dict[str, Any], *, replicas: int = 1, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     labels = labels or {"app": name}
     return {
         "apiVersion": "apps/v1",
@@ -104,14 +108,21 @@ def deployment(name: str, container: dict[str, Any], *, replicas: int = 1, label
     }
 
 
-def sample_app(*, cpu_per_request: str = "0", resources: dict[str, Any] | None = None) -> dict[str, Any]:
+def sample_app(
+    *, cpu_per_request: str = "0", resources: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The sample app's container, listening on 8080 in its pod."""
     return {
         "name": "app",
         "image": "hpalab/sample-app:dev",
         "imagePullPolicy": "IfNotPresent",
         "args": ["--host", "0.0.0.0", "--port", "8080", "--cpu-per-request", cpu_per_request],
-        "env": [{"name": "HPALAB_APP_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        "env": [
+            {
+                "name": "HPALAB_APP_POD_NAME",
+                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+            }
+        ],
         "ports": [{"containerPort": 8080}],
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}, "periodSeconds": 1},
         "resources": resources or {},
@@ -133,6 +144,9 @@ def ready_pods(kube: Kube, selector: str, count: int) -> list[dict[str, Any]] | 
         p
         for p in pods
         if p["metadata"].get("deletionTimestamp") is None
-        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+        and any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in p["status"].get("conditions", [])
+        )
     ]
     return ready if len(ready) == count else None

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from hpalab.cluster import addons, lifecycle
 from hpalab.cluster.config import ClusterConfig
@@ -20,17 +21,27 @@ def _everything_of(config: ClusterConfig) -> list[str]:
     ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True)
     found += [line for line in ps.stdout.splitlines() if str(config.state_dir) in line]
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
-    found += [n for n in netns.stdout.split() if n == config.netns or n.startswith(config.pod_netns_prefix)]
+    found += [
+        n
+        for n in netns.stdout.split()
+        if n == config.netns or n.startswith(config.pod_netns_prefix)
+    ]
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
     found += [line for line in links.stdout.splitlines() if f" {config.host_veth}@" in line]
-    routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True, check=True)
-    found += [r for r in routes.stdout.splitlines() if config.pod_cidr in r or config.service_cidr in r]
-    with open("/proc/self/mountinfo") as mounts:
-        found += [m for m in mounts if str(config.state_dir) in m]
+    routes = subprocess.run(
+        ["ip", "route", "show", "table", "all"], capture_output=True, text=True, check=True
+    )
+    found += [
+        r for r in routes.stdout.splitlines() if config.pod_cidr in r or config.service_cidr in r
+    ]
+    mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    found += [m for m in mounts if str(config.state_dir) in m]
     cgroup = config.cgroup_root.strip("/")
-    found += [f"cgroup {h}" for h in os.listdir("/sys/fs/cgroup") if os.path.isdir(f"/sys/fs/cgroup/{h}/{cgroup}")]
+    found += [f"cgroup {h}" for h in Path("/sys/fs/cgroup").iterdir() if (h / cgroup).is_dir()]
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True)
-    found += [r for r in rules.stdout.splitlines() if config.pod_cidr in r or config.service_cidr in r]
+    found += [
+        r for r in rules.stdout.splitlines() if config.pod_cidr in r or config.service_cidr in r
+    ]
     return found
 
 
@@ -38,10 +49,14 @@ def test_down_after_pods_leaves_nothing() -> None:
     name = "test-down"
     config, _ = lifecycle.up(name)
     try:
-        pod = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"hpalab/toolbox","command":["sleep","3600"]}]}}'
-        addons.kubectl(config, "apply", "-f", "-", stdin=pod)
+        addons.kubectl(
+            config, "run", "p", "--image=hpalab/toolbox", "--command", "--", "sleep", "1h"
+        )
         wait_for(
-            lambda: "Running" in addons.kubectl(config, "get", "pod", "p", "-o", "jsonpath={.status.phase}"),
+            lambda: (
+                "Running"
+                in addons.kubectl(config, "get", "pod", "p", "-o", "jsonpath={.status.phase}")
+            ),
             timeout_s=60,
             what="the pod to run",
         )

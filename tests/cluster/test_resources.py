@@ -40,7 +40,11 @@ def test_cpu_limit_caps_a_busy_container(kube: Kube, cluster: ClusterConfig) -> 
         },
     }
     kube.apply(pod)
-    wait_for(lambda: kube.get("pod", "busy")["status"].get("phase") == "Running", timeout_s=60, what="Running")
+    wait_for(
+        lambda: kube.get("pod", "busy")["status"].get("phase") == "Running",
+        timeout_s=60,
+        what="Running",
+    )
     usage = _cpuacct_usage(cluster, kube.get("pod", "busy")["metadata"]["uid"])
     time.sleep(2)
     start_ns, start = int(usage.read_text()), time.monotonic()
@@ -63,12 +67,12 @@ def test_kubectl_top_pods(kube: Kube, metrics_api: ClusterConfig) -> None:
     def top() -> str | None:
         try:
             out = kube("top", "pods", "--no-headers", timeout_s=15)
-        except Exception:  # noqa: BLE001 - not served yet
+        except Exception:
             return None
         return out if "web-" in out else None
 
     out = wait_for(top, timeout_s=120, what="kubectl top pods to list the replica", every_s=3)
-    name, cpu, memory = out.split()[:3]
+    _, cpu, memory = out.split()[:3]
     assert cpu.endswith("m") and memory.endswith("Mi"), out
     assert int(memory[:-2]) > 5  # a Python process: real memory, not a zero from a fake
 
@@ -101,16 +105,26 @@ def test_real_hpa_scales_up_and_down_on_cpu(kube: Kube, metrics_api: ClusterConf
             "metrics": [
                 {
                     "type": "Resource",
-                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 50},
+                    },
                 }
             ],
             "behavior": {"scaleDown": {"stabilizationWindowSeconds": 15}},
         },
     }
-    kube.apply(deployment("web", sample_app(cpu_per_request="2ms", resources=resources)), service("web"), hpa)
+    kube.apply(
+        deployment("web", sample_app(cpu_per_request="2ms", resources=resources)),
+        service("web"),
+        hpa,
+    )
     wait_for(lambda: ready_pods(kube, "app=web", 1), timeout_s=60, what="a Ready replica")
     wait_for(
-        lambda: _hpa_status(kube).get("currentMetrics"), timeout_s=120, what="the HPA to read CPU", every_s=2
+        lambda: _hpa_status(kube).get("currentMetrics"),
+        timeout_s=120,
+        what="the HPA to read CPU",
+        every_s=2,
     )
     load = {
         "apiVersion": "v1",
@@ -119,7 +133,11 @@ def test_real_hpa_scales_up_and_down_on_cpu(kube: Kube, metrics_api: ClusterConf
         "spec": {
             "restartPolicy": "Never",
             "containers": [
-                {"name": "load", "image": "python:3.12", "command": ["python", "-c", LOAD.format(seconds=150)]}
+                {
+                    "name": "load",
+                    "image": "python:3.12",
+                    "command": ["python", "-c", LOAD.format(seconds=150)],
+                }
             ],
         },
     }
@@ -139,5 +157,13 @@ def test_real_hpa_scales_up_and_down_on_cpu(kube: Kube, metrics_api: ClusterConf
         what="the HPA to scale back down to 1",
         every_s=3,
     )
-    events = addons.kubectl(metrics_api, "-n", kube.namespace, "get", "events", "--field-selector", "involvedObject.kind=HorizontalPodAutoscaler")
+    events = addons.kubectl(
+        metrics_api,
+        "-n",
+        kube.namespace,
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=HorizontalPodAutoscaler",
+    )
     assert "SuccessfulRescale" in events

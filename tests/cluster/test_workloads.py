@@ -61,11 +61,19 @@ def test_exec_probe_logs_and_crash_loop(kube: Kube) -> None:
     probed = {
         "name": "probed",
         "image": "hpalab/toolbox",
-        "command": ["sh", "-c", "echo starting; sleep 3; echo ready > /work/ready; echo ready; sleep 3600"],
+        "command": [
+            "sh",
+            "-c",
+            "echo starting; sleep 3; echo ready > /work/ready; echo ready; sleep 3600",
+        ],
         "readinessProbe": {"exec": {"command": ["cat", "/work/ready"]}, "periodSeconds": 1},
         "volumeMounts": [{"name": "work", "mountPath": "/work"}],
     }
-    crashing = {"name": "crashing", "image": "hpalab/toolbox", "command": ["sh", "-c", "echo crashing; exit 3"]}
+    crashing = {
+        "name": "crashing",
+        "image": "hpalab/toolbox",
+        "command": ["sh", "-c", "echo crashing; exit 3"],
+    }
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -87,7 +95,11 @@ def test_exec_probe_logs_and_crash_loop(kube: Kube) -> None:
     def crash_looping() -> dict[str, object] | None:
         for s in kube.get("pod", "probes")["status"].get("containerStatuses", []):
             waiting = s["state"].get("waiting", {})
-            if s["name"] == "crashing" and waiting.get("reason") == "CrashLoopBackOff" and s["restartCount"] >= 2:
+            if (
+                s["name"] == "crashing"
+                and waiting.get("reason") == "CrashLoopBackOff"
+                and s["restartCount"] >= 2
+            ):
                 return dict(s)
         return None
 
@@ -120,10 +132,14 @@ def test_termination_grace_then_kill(kube: Kube, tmp_path: Path) -> None:
     }
     kube.apply(pod)
     events = tmp_path / "events"
-    wait_for(lambda: events.exists() and "started" in events.read_text(), timeout_s=60, what="start")
+    wait_for(
+        lambda: events.exists() and "started" in events.read_text(), timeout_s=60, what="start"
+    )
     deleted_at = time.monotonic()
     kube("delete", "pod", "stubborn", "--grace-period=5", "--wait=false")
-    wait_for(lambda: "TERM" in events.read_text(), timeout_s=10, what="SIGTERM to reach the container")
+    wait_for(
+        lambda: "TERM" in events.read_text(), timeout_s=10, what="SIGTERM to reach the container"
+    )
     wait_for(
         lambda: "stubborn" not in kube("get", "pods", "-o", "name"),
         timeout_s=30,
@@ -138,7 +154,10 @@ def test_kubectl_exec_and_port_forward(kube: Kube) -> None:
     kube.apply(deployment("web", sample_app()))
     pod = wait_for(lambda: ready_pods(kube, "app=web", 1), timeout_s=60, what="a Ready replica")[0]
     name = pod["metadata"]["name"]
-    script = "import os, socket; print(socket.gethostname(), os.environ['HPALAB_APP_POD_NAME']); raise SystemExit(4)"
+    script = (
+        "import os, socket; print(socket.gethostname(), os.environ['HPALAB_APP_POD_NAME']); "
+        "raise SystemExit(4)"
+    )
     done = subprocess.run(
         [*kube.argv(), "exec", name, "--", "python", "-c", script],
         capture_output=True,
@@ -148,7 +167,16 @@ def test_kubectl_exec_and_port_forward(kube: Kube) -> None:
     assert done.returncode == 4, done.stderr
     assert done.stdout.split() == [name, name]
     piped = subprocess.run(
-        [*kube.argv(), "exec", "-i", name, "--", "python", "-c", "import sys; print(sys.stdin.read().upper())"],
+        [
+            *kube.argv(),
+            "exec",
+            "-i",
+            name,
+            "--",
+            "python",
+            "-c",
+            "import sys; print(sys.stdin.read().upper())",
+        ],
         input="through stdin",
         capture_output=True,
         text=True,

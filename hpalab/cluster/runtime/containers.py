@@ -7,6 +7,7 @@ once it has exited. Its state is read from those files each time it is asked for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -41,7 +42,9 @@ class State:
     message: str = ""
 
 
-def resolve_argv(image: str, *, command: list[str], args: list[str], env: dict[str, str]) -> list[str]:
+def resolve_argv(
+    image: str, *, command: list[str], args: list[str], env: dict[str, str]
+) -> list[str]:
     """The container's argv with ``argv[0]`` made a path on this machine.
 
     Raises:
@@ -93,7 +96,9 @@ def write_spec(record: ContainerRecord, directory: Path) -> None:
     (directory / "spec.json").write_text(json.dumps(spec))
 
 
-def start(record: ContainerRecord, sandbox: SandboxRecord, directory: Path) -> subprocess.Popen[bytes]:
+def start(
+    record: ContainerRecord, sandbox: SandboxRecord, directory: Path
+) -> subprocess.Popen[bytes]:
     Path(record.log_path).parent.mkdir(parents=True, exist_ok=True)
     cgroups.create([Path(p) for p in record.cgroups], record.resources)
     write_spec(record, directory)
@@ -183,10 +188,8 @@ def stop(record: ContainerRecord, directory: Path, *, timeout_s: float) -> None:
 
 
 def _signal(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def cgroup_pids(record: ContainerRecord) -> list[int]:
@@ -199,7 +202,9 @@ def cgroup_pids(record: ContainerRecord) -> list[int]:
     return sorted(pids)
 
 
-def exec_sync(record: ContainerRecord, directory: Path, cmd: list[str], *, timeout_s: float) -> tuple[bytes, bytes, int]:
+def exec_sync(
+    record: ContainerRecord, directory: Path, cmd: list[str], *, timeout_s: float
+) -> tuple[bytes, bytes, int]:
     """Run ``cmd`` in the container's namespaces and cgroups; (stdout, stderr, exit code)."""
     current = state(record, directory)
     if current.phase != "CONTAINER_RUNNING" or current.pid is None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -44,7 +44,9 @@ class Runtime:
     def sandbox_dir(self, sandbox_id: str) -> Path:
         return self.root / "sandboxes" / sandbox_id
 
-    def run_sandbox(self, record: SandboxRecord, dns: tuple[list[str], list[str], list[str]]) -> str:
+    def run_sandbox(
+        self, record: SandboxRecord, dns: tuple[list[str], list[str], list[str]]
+    ) -> str:
         """Make the sandbox's network (unless it uses the node's) and record it."""
         with self.lock:
             if not record.host_network:
@@ -174,9 +176,13 @@ class Runtime:
     def container_state(self, container_id: str) -> containers.State:
         return containers.state(self.container(container_id), self.container_dir(container_id))
 
-    def exec_sync(self, container_id: str, cmd: list[str], timeout_s: float) -> tuple[bytes, bytes, int]:
+    def exec_sync(
+        self, container_id: str, cmd: list[str], timeout_s: float
+    ) -> tuple[bytes, bytes, int]:
         record = self.container(container_id)
-        return containers.exec_sync(record, self.container_dir(container_id), cmd, timeout_s=timeout_s)
+        return containers.exec_sync(
+            record, self.container_dir(container_id), cmd, timeout_s=timeout_s
+        )
 
     def reopen_log(self, container_id: str) -> None:
         """Ask the container's shim to reopen its log file (the kubelet rotated it)."""

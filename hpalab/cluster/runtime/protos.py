@@ -63,7 +63,13 @@ def ensure() -> Path:
     work.mkdir(parents=True)
     shutil.copyfile(_module_dir() / PROTO, work / f"{STEM}.proto")
     status = protoc.main(
-        ["protoc", f"-I{work}", f"--python_out={work}", f"--grpc_python_out={work}", f"{STEM}.proto"]
+        [
+            "protoc",
+            f"-I{work}",
+            f"--python_out={work}",
+            f"--grpc_python_out={work}",
+            f"{STEM}.proto",
+        ]
     )
     if status != 0:
         raise PlatformError("protoc failed on the CRI proto", hint="check grpcio-tools")

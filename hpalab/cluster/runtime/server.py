@@ -34,7 +34,7 @@ def _abort_on_errors(method: Callable[..., Msg]) -> Callable[..., Msg]:
             context.abort(grpc.StatusCode.NOT_FOUND, str(e))
         except ContainerError as e:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
-        except Exception as e:  # noqa: BLE001 - the kubelet gets the reason, not a hang
+        except Exception as e:
             traceback.print_exc()
             context.abort(grpc.StatusCode.INTERNAL, f"{type(e).__name__}: {e}")
 
@@ -61,7 +61,9 @@ class Services:
     # -- conversions ------------------------------------------------------------------------
 
     def _sandbox_meta(self, s: SandboxRecord) -> Msg:
-        return self.pb.PodSandboxMetadata(name=s.name, uid=s.uid, namespace=s.namespace, attempt=s.attempt)
+        return self.pb.PodSandboxMetadata(
+            name=s.name, uid=s.uid, namespace=s.namespace, attempt=s.attempt
+        )
 
     def _sandbox_state(self, s: SandboxRecord) -> int:
         return int(self.pb.SANDBOX_READY if s.ready else self.pb.SANDBOX_NOTREADY)
@@ -190,7 +192,11 @@ class Services:
             host_network=options.network == self.pb.NODE,
             netns="",
         )
-        dns = (list(cfg.dns_config.servers), list(cfg.dns_config.searches), list(cfg.dns_config.options))
+        dns = (
+            list(cfg.dns_config.servers),
+            list(cfg.dns_config.searches),
+            list(cfg.dns_config.options),
+        )
         return self.pb.RunPodSandboxResponse(pod_sandbox_id=self.rt.run_sandbox(record, dns))
 
     @_abort_on_errors
@@ -254,7 +260,11 @@ class Services:
         res = linux.resources
         sec = linux.security_context
         uid = sec.run_as_user.value if sec.HasField("run_as_user") else None
-        gid = sec.run_as_group.value if sec.HasField("run_as_group") else (0 if uid is not None else None)
+        gid = (
+            sec.run_as_group.value
+            if sec.HasField("run_as_group")
+            else (0 if uid is not None else None)
+        )
         sandbox = self.rt.sandbox(request.pod_sandbox_id)
         fields = {
             "name": cfg.metadata.name,
@@ -351,7 +361,9 @@ class Services:
 
     @_abort_on_errors
     def ExecSync(self, request: Msg, context: Any) -> Msg:
-        out, err, code = self.rt.exec_sync(request.container_id, list(request.cmd), float(request.timeout))
+        out, err, code = self.rt.exec_sync(
+            request.container_id, list(request.cmd), float(request.timeout)
+        )
         return self.pb.ExecSyncResponse(stdout=out, stderr=err, exit_code=code)
 
     @_abort_on_errors
@@ -391,7 +403,11 @@ class Services:
 
     def _sandbox_stats(self, s: SandboxRecord) -> Msg:
         cpu, memory = self._cpu_memory(s.id, cgroups.container_paths(s.cgroup_parent, ""))
-        running = [c for c in self.rt.containers_of(s.id) if self._container_state(c).phase == "CONTAINER_RUNNING"]
+        running = [
+            c
+            for c in self.rt.containers_of(s.id)
+            if self._container_state(c).phase == "CONTAINER_RUNNING"
+        ]
         linux = self.pb.LinuxPodSandboxStats(
             cpu=cpu, memory=memory, containers=[self._container_stats(c) for c in running]
         )

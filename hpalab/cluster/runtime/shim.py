@@ -98,8 +98,9 @@ def _child(spec: dict[str, object], out_w: int, err_w: int) -> None:
             os.setuid(int(uid))  # type: ignore[call-overload]
         os.chdir(str(spec.get("cwd") or "/"))
         argv = [str(a) for a in spec["argv"]]  # type: ignore[attr-defined]
-        os.execve(argv[0], argv, dict(spec["env"]))  # type: ignore[call-overload]
-    except BaseException as e:  # noqa: BLE001 - whatever fails, the container must exit
+        env: dict[str, str] = spec["env"]  # type: ignore[assignment]
+        os.execve(argv[0], argv, env)  # noqa: S606 - the container is the point  # type: ignore[call-overload]
+    except BaseException as e:
         os.write(2, f"hpalab runtime: cannot start the container: {e}\n".encode())
     os._exit(127)
 
@@ -136,7 +137,7 @@ class LogWriter:
 
 def _kill_leftovers(spec: dict[str, object]) -> None:
     for _ in range(50):
-        pids = set()
+        pids: set[int] = set()
         for cgroup in spec["cgroups"]:  # type: ignore[attr-defined]
             try:
                 pids.update(int(p) for p in Path(cgroup, "cgroup.procs").read_text().split())
@@ -177,7 +178,9 @@ def main(directory: Path) -> int:
         _child(spec, out_w, err_w)
     os.close(out_w)
     os.close(err_w)
-    (directory / "pid").write_text(json.dumps({"pid": pid, "shim": os.getpid(), "started_at": time.time_ns()}))
+    (directory / "pid").write_text(
+        json.dumps({"pid": pid, "shim": os.getpid(), "started_at": time.time_ns()})
+    )
     selector = selectors.DefaultSelector()
     selector.register(out_r, selectors.EVENT_READ, "stdout")
     selector.register(err_r, selectors.EVENT_READ, "stderr")
