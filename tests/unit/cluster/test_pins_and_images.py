@@ -1,0 +1,81 @@
+"""The pinned versions, the wrapper modules and the image map agree with each other."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hpalab.cluster import building, versions
+from hpalab.cluster.runtime import images
+
+
+@pytest.mark.parametrize("component", sorted(versions.pins()))
+def test_each_pin_is_what_its_wrapper_module_requires(component: str) -> None:
+    pin = versions.pins()[component]
+    gomod = (pin.wrapper_dir / "go.mod").read_text()
+    assert (pin.wrapper_dir / "go.sum").is_file()
+    if pin.own:
+        assert f"module {pin.module}\n" in gomod
+        return
+    line = rf"^(require |\t){re.escape(pin.module)} {re.escape(pin.version)}( // indirect)?$"
+    assert re.search(line, gomod, re.M)
+    building.check_pin(pin)  # raises unless go.sum pins the same checksum
+
+
+def test_kubernetes_staging_modules_are_replaced_by_the_same_release() -> None:
+    pin = versions.pins()["kubernetes"]
+    gomod = (pin.wrapper_dir / "go.mod").read_text()
+    minor_patch = pin.version.removeprefix("v1.")
+    replaced = re.findall(r"^\t(k8s\.io/\S+) => \1 (v\S+)$", gomod, re.M)
+    assert len(replaced) > 20
+    assert {version for _, version in replaced} == {f"v0.{minor_patch}"}
+
+
+def test_a_changed_checksum_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    pin = versions.pins()["etcd"].model_copy(update={"sum": "h1:" + "A" * 43 + "="})
+    with pytest.raises(Exception, match="does not pin"):
+        building.check_pin(pin)
+
+
+def test_kubernetes_binaries_report_the_pinned_version() -> None:
+    flags = building.ldflags(versions.pins()["kubernetes"])
+    assert "k8s.io/component-base/version.gitVersion=v1.37.2" in flags
+    assert "-s -w" in flags
+
+
+@pytest.mark.parametrize(
+    ("reference", "repository"),
+    [
+        ("python", "python"),
+        ("python:3.12-slim", "python"),
+        ("docker.io/library/python:3.12", "python"),
+        ("registry.k8s.io/coredns/coredns:v1.12.0", "registry.k8s.io/coredns/coredns"),
+        ("localhost:5000/hpalab/sample-app:dev", "localhost:5000/hpalab/sample-app"),
+        ("hpalab/sample-app@sha256:" + "a" * 64, "hpalab/sample-app"),
+    ],
+)
+def test_image_repository(reference: str, repository: str) -> None:
+    assert images.repository(reference) == repository
+
+
+def test_every_mapped_image_names_a_known_program() -> None:
+    for entry in images.image_map().images.values():
+        for ref in [entry.program, *entry.paths.values()]:
+            assert sum((ref.built is not None, ref.python, ref.host is not None)) == 1
+            if ref.built:
+                assert ref.built in versions.all_programs()
+
+
+def test_an_unmapped_image_is_not_found() -> None:
+    assert images.lookup("nginx:1.27") is None
+
+
+def test_command_and_args_follow_docker_rules() -> None:
+    entry = images.ImageEntry.model_validate(
+        {"program": {"host": "sh"}, "entrypoint": ["/ep"], "cmd": ["--default"]}
+    )
+    assert images.argv_of(entry, command=[], args=[]) == ["/ep", "--default"]
+    assert images.argv_of(entry, command=[], args=["--x"]) == ["/ep", "--x"]
+    assert images.argv_of(entry, command=["/c"], args=[]) == ["/c"]
+    assert images.argv_of(entry, command=["/c"], args=["a"]) == ["/c", "a"]
