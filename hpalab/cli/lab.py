@@ -95,6 +95,15 @@ def up(
     app_image: str | None = typer.Option(None, help=K8S + "sample-app image."),
     manifests_dir: Path | None = typer.Option(None, help=K8S + "upstream release files."),
     dry_run: bool = typer.Option(False, "--dry-run", help=K8S + "print the objects only."),
+    kubelet_insecure_tls: bool | None = typer.Option(
+        None,
+        "--kubelet-insecure-tls/--kubelet-verify-tls",
+        help=K8S + "metrics-server skips or checks kubelet certificates (default: from the "
+        "nodes: skip on kind, minikube, docker-desktop).",
+    ),
+    grafana: bool = typer.Option(
+        True, "--grafana/--without-grafana", help=K8S + "deploy Grafana (default: yes)."
+    ),
 ) -> None:
     """Start a stack: sample-app replicas, Prometheus, metrics pipeline and HPA; print its URLs."""
     local_only = {
@@ -112,6 +121,8 @@ def up(
         "--app-image": app_image is not None,
         "--manifests-dir": manifests_dir is not None,
         "--dry-run": dry_run,
+        "--kubelet-insecure-tls": kubelet_insecure_tls is not None,
+        "--without-grafana": not grafana,
     }
     _check_platform(platform, cluster_only if platform == "local" else local_only)
     if platform == "kubernetes":
@@ -125,6 +136,8 @@ def up(
             manifests_dir=manifests_dir,
             app_image=app_image,
             kubeconfig=kubeconfig,
+            kubelet_insecure_tls=kubelet_insecure_tls,
+            grafana=grafana,
             out=sys.stdout,
         )
         return

@@ -70,6 +70,10 @@ class AppMetrics:
             ("method", "path", "status"),
             registry=self.registry,
         )
+        # The series of the served route exists at 0 from the start: a rate() over it is 0
+        # rather than absent, so an adapter rule serves a value (and the HPA is ScalingActive)
+        # before the first request, as in a service that is up but idle.
+        self.requests.labels("GET", "/", "200")
         self.duration = Histogram(
             "http_request_duration_seconds",
             "Time from request received to response ready, by method and route.",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from hpalab.platforms.kubernetes import profile
 from hpalab.platforms.kubernetes import upstream as upstream_mod
 from hpalab.platforms.kubernetes.certs import (
     TLS_SECRET,
@@ -121,9 +122,15 @@ def print_stream(steps: list[Step], out: TextIO) -> None:
             out.write(dump_yaml(body))
 
 
-def _owned_by_someone_else(client: KubeClient, path: str) -> bool:
+def _installed(client: KubeClient, path: str) -> tuple[bool, str | None]:
+    """(whether someone else installed it, the version hpalab installed if it did)."""
     found = client.get(path)
-    return found is not None and found["metadata"].get("labels", {}).get(MANAGED_BY) != "hpalab"
+    if found is None:
+        return False, None
+    metadata = found["metadata"]
+    if metadata.get("labels", {}).get(MANAGED_BY) != "hpalab":
+        return True, None
+    return False, (metadata.get("annotations") or {}).get(upstream_mod.VERSION_ANNOTATION)
 
 
 _PROBES = {
@@ -141,11 +148,17 @@ def _cluster_upstream(
     options: StackOptions,
     insecure_tls: bool,
     result: UpResult,
+    reapply: bool = False,
 ) -> dict[str, list[Obj]]:
     found: dict[str, list[Obj]] = {}
     for component in upstream_mod.components().values():
-        if _owned_by_someone_else(client, _PROBES[component.name]):
+        foreign, version = _installed(client, _PROBES[component.name])
+        if foreign:
             result.skipped.append(component.name)
+            continue
+        if version == component.version and not reapply:
+            # Installed by an earlier `up`: applying again would roll it for nothing (and,
+            # with other flags, could break it), so a run leaves it as it is.
             continue
         data = upstream_mod.fetch(
             component, manifests_dir=manifests_dir, warn=result.warnings.append
@@ -186,6 +199,7 @@ def up(
     kubeconfig: Path | None = None,
     client: KubeClient | None = None,
     waiter: Waiter | None = None,
+    grafana: bool = True,
 ) -> UpResult:
     """Deploy (or with ``dry_run`` print) the stack for ``experiment``'s baseline variant.
 
@@ -210,19 +224,24 @@ def up(
         print_stream(steps, out)
         return UpResult(all_objects(steps))
     client = client or KubeClient(load_api_client(context=context, config_file=kubeconfig))
-    if context is None and kubelet_insecure_tls is None:
-        insecure = _kubelet_insecure_tls(_current_context(kubeconfig), None)
+    found = profile.detect(client)
+    options = found.options(namespace=namespace, app_image=app_image)
+    if not found.grafana and grafana:
+        out.write(f"grafana: not deployed: the cluster's runtime ({found.runtime}) cannot run it\n")
     result = deploy(
         spec,
         options,
         client=client,
         waiter=waiter,
         manifests_dir=manifests_dir,
-        kubelet_insecure_tls=insecure,
+        kubelet_insecure_tls=(
+            found.kubelet_insecure_tls if kubelet_insecure_tls is None else kubelet_insecure_tls
+        ),
         with_hpa=with_hpa,
+        with_grafana=grafana and found.grafana,
         out=out,
     )
-    _print_access(options, out)
+    _print_access(options, found, out, grafana=grafana and found.grafana)
     return result
 
 
@@ -235,6 +254,7 @@ def deploy(
     manifests_dir: Path | None = None,
     kubelet_insecure_tls: bool = False,
     with_hpa: bool = True,
+    with_grafana: bool = True,
     out: TextIO,
 ) -> UpResult:
     """Apply every step of the stack for ``spec`` and wait until each is ready."""
@@ -252,7 +272,13 @@ def deploy(
     if tls_warning:
         result.warnings.append(tls_warning)
     steps = plan(
-        spec, options, upstream=upstream, grafana_password=password, tls=tls, with_hpa=with_hpa
+        spec,
+        options,
+        upstream=upstream,
+        grafana_password=password,
+        tls=tls,
+        with_hpa=with_hpa,
+        with_grafana=with_grafana,
     )
     if password is None:  # keep the existing Secret: re-applying would replace the password
         steps = [
@@ -294,18 +320,6 @@ def _writer(out: TextIO) -> Callable[[str], None]:
     return write
 
 
-def _current_context(kubeconfig: Path | None) -> str | None:
-    from kubernetes import config as kube_config
-
-    try:
-        _contexts, active = kube_config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig) if kubeconfig else None
-        )
-    except Exception:  # the client loaded it already; the name is only a hint
-        return None
-    return str(active.get("name")) if active else None
-
-
 def password_command(namespace: str) -> str:
     """The kubectl command that prints Grafana's admin password (never printed by hpalab)."""
     jsonpath = "{.data.admin-password}"
@@ -314,15 +328,21 @@ def password_command(namespace: str) -> str:
     )
 
 
-def _print_access(options: StackOptions, out: TextIO) -> None:
+def _print_access(
+    options: StackOptions, found: profile.Profile, out: TextIO, *, grafana: bool
+) -> None:
     ns = options.namespace
     out.write(
-        f"sample app: NodePort {options.app_node_port} (kind: http://127.0.0.1:{options.app_node_port})\n"
-        f"prometheus: NodePort {options.prometheus_node_port}, or "
+        f"sample app: {found.node_url(options.app_node_port)}/ (NodePort {options.app_node_port})\n"
+        f"prometheus: {found.node_url(options.prometheus_node_port)} (NodePort "
+        f"{options.prometheus_node_port}), or "
         f"`kubectl -n {ns} port-forward svc/prometheus-operated 9090`\n"
-        f"grafana:    NodePort {options.grafana_node_port}; user hpalab, password: "
-        f"`{password_command(ns)}`\n"
     )
+    if grafana:
+        out.write(
+            f"grafana:    {found.node_url(options.grafana_node_port)}; user hpalab, password: "
+            f"`{password_command(ns)}`\n"
+        )
 
 
 def status(

@@ -20,7 +20,7 @@ from typing import Any
 
 from hpalab.errors import PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
-from hpalab.platforms.kubernetes import fingerprinting, lifecycle
+from hpalab.platforms.kubernetes import fingerprinting, lifecycle, profile
 from hpalab.platforms.kubernetes.client import KubeClient, collection_path, load_api_client
 from hpalab.platforms.kubernetes.metrics_api import (
     hpa_current_value,
@@ -83,6 +83,8 @@ class KubernetesPlatform(Platform):
         self._forward: PortForward | None = None
         self._flags: dict[str, Any] = {}
         self._tls: AdapterTLS | None = None
+        self.profile = profile.Profile()
+        """What kind of cluster it is (read from its nodes by ``start``)."""
         self.log = io.StringIO()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -110,6 +112,10 @@ class KubernetesPlatform(Platform):
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.profile = profile.detect(self.client)
+        self.options = self.profile.options(
+            namespace=self.options.namespace, app_image=self.options.app_image
+        )
         self._keep_deployed_image()
         if self._deploy:
             result = lifecycle.deploy(
@@ -118,7 +124,9 @@ class KubernetesPlatform(Platform):
                 client=self.client,
                 waiter=self._waiter_for(self.spec),
                 manifests_dir=self.manifests_dir,
+                kubelet_insecure_tls=self.profile.kubelet_insecure_tls,
                 with_hpa=False,
+                with_grafana=self.profile.grafana,
                 out=self.log,
             )
             self._tls = result.tls
@@ -236,7 +244,7 @@ class KubernetesPlatform(Platform):
 
     @property
     def load_url(self) -> str:
-        return self._load_url or f"http://127.0.0.1:{self.options.app_node_port}"
+        return self._load_url or self.profile.node_url(self.options.app_node_port)
 
     @property
     def prometheus_url(self) -> str:
@@ -251,7 +259,7 @@ class KubernetesPlatform(Platform):
                 )
                 self._forward.start()
             return self._forward.url
-        return self._prometheus_url or f"http://127.0.0.1:{self.options.prometheus_node_port}"
+        return self._prometheus_url or self.profile.node_url(self.options.prometheus_node_port)
 
     def observe(self) -> Snapshot:
         now = self._clock()

@@ -74,6 +74,7 @@ def plan(
     grafana_password: str | None,
     tls: AdapterTLS | None = None,
     with_hpa: bool = True,
+    with_grafana: bool = True,
 ) -> list[Step]:
     """Every step of ``up``. ``upstream`` maps component names to their objects; a component
     left out (already installed by someone else, or not available in ``--dry-run``) is skipped.
@@ -90,8 +91,10 @@ def plan(
         _step("prometheus", render_monitoring.prometheus_objects(spec, options)),
         _step("sample app", render_app.app_objects(spec, options)),
         _step("prometheus-adapter", render_adapter.adapter_objects(spec, options, tls)),
-        _step("grafana", render_monitoring.grafana_objects(spec, options, grafana_password)),
     ]
+    if with_grafana:
+        grafana = render_monitoring.grafana_objects(spec, options, grafana_password)
+        steps.append(_step("grafana", grafana))
     if with_hpa:
         steps.append(hpa_step(spec, options))
     return steps

@@ -1,9 +1,10 @@
 """Upstream components (prometheus-operator, metrics-server): pinned, verified, cached.
 
-Release files are looked up in this order: ``--manifests-dir`` (for clusters without internet
-access: put the files named in ``data/upstream.yaml`` there), the cache
-(``$HPALAB_CACHE_DIR`` or ``~/.cache/hpalab/upstream``), then the release URL. Every file is
-checked against its pinned SHA-256 before use; a mismatch is an error, never a warning.
+Manifests come from, in this order: ``--manifests-dir`` (put the release files named in
+``data/upstream.yaml`` there), the component's Go module (the default: the module proxy is
+reachable where GitHub's release downloads may not be; see :mod:`.modules`), then the release
+URL. A module is checked against its pinned go.sum checksum, a release file against its pinned
+SHA-256; a mismatch is an error, and so is a missing pin: nothing unpinned is ever applied.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from hpalab.errors import PlatformError, PrerequisiteError
 from hpalab.platforms.kubernetes.objects import INSTANCE, MANAGED_BY, NAME, Obj
 
 Downloader = Callable[[str], bytes]
+VERSION_ANNOTATION = "hpalab.dev/upstream-version"
+"""On every upstream object hpalab applies: the component's version, so a later ``up`` or
+``run`` knows it need not apply it again."""
 PROMETHEUS_OPERATOR = "prometheus-operator"
 METRICS_SERVER = "metrics-server"
 
@@ -35,7 +39,15 @@ class Component:
     url: str
     file: str
     sha256: str
-    """Hex SHA-256 of the file; empty when not pinned yet."""
+    """Hex SHA-256 of the release file; empty when not pinned (the file is then refused)."""
+    module: str = ""
+    """The Go module that carries the same manifests."""
+    module_sum: str = ""
+    """Its ``h1:`` checksum, as go.sum records it."""
+    module_file: str = ""
+    """The release file's path in the module (prometheus-operator's ``bundle.yaml``)."""
+    module_kustomize: str = ""
+    """Or the kustomize overlay in the module the release is built from (metrics-server)."""
 
 
 def components(text: str | None = None) -> dict[str, Component]:
@@ -62,8 +74,8 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _verify(component: Component, data: bytes, *, where: str, recorded: str = "") -> None:
-    expected = component.sha256 or recorded
+def _verify(component: Component, data: bytes, *, where: str) -> None:
+    expected = component.sha256
     if expected and sha256(data) != expected:
         raise PlatformError(
             f"{component.name} {component.version} from {where} has SHA-256 {sha256(data)}, "
@@ -97,45 +109,67 @@ def fetch(
     download: Downloader | None = None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> bytes:
-    """The verified release file's bytes, downloading it into the cache when needed.
+    """The verified manifests' bytes: from ``manifests_dir``, the Go module, or the release URL.
 
     Raises:
         PrerequisiteError: ``manifests_dir`` is given but lacks the file (offline clusters must
             supply every file), or the download failed.
-        PlatformError: the file does not match its pinned (or first-recorded) checksum.
+        PlatformError: the file or module does not match its pin, or it has no pin.
     """
     cache = cache or cache_dir()
+    if manifests_dir is None and component.module:
+        return _from_module(component, cache=cache, download=download)
+    if not component.sha256:
+        raise PlatformError(
+            f"the {component.name} {component.version} release file has no pinned SHA-256",
+            hint="pin it in data/upstream.yaml (`python -m hpalab.platforms.kubernetes.upstream "
+            "pin` on a machine that reaches the release URL); unpinned files are never applied",
+        )
     found = local_file(component, manifests_dir=manifests_dir, cache=cache)
     if found is None and manifests_dir is not None:
         raise PrerequisiteError(
             f"{manifests_dir / component.file} is missing",
             hint=f"download {component.url} into {manifests_dir}",
         )
-    record = cache / f"{component.file}.sha256"
-    recorded = record.read_text().strip() if record.is_file() else ""
     if found is not None:
         data = found.read_bytes()
-        _verify(component, data, where=str(found), recorded=recorded)
-    else:
-        try:
-            data = (download or _download)(component.url)
-        except Exception as error:
-            raise PrerequisiteError(
-                f"cannot download {component.name} {component.version}: {error}",
-                hint="check the network, or supply the file with --manifests-dir",
-            ) from error
-        _verify(component, data, where=component.url, recorded=recorded)
-        cache.mkdir(parents=True, exist_ok=True)
-        (cache / component.file).write_bytes(data)
-    if not component.sha256:
-        if not recorded:
-            cache.mkdir(parents=True, exist_ok=True)
-            record.write_text(sha256(data) + "\n")
-        warn(
-            f"{component.name} {component.version} is not pinned; using SHA-256 "
-            f"{sha256(data)} recorded at first use (pin it in upstream.yaml)"
-        )
+        _verify(component, data, where=str(found))
+        return data
+    try:
+        data = (download or _download)(component.url)
+    except Exception as error:
+        raise PrerequisiteError(
+            f"cannot download {component.name} {component.version}: {error}",
+            hint="check the network, or supply the file with --manifests-dir",
+        ) from error
+    _verify(component, data, where=component.url)
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / component.file).write_bytes(data)
     return data
+
+
+def _from_module(component: Component, *, cache: Path, download: Downloader | None) -> bytes:
+    from hpalab.platforms.kubernetes import modules
+
+    data = modules.module_zip(
+        component.module, component.version, component.module_sum, cache=cache, download=download
+    )
+    if component.module_file:
+        text = modules.read(data, component.module, component.version, component.module_file)
+        _verify(component, text, where=f"{component.module}@{component.version}")
+        return text
+    docs = modules.kustomize(data, component.module, component.version, component.module_kustomize)
+    return yaml.safe_dump_all(docs, sort_keys=False).encode()
+
+
+class _ManifestLoader(yaml.SafeLoader):
+    """A safe loader that reads a bare ``=`` as the string it is in Kubernetes manifests
+    (YAML 1.1's ``value`` tag, which PyYAML resolves but cannot construct; CRD enums use it)."""
+
+
+_ManifestLoader.add_constructor(  # type: ignore[type-var]
+    "tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str
+)
 
 
 def upstream_objects(
@@ -147,7 +181,7 @@ def upstream_objects(
     with self-signed kubelet certificates (kind, minikube) need.
     """
     try:
-        docs = [d for d in yaml.safe_load_all(data) if isinstance(d, dict)]
+        docs = [d for d in yaml.load_all(data, Loader=_ManifestLoader) if isinstance(d, dict)]
     except yaml.YAMLError as error:
         raise PlatformError(
             f"{component.file} is not YAML: {error}", hint="fetch it again"
@@ -157,6 +191,9 @@ def upstream_objects(
         labels.update({MANAGED_BY: "hpalab", INSTANCE: instance})
         labels.setdefault(NAME, component.name)
         doc["metadata"]["labels"] = labels
+        annotations = doc["metadata"].get("annotations") or {}
+        annotations[VERSION_ANNOTATION] = component.version
+        doc["metadata"]["annotations"] = annotations
         if (
             kubelet_insecure_tls
             and component.name == METRICS_SERVER

@@ -27,13 +27,15 @@ class Downloads:
         return self.data
 
 
-def test_the_shipped_pins_name_release_urls_and_files():
+def test_the_shipped_pins_name_release_urls_files_and_modules():
     components = upstream.components()
     assert set(components) == {"prometheus-operator", "metrics-server"}
     for c in components.values():
         assert c.version in c.url and c.url.startswith("https://github.com/")
         assert c.version in c.file
         assert c.sha256 == "" or len(c.sha256) == 64
+        assert c.module and c.module_sum.startswith("h1:")
+        assert bool(c.module_file) != bool(c.module_kustomize)
 
 
 def test_a_pinned_file_is_downloaded_once_then_served_from_the_cache(tmp_path):
@@ -59,14 +61,11 @@ def test_a_tampered_cache_file_is_refused(tmp_path):
         fetch(component, cache=tmp_path, download=Downloads())
 
 
-def test_an_unpinned_file_is_trusted_on_first_use_then_held_to_it(tmp_path):
-    warnings: list[str] = []
-    fetch(_component(), cache=tmp_path, download=Downloads(), warn=warnings.append)
-    assert (tmp_path / "ms.yaml.sha256").read_text().strip() == sha256(DATA)
-    assert "not pinned" in warnings[0]
-    (tmp_path / "ms.yaml").unlink()
-    with pytest.raises(PlatformError):
-        fetch(_component(), cache=tmp_path, download=Downloads(DATA + b"#"))
+def test_an_unpinned_release_file_is_refused(tmp_path):
+    download = Downloads()
+    with pytest.raises(PlatformError, match="no pinned SHA-256"):
+        fetch(_component(), cache=tmp_path, download=download)
+    assert download.urls == []
 
 
 def test_an_offline_directory_is_used_and_verified(tmp_path):
@@ -87,7 +86,12 @@ def test_an_offline_directory_is_used_and_verified(tmp_path):
 
 def test_an_offline_directory_without_the_file_is_an_error_with_the_url(tmp_path):
     with pytest.raises(PrerequisiteError) as caught:
-        fetch(_component(), manifests_dir=tmp_path, cache=tmp_path / "c", download=Downloads())
+        fetch(
+            _component(sha256(DATA)),
+            manifests_dir=tmp_path,
+            cache=tmp_path / "c",
+            download=Downloads(),
+        )
     assert "https://example.invalid/components.yaml" in caught.value.hint
 
 
@@ -96,7 +100,7 @@ def test_a_failed_download_says_how_to_work_offline(tmp_path):
         raise OSError("network unreachable")
 
     with pytest.raises(PrerequisiteError) as caught:
-        fetch(_component(), cache=tmp_path, download=broken)
+        fetch(_component(sha256(DATA)), cache=tmp_path, download=broken)
     assert "--manifests-dir" in caught.value.hint
 
 
