@@ -18,7 +18,14 @@ from pathlib import Path
 
 from hpalab.cluster import addons, building, network, pki, versions
 from hpalab.cluster.components import ORDER, Component
-from hpalab.cluster.config import NODE_NAME, ClusterConfig, ControllerFlags, free_index
+from hpalab.cluster.config import (
+    NODE_NAME,
+    ClusterConfig,
+    ControllerFlags,
+    clusters_home,
+    free_index,
+    known_clusters,
+)
 from hpalab.cluster.daemons import (
     Daemon,
     cgroup_dirs,
@@ -176,7 +183,7 @@ def _existing(name: str) -> ClusterConfig:
     return config
 
 
-def _created_paths(config: ClusterConfig) -> list[Path]:
+def _created_paths(config: ClusterConfig) -> list[str]:
     """Mount points the runtime's shims made on the host for container paths."""
     runtime = config.path("runtime")
     found: list[str] = []
@@ -185,7 +192,30 @@ def _created_paths(config: ClusterConfig) -> list[Path]:
     for record in runtime.glob("containers/*/created.json"):
         with contextlib.suppress(OSError, ValueError):
             found += json.loads(record.read_text())
-    return sorted({Path(p) for p in found}, key=lambda p: -len(p.parts))
+    return found
+
+
+def _remove_created_paths(config: ClusterConfig) -> None:
+    """Remove the mount points containers needed on the host, once no cluster runs.
+
+    A container path that does not exist on the host (``/var/run/secrets/…``) needs an empty
+    directory or file there to be mounted on. Removing one that a container of another cluster
+    has something mounted on would detach that mount, so they are only recorded (in a ledger
+    beside the clusters) while any other cluster exists, and the last ``down`` removes them all.
+    """
+    ledger = clusters_home() / ".created-paths"
+    paths = set(_created_paths(config))
+    with contextlib.suppress(OSError):
+        paths |= set(ledger.read_text().split())
+    others = [n for n in known_clusters() if n != config.name]
+    if others:
+        ledger.parent.mkdir(parents=True, exist_ok=True)
+        ledger.write_text("".join(f"{p}\n" for p in sorted(paths)))
+        return
+    for path in sorted({Path(p) for p in paths}, key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            path.rmdir() if path.is_dir() else path.unlink() if path.stat().st_size == 0 else None
+    ledger.unlink(missing_ok=True)
 
 
 def down(name: str) -> list[str]:
@@ -203,9 +233,7 @@ def down(name: str) -> list[str]:
     unmount_under(config.state_dir)
     remove_cgroups(config)
     network.teardown(config)
-    for path in _created_paths(config):
-        with contextlib.suppress(OSError):
-            path.rmdir() if path.is_dir() else path.unlink() if path.stat().st_size == 0 else None
+    _remove_created_paths(config)
     left = leftovers(config)
     if not left:
         shutil.rmtree(config.state_dir, ignore_errors=True)

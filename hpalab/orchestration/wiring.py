@@ -59,10 +59,13 @@ def _local(loaded: LoadedExperiment) -> Platform:
 
 
 def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str) -> Platform:
+    from hpalab.orchestration.clusters import controller_hook
     from hpalab.platforms.kubernetes.platform import KubernetesPlatform
 
     spec = loaded.variant(loaded.baseline).spec
-    return KubernetesPlatform(spec, context=context, namespace=namespace)
+    return KubernetesPlatform(
+        spec, context=context, namespace=namespace, controller_hook=controller_hook(context)
+    )
 
 
 class _DriverSession:

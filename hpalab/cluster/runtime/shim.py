@@ -76,6 +76,49 @@ def bind_mounts(spec: dict[str, object], directory: Path) -> None:
         (directory / "created.json").write_text(json.dumps(created))
 
 
+PR_SET_KEEPCAPS = 8
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+CAP_DAC_READ_SEARCH = 2
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def become_user_who_can_read(uid: int) -> None:
+    """setuid(``uid``), keeping only CAP_DAC_READ_SEARCH, also across exec (ambient).
+
+    Containers are programs of this machine: the interpreter hpalab runs on, or a binary in
+    root's build cache, may sit below a directory only root may enter. With this capability
+    the process reads and searches every file, as it could read its own image, while all it
+    writes is still checked against ``uid``.
+    """
+    _check(_libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)")
+    os.setuid(uid)
+    bit = 1 << CAP_DAC_READ_SEARCH
+    data = (_CapData * 2)(_CapData(bit, bit, bit), _CapData(0, 0, 0))
+    header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+    raise_ambient = _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_READ_SEARCH, 0, 0)
+    _check(raise_ambient, "prctl(PR_CAP_AMBIENT_RAISE)")
+
+
 def _child(spec: dict[str, object], out_w: int, err_w: int) -> None:
     """In the forked child: cgroups, user, directory, streams, then exec (never returns)."""
     try:
@@ -94,8 +137,8 @@ def _child(spec: dict[str, object], out_w: int, err_w: int) -> None:
         if gid is not None:
             os.setgroups(list(spec.get("groups") or []))  # type: ignore[call-overload]
             os.setgid(int(gid))  # type: ignore[call-overload]
-        if uid is not None:
-            os.setuid(int(uid))  # type: ignore[call-overload]
+        if uid is not None and int(uid) != 0:  # type: ignore[call-overload]
+            become_user_who_can_read(int(uid))  # type: ignore[call-overload]
         os.chdir(str(spec.get("cwd") or "/"))
         argv = [str(a) for a in spec["argv"]]  # type: ignore[attr-defined]
         env: dict[str, str] = spec["env"]  # type: ignore[assignment]

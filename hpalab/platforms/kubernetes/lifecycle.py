@@ -36,7 +36,7 @@ from hpalab.platforms.kubernetes.objects import (
     dump_yaml,
     owned_selector,
 )
-from hpalab.platforms.kubernetes.render_adapter import AdapterTLS
+from hpalab.platforms.kubernetes.render_adapter import AdapterTLS, unused_apiservices
 from hpalab.platforms.kubernetes.stack import Step, all_objects, plan
 from hpalab.platforms.kubernetes.teardown import down, owned_objects
 from hpalab.platforms.kubernetes.waiting import Waiter, condition, deployment_ready
@@ -175,6 +175,12 @@ def _grafana_password(client: KubeClient, options: StackOptions) -> str | None:
     return None if client.get(path) is not None else secrets.token_urlsafe(24)
 
 
+def drop_unused_apiservices(client: KubeClient, spec: ExperimentSpec) -> None:
+    """Delete hpalab's metrics APIServices the current adapter config does not serve."""
+    for name in unused_apiservices(spec):
+        client.delete(f"/apis/apiregistration.k8s.io/v1/apiservices/{name}")
+
+
 def apply_steps(client: KubeClient, steps: list[Step], waiter: Waiter, *, out: TextIO) -> None:
     """Apply each step's objects, then wait for each of its conditions, in order."""
     for step in steps:
@@ -294,6 +300,7 @@ def deploy(
         waiter = Waiter(client, options, hpa_spec=hpa_spec, log=_writer(out))
     else:
         waiter.hpa_spec = hpa_spec
+    drop_unused_apiservices(client, spec)
     apply_steps(client, steps, waiter, out=out)
     result.objects = all_objects(steps)
     return result

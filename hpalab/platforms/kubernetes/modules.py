@@ -104,7 +104,12 @@ def read(data: bytes, module: str, version: str, path: str) -> bytes:
 
 
 def _kustomization(data: bytes, prefix: str, directory: PurePosixPath) -> dict[str, Any]:
-    text = read(data, prefix.split("@")[0], prefix.split("@")[1], f"{directory}/kustomization.yaml")
+    text = read(
+        data,
+        prefix.split("@", maxsplit=1)[0],
+        prefix.split("@")[1],
+        f"{directory}/kustomization.yaml",
+    )
     return dict(yaml.safe_load(text) or {})
 
 

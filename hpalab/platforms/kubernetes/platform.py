@@ -63,11 +63,14 @@ class KubernetesPlatform(Platform):
         client: KubeClient | None = None,
         waiter: Waiter | None = None,
         clock: Callable[[], float] = time.time,
+        controller_hook: Callable[[Any], dict[str, Any]] | None = None,
     ) -> None:
         """``load_url`` / ``prometheus_url``: where this machine reaches the app and Prometheus
         (default: their NodePorts on 127.0.0.1, as kind maps them). ``prometheus_url=
         "port-forward"`` runs ``kubectl port-forward`` instead. ``deploy=False`` expects the
-        stack already up (``hpalab up``)."""
+        stack already up (``hpalab up``). ``controller_hook`` applies a variant's
+        ``spec.controller`` to the cluster (an ``hpalab cluster``) and returns the flags set;
+        without one, they are read where visible or recorded as assumed."""
         self.spec = spec
         self.options = StackOptions(namespace=namespace, instance=namespace, app_image=app_image)
         self.context, self.kubeconfig, self.manifests_dir = context, kubeconfig, manifests_dir
@@ -75,6 +78,7 @@ class KubernetesPlatform(Platform):
         self._deploy = deploy
         self._client, self._waiter = client, waiter
         self._clock = clock
+        self._controller_hook = controller_hook
         self._events: list[PlatformEvent] = []
         self._lock = threading.Lock()
         self.pods = PodTracker(self._emit, clock)
@@ -216,9 +220,14 @@ class KubernetesPlatform(Platform):
         """Render and apply the variant (app, Prometheus, adapter config that rolls the adapter,
         HPA) and wait until the HPA is ScalingActive with a metric."""
         self.spec = spec
+        if self._controller_hook is not None:
+            self._flags = self._controller_hook(spec.controller)
         waiter = self._waiter_for(spec)
         steps = variant_steps(spec, self.options, self._tls)
+        lifecycle.drop_unused_apiservices(self.client, spec)
         lifecycle.apply_steps(self.client, steps, waiter, out=self.log)
+        if self._controller_hook is not None:
+            return
         self._flags, mismatches = fingerprinting.flag_record(self.client, spec)
         for text in mismatches:
             self._emit(

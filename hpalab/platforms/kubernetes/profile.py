@@ -5,17 +5,12 @@
   node's provider ID (``kind://``), minikube's node labels, or the node name.
 - ``hpalab`` runtime (``hpalab cluster``): containers are programs of this machine, mapped by
   image. It runs the sample app from the ``hpalab/sample-app`` image (no pip install in the
-  pod), the distribution's Prometheus (so the Prometheus resource names that version), and no
-  Grafana (its image needs a browser-asset build). Its node address is reachable from here,
-  so NodePorts are used there.
+  pod) and no Grafana (its image needs a browser-asset build). Its node address is reachable
+  from here, so NodePorts are used there.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +30,6 @@ class Profile:
     """False when the cluster cannot run Grafana's image."""
     app_image: str | None = None
     """The sample-app image to use when none is given (``None``: source from a ConfigMap)."""
-    prometheus_version: str | None = None
-    """The Prometheus version the cluster really runs, when it is not the default image's."""
     node_address: str | None = None
     """Where NodePorts are reached from this machine (``None``: 127.0.0.1, as kind maps them)."""
 
@@ -46,12 +39,9 @@ class Profile:
 
     def options(self, *, namespace: str, app_image: str | None) -> StackOptions:
         """The stack's options on this cluster; an explicit ``app_image`` wins."""
-        options = StackOptions(
+        return StackOptions(
             namespace=namespace, instance=namespace, app_image=app_image or self.app_image
         )
-        if self.prometheus_version:
-            options = dataclasses.replace(options, prometheus_version=self.prometheus_version)
-        return options
 
     def node_url(self, port: int) -> str:
         return f"http://{self.node_address or '127.0.0.1'}:{port}"
@@ -64,16 +54,6 @@ def _self_signed_kubelets(node: dict[str, Any]) -> bool:
         or any(key.startswith("minikube.k8s.io/") for key in labels)
         or node.get("metadata", {}).get("name") == "docker-desktop"
     )
-
-
-def host_prometheus_version() -> str | None:
-    """``vX.Y.Z`` of the ``prometheus`` on this machine (what the hpalab runtime runs)."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        return None
-    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
-    match = re.search(r"version (\d+\.\d+\.\d+)", out.stdout + out.stderr)
-    return f"v{match.group(1)}" if match else None
 
 
 def detect(client: KubeClient) -> Profile:
@@ -92,6 +72,5 @@ def detect(client: KubeClient) -> Profile:
         kubelet_insecure_tls=insecure,
         grafana=False,
         app_image=APP_IMAGE,
-        prometheus_version=host_prometheus_version(),
         node_address=internal,
     )

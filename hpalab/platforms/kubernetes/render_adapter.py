@@ -202,11 +202,27 @@ def apiservice_name(group: str, version: str) -> str:
     return f"{version}.{group}"
 
 
-def apiservices(options: StackOptions, tls: AdapterTLS | None = None) -> list[Obj]:
-    """The custom and external metrics APIServices, both backed by the adapter's Service."""
+def served_apis(spec: ExperimentSpec) -> list[tuple[str, str]]:
+    """The metrics APIs the adapter serves with this config: prometheus-adapter installs the
+    external metrics API only when the config has ``externalRules`` (an APIService for it
+    would fail its discovery check, and with it the cluster's API discovery)."""
+    external = bool(spec.adapter.get("externalRules"))
+    return [(g, v) for g, v in METRIC_APIS if external or g != "external.metrics.k8s.io"]
+
+
+def unused_apiservices(spec: ExperimentSpec) -> list[str]:
+    """Names of hpalab's metrics APIServices the config does not serve (to delete)."""
+    served = served_apis(spec)
+    return [apiservice_name(g, v) for g, v in METRIC_APIS if (g, v) not in served]
+
+
+def apiservices(
+    spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | None = None
+) -> list[Obj]:
+    """The metrics APIServices the adapter serves, backed by the adapter's Service."""
     out = []
-    for group, version in METRIC_APIS:
-        spec: dict[str, Any] = {
+    for group, version in served_apis(spec):
+        body: dict[str, Any] = {
             "group": group,
             "version": version,
             "service": {"name": ADAPTER, "namespace": options.namespace, "port": 443},
@@ -214,16 +230,16 @@ def apiservices(options: StackOptions, tls: AdapterTLS | None = None) -> list[Ob
             "versionPriority": 100,
         }
         if tls is None:
-            spec["insecureSkipTLSVerify"] = True
+            body["insecureSkipTLSVerify"] = True
         else:
-            spec["caBundle"] = tls.ca_bundle_b64
+            body["caBundle"] = tls.ca_bundle_b64
         name = apiservice_name(group, version)
         out.append(
             obj(
                 "apiregistration.k8s.io/v1",
                 "APIService",
                 meta(options, name, part=ADAPTER, namespaced=False),
-                spec=spec,
+                spec=body,
             )
         )
     return out
@@ -239,5 +255,5 @@ def adapter_objects(
         *([tls.secret] if tls and tls.secret else []),
         deployment(spec, options, tls),
         service(options),
-        *apiservices(options, tls),
+        *apiservices(spec, options, tls),
     ]

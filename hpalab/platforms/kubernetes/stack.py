@@ -134,7 +134,7 @@ def variant_steps(
             adapter,
             *[
                 Wait("apiservice", o["metadata"]["name"])
-                for o in render_adapter.apiservices(options, tls)
+                for o in render_adapter.apiservices(spec, options, tls)
             ],
         ),
         hpa_step(spec, options),

@@ -23,7 +23,9 @@ def clusters_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_addresses_of_two_clusters_never_overlap() -> None:
     a = ClusterConfig(name="a", index=0, kubernetes_version="v1.37.2")
     b = ClusterConfig(name="b", index=1, kubernetes_version="v1.37.2")
-    nets = [ipaddress.ip_network(c) for c in (a.pod_cidr, a.service_cidr, b.pod_cidr, b.service_cidr)]
+    nets = [
+        ipaddress.ip_network(c) for c in (a.pod_cidr, a.service_cidr, b.pod_cidr, b.service_cidr)
+    ]
     assert not any(x.overlaps(y) for i, x in enumerate(nets) for y in nets[i + 1 :])
     assert ipaddress.ip_address(a.dns_ip) in ipaddress.ip_network(a.service_cidr)
     assert a.host_veth != b.host_veth and a.netns != b.netns and a.cgroup_root != b.cgroup_root

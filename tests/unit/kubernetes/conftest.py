@@ -73,3 +73,24 @@ def smoke_spec():
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HPALAB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def stand_in_upstream(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Pins for the reduced stand-in release files in ``data/upstream`` (offline-directory
+    mode), so tests of the apply logic need neither the 4 MB bundle nor the module proxy."""
+    import dataclasses
+
+    from hpalab.platforms.kubernetes import upstream
+
+    directory = Path(__file__).parent / "data" / "upstream"
+    shipped = upstream.components()
+    stand_ins = {
+        name: dataclasses.replace(
+            c, sha256=upstream.sha256((directory / c.file).read_bytes()), module=""
+        )
+        for name, c in shipped.items()
+        if (directory / c.file).is_file()
+    }
+    monkeypatch.setattr(upstream, "components", lambda text=None: stand_ins)
+    return directory

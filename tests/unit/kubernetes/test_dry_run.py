@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 import yaml
 
 from hpalab.platforms.kubernetes import lifecycle
@@ -9,6 +10,8 @@ from hpalab.platforms.kubernetes.render_monitoring import PASSWORD_PLACEHOLDER
 from tests.unit.kubernetes.conftest import EXPERIMENTS
 from tests.unit.kubernetes.fakeapi import RECORDINGS
 from tests.unit.kubernetes.test_manifests import VERSIONS, validate
+
+pytestmark = pytest.mark.usefixtures("stand_in_upstream")
 
 UPSTREAM = RECORDINGS.parent / "data" / "upstream"
 

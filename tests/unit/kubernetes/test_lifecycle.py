@@ -11,6 +11,8 @@ from hpalab.platforms.kubernetes.client import APPLY_CONTENT_TYPE
 from tests.unit.kubernetes.conftest import EXPERIMENTS
 from tests.unit.kubernetes.fakeapi import RECORDINGS
 
+pytestmark = pytest.mark.usefixtures("stand_in_upstream")
+
 UPSTREAM = RECORDINGS.parent / "data" / "upstream"
 
 

@@ -1,0 +1,58 @@
+"""Controller flags per variant when the kubernetes platform runs on an ``hpalab cluster``.
+
+kube-controller-manager's flags cannot be set through the API. On a cluster that ``hpalab
+cluster`` made, hpalab owns the process, so each variant's ``spec.controller`` is really applied:
+kube-controller-manager restarts with the variant's flags when they differ from the running
+ones. The kubeconfig's server tells which cluster it is. On other clusters there is no hook and
+the flags are read where visible, else recorded as assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hpalab.specs.experiment import ControllerFlags as ControllerSpec
+
+ControllerHook = Callable[[ControllerSpec], dict[str, Any]]
+
+
+def _server(context: str | None) -> str | None:
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    try:
+        config.load_kube_config(context=context, client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except Exception:
+        return None
+    return str(configuration.host)
+
+
+def controller_hook(context: str | None) -> ControllerHook | None:
+    """A hook that applies ``spec.controller`` to the hpalab cluster the kubeconfig points at."""
+    from hpalab.cluster.config import ClusterConfig, known_clusters
+
+    server = _server(context)
+    for name in known_clusters():
+        found = ClusterConfig.load(name)
+        if found is not None and server and found.server == server:
+            return lambda wanted: apply_flags(name, wanted)
+    return None
+
+
+def apply_flags(name: str, wanted: ControllerSpec) -> dict[str, Any]:
+    """Restart the cluster's kube-controller-manager with ``wanted`` unless it runs with them."""
+    from hpalab.cluster import lifecycle
+    from hpalab.cluster.config import ClusterConfig, ControllerFlags
+
+    flags = ControllerFlags(
+        hpa_sync_period=f"{wanted.sync_period:g}s",
+        hpa_tolerance=wanted.tolerance,
+        downscale_stabilization=f"{wanted.downscale_stabilization:g}s",
+        initial_readiness_delay=f"{wanted.initial_readiness_delay:g}s",
+        cpu_initialization_period=f"{wanted.cpu_initialization_period:g}s",
+    )
+    current = ClusterConfig.load(name)
+    if current is None or current.controller != flags:
+        lifecycle.restart_controller_manager(name, flags)
+    return {"source": "set", **{k: float(v) for k, v in wanted.model_dump().items()}}
