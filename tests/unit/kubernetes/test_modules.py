@@ -20,11 +20,15 @@ FILES = {
     ),
     "manifests/base/deployment.yaml": (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: thing}\n"
-        "spec:\n  template:\n    spec:\n      containers:\n      - {name: c, image: 'staging/thing:dev'}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n"
+        "      - {name: c, image: 'staging/thing:dev'}\n"
     ),
-    "manifests/base/service.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: thing}\nspec: {}\n",
+    "manifests/base/service.yaml": (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: thing}\nspec: {}\n"
+    ),
     "manifests/release/kustomization.yaml": (
-        "kind: Component\nimages:\n- {name: staging/thing, newName: registry/thing, newTag: v1.2.3}\n"
+        "kind: Component\nimages:\n"
+        "- {name: staging/thing, newName: registry/thing, newTag: v1.2.3}\n"
     ),
     "manifests/overlays/release/kustomization.yaml": (
         "resources:\n- ../../base\ncomponents:\n- ../../release\n"
