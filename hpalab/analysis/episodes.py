@@ -191,7 +191,7 @@ def _first_scale_up(trace: Trace, *, t0: float, end: float) -> tuple[float, floa
     first decision of a trial compares with its own ``current``). Returns NaN time without
     decision events, inf without a raising one.
     """
-    decisions = trace.events_of("hpa_decision")
+    decisions = trace.decisions()
     if decisions.empty:
         return NAN, NAN, NAN
     previous = NAN

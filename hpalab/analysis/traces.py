@@ -58,6 +58,17 @@ class Trace:
         found = self._by_kind.get(kind)
         return found if found is not None else self.events.iloc[0:0]
 
+    def decisions(self) -> pd.DataFrame:
+        """What is known of the HPA's decisions, in time order: its syncs (``hpa_decision``,
+        where the platform runs the HPA) or its observed status changes (``hpa_status``, on a
+        cluster, whose syncs cannot be seen from outside)."""
+        syncs, statuses = self.events_of("hpa_decision"), self.events_of("hpa_status")
+        if statuses.empty:
+            return syncs
+        if syncs.empty:
+            return statuses
+        return pd.concat([syncs, statuses]).sort_values("t_s", kind="stable")
+
     @property
     def duration_s(self) -> float:
         """Length of the measured window: number of samples × ``dt_s`` (0 when empty)."""

@@ -104,7 +104,7 @@ def _latency_cap(trace: Trace, slo: Slo) -> float:
 def decision_markers(trace: Trace) -> list[Marker]:
     """HPA decisions: scale-ups and scale-downs full height, unchanged ones as top ticks."""
     out = []
-    decisions = trace.events_of("hpa_decision")
+    decisions = trace.decisions()
     for at, fields in zip(decisions["t_s"], decisions["fields"], strict=True):
         desired, current = number(fields, "desired"), number(fields, "current")
         reason = str(fields.get("reason", ""))

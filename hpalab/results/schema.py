@@ -147,6 +147,8 @@ EVENT_KINDS: dict[str, str] = {
     "load_step": "a load profile stage began (detail: stage, from_rps, to_rps)",
     "hpa_decision": "an HPA sync (detail JSON: desired, current, reason, conditions, metrics)",
     "hpa_rescale": "the HPA changed the scale (detail: old, new, reason)",
+    "hpa_status": "a cluster HPA's status changed, as a watch saw it; its syncs themselves are "
+    "not observable from outside (detail as hpa_decision)",
     "pod_created": "a replica was created",
     "pod_started": "a replica's process started",
     "pod_ready": "a replica passed its readiness probe",

@@ -101,9 +101,14 @@ def _local_upstream(
             component, manifests_dir=manifests_dir, cache=upstream_mod.cache_dir()
         )
         if path is None:
+            source = (
+                f"the Go module {component.module}@{component.version}"
+                if component.module
+                else component.url
+            )
             out.write(
-                f"# {component.name} {component.version}: {component.url} "
-                "(not downloaded in --dry-run; `hpalab up` fetches, verifies and caches it)\n"
+                f"# {component.name} {component.version}: from {source} "
+                "(not fetched in --dry-run; `hpalab up` fetches, verifies and caches it)\n"
             )
             continue
         data = upstream_mod.fetch(component, manifests_dir=manifests_dir)

@@ -80,6 +80,7 @@ class KubernetesPlatform(Platform):
         self._clock = clock
         self._controller_hook = controller_hook
         self._events: list[PlatformEvent] = []
+        self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self.pods = PodTracker(self._emit, clock)
         self.hpa = HpaTracker(self._emit, clock)
@@ -195,7 +196,14 @@ class KubernetesPlatform(Platform):
             self.hpa.update(kind, body)
 
     def _on_event(self, kind: str, body: dict[str, Any]) -> None:
-        if kind == "ADDED" and (event := event_to_platform(body, self._clock())):
+        # A repeated Event comes back MODIFIED with a higher count: each repeat is recorded.
+        metadata = body.get("metadata", {})
+        uid = metadata.get("uid") or metadata.get("name", "")
+        count = int(body.get("count") or (body.get("series") or {}).get("count") or 1)
+        if kind not in ("ADDED", "MODIFIED") or self._event_counts.get(uid, 0) >= count:
+            return
+        self._event_counts[uid] = count
+        if event := event_to_platform(body, self._clock()):
             self._emit(event)
 
     def _on_watch_error(self, message: str) -> None:

@@ -106,8 +106,11 @@ class PodTracker:
 
 
 class HpaTracker:
-    """HPA decisions from status changes: every new ``lastScaleTime`` or desired count is a
-    decision; a changed desired count is also a rescale."""
+    """The HPA's status as the controller writes it, one ``hpa_status`` event per change.
+
+    The controller's syncs are not observable from outside the cluster: it writes the status
+    only when something in it changed. Rescales are recorded from the controller's
+    ``SuccessfulRescale`` Events (with its reason), not here, so each is recorded once."""
 
     def __init__(self, emit: Emit, clock: Callable[[], float] = time.time) -> None:
         self.status: dict[str, Any] = {}
@@ -138,14 +141,7 @@ class HpaTracker:
                 "conditions": {c["type"]: c.get("status") for c in new.get("conditions") or []},
                 "metrics": new.get("currentMetrics") or [],
             }
-            self._emit(PlatformEvent(now, "hpa_decision", f"hpa/{self.name}", detail))
-        if changed and old.get("desiredReplicas") is not None:
-            detail = {
-                "old": old.get("desiredReplicas"),
-                "new": new.get("desiredReplicas"),
-                "reason": "",
-            }
-            self._emit(PlatformEvent(now, "hpa_rescale", f"hpa/{self.name}", detail))
+            self._emit(PlatformEvent(now, "hpa_status", f"hpa/{self.name}", detail))
 
 
 def event_to_platform(event: dict[str, Any], now: float) -> PlatformEvent | None:

@@ -43,7 +43,7 @@ def test_dry_run_prints_every_object_without_a_kubeconfig(monkeypatch, tmp_path)
     assert (
         out.getvalue().count("# step: ") == 6
     )  # no upstream files here: their steps are announced
-    assert "prometheus-operator v0.81.0: https://github.com/" in out.getvalue()
+    assert "prometheus-operator v0.81.0: from https://github.com/" in out.getvalue()
     for doc in docs:
         assert validate(doc, VERSIONS[-1]) == []
 

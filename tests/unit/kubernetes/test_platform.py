@@ -36,7 +36,7 @@ def test_watches_turn_a_scale_up_into_timestamped_events(platform):
     events = _drain_until(platform, {"hpa_rescale", "pod_ready", "warning"})
     kinds = [e.kind for e in events]
     assert kinds.count("pod_ready") == 2 and kinds.count("pod_created") == 2
-    assert "hpa_decision" in kinds and "warning" in kinds
+    assert "hpa_status" in kinds and "warning" in kinds
     assert [e.t for e in events] == sorted(e.t for e in events)
     again = platform.drain_events()
     assert not [e for e in again if e in events]  # each event is returned once

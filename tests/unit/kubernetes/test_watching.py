@@ -77,7 +77,7 @@ def test_pod_tracker_counts_a_restart_as_a_crash_and_a_lost_probe_as_unready():
     assert [e.kind for e in events][-2:] == ["pod_unready", "pod_crashed"]
 
 
-def test_hpa_tracker_records_decisions_and_rescales():
+def test_hpa_tracker_records_each_status_change_once_and_no_rescale():
     events = []
     tracker = HpaTracker(events.append, Ticks())
     initial = ROUTES[("GET", "/apis/autoscaling/v2/namespaces/hpalab/horizontalpodautoscalers")][0][
@@ -88,14 +88,8 @@ def test_hpa_tracker_records_decisions_and_rescales():
         ("GET", "/apis/autoscaling/v2/namespaces/hpalab/horizontalpodautoscalers?watch")
     ][0]["stream"]:
         tracker.update(event["type"], event["object"])
-    assert [e.kind for e in events] == [
-        "hpa_decision",
-        "hpa_decision",
-        "hpa_rescale",
-        "hpa_decision",
-    ]
-    rescale = events[2]
-    assert rescale.detail == {"old": 1, "new": 3, "reason": ""}
+    # Rescales come from the controller's Events only (see the next test), never twice.
+    assert [e.kind for e in events] == ["hpa_status", "hpa_status", "hpa_status"]
     assert (
         events[1].detail["desired"] == 3
         and events[1].detail["conditions"]["ScalingActive"] == "True"
