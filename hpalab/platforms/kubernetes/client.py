@@ -1,10 +1,11 @@
 """A thin layer over the official ``kubernetes`` client: raw REST paths, server-side apply,
 watch streams, and errors turned into hpalab errors.
 
-Everything goes through ``ApiClient.call_api``, so the kubeconfig's authentication (tokens,
-client certificates, exec plugins) is the official client's, while hpalab decides paths, query
-parameters and content types itself. That keeps the HTTP traffic small and predictable, which
-is what the tests replay.
+Every request goes through the official client's connection pool and authorization header, so
+the kubeconfig's authentication (tokens, client certificates, exec plugins) is the official
+client's, while hpalab decides paths, query parameters, bodies and content types itself. Those
+two parts of the client have kept their shape since kubernetes 29 (the generated
+``ApiClient.call_api`` has not), so any client version from the pyproject floor up works.
 """
 
 from __future__ import annotations
@@ -140,34 +141,53 @@ class KubeClient:
         body: Any = None,
         content_type: str = "application/json",
         timeout_s: float | None = None,
-    ) -> Any:
-        """One HTTP request; returns the raw response (``status``, ``read()``, ``response``)."""
-        url = path + (f"?{urlencode(query)}" if query else "")
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        """One HTTP request; returns urllib3's response (``status``, ``headers``, ``data``).
+
+        With ``stream`` the body is left unread, for the caller to ``stream()`` and then
+        ``release_conn()``. Only the configuration's connection pool (TLS, client certificates,
+        proxy) and its authorization header are used, which every client version since 29 has
+        in the same shape, so no generated-code API is relied on.
+        """
+        config = self.api.configuration
+        url = config.host + path + (f"?{urlencode(query)}" if query else "")
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        headers["User-Agent"] = "hpalab"
         try:
-            _method, full, headers, body_out, _post = self.api.param_serialize(
-                method, url, header_params=headers, body=body, auth_settings=["BearerToken"]
-            )
-            read_timeout = timeout_s or self.timeout_s
-            return self.api.call_api(
+            # auth_settings() runs the kubeconfig's refresh hook (exec plugins, expiring tokens).
+            for auth in config.auth_settings().values():
+                if auth.get("in") == "header" and auth.get("value"):
+                    headers[auth["key"]] = auth["value"]
+        except Exception as error:  # the refresh hook runs user-configured plugins
+            raise PlatformError(
+                f"cannot authenticate to the API server at {self.server}: {error}",
+                hint="check the kubeconfig's user (exec plugin, token); "
+                "`kubectl --context ... get ns` shows the same error",
+            ) from error
+        payload = json.dumps(body).encode() if body is not None else None
+        read_timeout = timeout_s or self.timeout_s
+        try:
+            response: urllib3.BaseHTTPResponse = self.api.rest_client.pool_manager.request(
                 method,
-                full,
-                header_params=headers,
-                body=body_out,
-                _request_timeout=(10.0, read_timeout),
+                url,
+                body=payload,
+                headers=headers,
+                preload_content=not stream,
+                timeout=urllib3.Timeout(connect=10.0, read=read_timeout),
+                retries=False,
             )
-        except Exception as error:  # urllib3 and the client raise many kinds; all mean "no answer"
-            if isinstance(error, PlatformError):
-                raise
+        except (urllib3.exceptions.HTTPError, OSError) as error:
             raise PlatformError(
                 f"cannot reach the API server at {self.server}: {error}",
                 hint="check the cluster is running and `kubectl --context ... get ns` works",
             ) from error
+        return response
 
     def call(self, method: str, path: str, **kwargs: Any) -> Obj | None:
         """A JSON request: the decoded body, ``None`` on 404, :class:`ApiStatusError` otherwise."""
         response = self.request(method, path, **kwargs)
-        data = response.read()
+        data = response.data
         if response.status == 404:
             return None
         decoded: Obj = json.loads(data) if data else {}
@@ -225,18 +245,19 @@ class KubeClient:
         if label_selector:
             query["labelSelector"] = label_selector
         # The server ends the stream after timeout_s; reads may wait that long between events.
-        response = self.request("GET", path, query=query, timeout_s=timeout_s + 15)
-        if response.status >= 400:
-            data = response.read()
-            message = json.loads(data).get("message", "") if data else ""
-            raise ApiStatusError(response.status, f"watch {path}: HTTP {response.status} {message}")
-        raw = response.response
+        response = self.request("GET", path, query=query, timeout_s=timeout_s + 15, stream=True)
         try:
-            yield from _lines(raw)
+            if response.status >= 400:
+                data = response.data
+                message = json.loads(data).get("message", "") if data else ""
+                raise ApiStatusError(
+                    response.status, f"watch {path}: HTTP {response.status} {message}"
+                )
+            yield from _lines(response)
         except (ValueError, OSError, urllib3.exceptions.HTTPError) as error:
             raise PlatformError(f"watch {path} broke off: {error}", hint="it is resumed") from error
         finally:
-            raw.release_conn()
+            response.release_conn()
 
 
 def _lines(raw: Any) -> Iterator[Obj]:
