@@ -1,5 +1,5 @@
 """hpalab's KubeClient against the real API server: server-side apply on the wire, lists,
-404s, the API's own error messages and watches."""
+404s, the API's own error messages, the aggregator's plain-text 503 and watches."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hpalab.cluster.config import ClusterConfig
+from hpalab.errors import PlatformError
 from hpalab.platforms.kubernetes.client import ApiStatusError, KubeClient, load_api_client
 from tests.cluster.conftest import Kube, wait_for
 
@@ -51,6 +52,54 @@ def test_an_invalid_object_is_an_error_with_the_api_servers_message(
     assert caught.value.status == 422
     assert "Not_A_Name" in caught.value.message and "RFC 1123" in caught.value.message
     assert "dry-run" in (caught.value.hint or "")
+
+
+def _unavailable_api(kube: Kube, group: str) -> dict[str, Any]:
+    """An APIService whose Service has no pods: the aggregator answers for it in plain text."""
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "nobody"},
+            "spec": {"selector": {"app": "nobody"}, "ports": [{"port": 443}]},
+        }
+    )
+    return {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": f"v1alpha1.{group}"},
+        "spec": {
+            "group": group,
+            "version": "v1alpha1",
+            "service": {"name": "nobody", "namespace": kube.namespace, "port": 443},
+            "insecureSkipTLSVerify": True,
+            "groupPriorityMinimum": 10,
+            "versionPriority": 10,
+        },
+    }
+
+
+def test_the_aggregators_plain_text_503_is_a_platform_error(kube: Kube, client: KubeClient) -> None:
+    group = f"{kube.namespace}.hpalab.example.com"
+    apiservice = _unavailable_api(kube, group)
+    client.apply(apiservice)
+    try:
+
+        def answered() -> ApiStatusError | None:
+            try:
+                client.get(f"/apis/{group}/v1alpha1")
+            except ApiStatusError as error:
+                return error if error.status == 503 else None
+            return None  # 404 until the aggregator has registered the group
+
+        error = wait_for(answered, timeout_s=60, what="the aggregator to answer 503")
+        raw = client.request("GET", f"/apis/{group}/v1alpha1")
+        assert raw.status == 503 and "json" not in raw.headers.get("Content-Type", "")
+        assert isinstance(error, PlatformError)
+        assert "service unavailable" in error.message.lower()
+        assert "apiservice" in (error.hint or "").lower()
+    finally:
+        client.delete(f"/apis/apiregistration.k8s.io/v1/apiservices/v1alpha1.{group}")
 
 
 def test_a_watch_streams_events_and_an_error_status_is_an_api_error(

@@ -185,18 +185,24 @@ class KubeClient:
         return response
 
     def call(self, method: str, path: str, **kwargs: Any) -> Obj | None:
-        """A JSON request: the decoded body, ``None`` on 404, :class:`ApiStatusError` otherwise."""
+        """A JSON request: the decoded body, ``None`` on 404, :class:`ApiStatusError` otherwise.
+
+        Error bodies that are not JSON (the aggregator answers an unavailable APIService with a
+        plain-text 503) become an :class:`ApiStatusError` carrying the text.
+        """
         response = self.request(method, path, **kwargs)
-        data = response.data
         if response.status == 404:
             return None
-        decoded: Obj = json.loads(data) if data else {}
         if response.status >= 400:
-            message = decoded.get("message") or f"HTTP {response.status}"
-            raise ApiStatusError(
-                response.status,
-                f"{method} {path}: {message}",
-                hint=_hint_for(response.status),
+            raise status_error(response, f"{method} {path}")
+        decoded = _json_body(response)
+        if decoded is None:
+            raise PlatformError(
+                f"{method} {path}: HTTP {response.status} answered with "
+                f"{response.headers.get('Content-Type') or 'no content type'}, not JSON: "
+                f"{_excerpt(response.data)}",
+                hint="something between hpalab and the API server (a proxy?) answered; "
+                "check the kubeconfig's server URL",
             )
         return decoded
 
@@ -248,11 +254,7 @@ class KubeClient:
         response = self.request("GET", path, query=query, timeout_s=timeout_s + 15, stream=True)
         try:
             if response.status >= 400:
-                data = response.data
-                message = json.loads(data).get("message", "") if data else ""
-                raise ApiStatusError(
-                    response.status, f"watch {path}: HTTP {response.status} {message}"
-                )
+                raise status_error(response, f"watch {path}")
             yield from _lines(response)
         except (ValueError, OSError, urllib3.exceptions.HTTPError) as error:
             raise PlatformError(f"watch {path} broke off: {error}", hint="it is resumed") from error
@@ -273,9 +275,46 @@ def _lines(raw: Any) -> Iterator[Obj]:
         yield json.loads(buffer)
 
 
-def _hint_for(status: int) -> str:
+def _json_body(response: urllib3.BaseHTTPResponse) -> Obj | None:
+    """The body decoded as JSON (``{}`` when empty); ``None`` when it is not JSON."""
+    data = response.data
+    if not data:
+        return {}
+    if "json" not in (response.headers.get("Content-Type") or "json"):
+        return None
+    try:
+        decoded = json.loads(data)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _excerpt(data: bytes, limit: int = 200) -> str:
+    text = data.decode(errors="replace").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def status_error(response: urllib3.BaseHTTPResponse, what: str) -> ApiStatusError:
+    """The error for an HTTP error status: the API's ``Status`` message when the body is one,
+    else the body's text (as the aggregator and proxies send it)."""
+    decoded = _json_body(response)
+    if decoded is not None:
+        message = decoded.get("message") or f"HTTP {response.status}"
+    else:
+        message = f"HTTP {response.status} {_excerpt(response.data) or '(empty body)'}"
+    return ApiStatusError(
+        response.status, f"{what}: {message}", hint=_hint_for(response.status, message)
+    )
+
+
+def _hint_for(status: int, message: str = "") -> str:
     if status in (401, 403):
         return "the kubeconfig's user lacks permission; hpalab needs cluster-admin to install"
+    if status == 503:
+        return (
+            "an aggregated API is unavailable (its APIService's backend is down); "
+            "`kubectl get apiservice` shows which, `hpalab doctor --platform kubernetes` why"
+        )
     if status == 409:
         return "another field manager owns the field; `hpalab down` and `up` again"
     if status == 422:
