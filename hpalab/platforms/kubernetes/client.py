@@ -40,6 +40,7 @@ KINDS: dict[tuple[str, str], Kind] = {
     ("v1", "ConfigMap"): Kind("configmaps", True),
     ("v1", "Secret"): Kind("secrets", True),
     ("v1", "Service"): Kind("services", True),
+    ("v1", "Endpoints"): Kind("endpoints", True),
     ("v1", "Pod"): Kind("pods", True),
     ("apps/v1", "Deployment"): Kind("deployments", True),
     ("apps/v1", "StatefulSet"): Kind("statefulsets", True),
@@ -228,9 +229,11 @@ class KubeClient:
         )
         return result or {}
 
-    def delete(self, path: str) -> bool:
-        """Delete one object in the background; ``False`` when it was already gone."""
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+    def delete(self, path: str, *, propagation: str = "Background") -> bool:
+        """Delete one object; ``False`` when it was already gone. ``propagation`` is the
+        API's ``propagationPolicy``: ``Background`` returns at once, ``Foreground`` keeps the
+        object until its dependents (ReplicaSets, pods) are gone."""
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
         return self.call("DELETE", path, body=body) is not None
 
     def watch(
