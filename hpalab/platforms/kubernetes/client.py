@@ -311,6 +311,11 @@ def status_error(response: urllib3.BaseHTTPResponse, what: str) -> ApiStatusErro
 
 
 def _hint_for(status: int, message: str = "") -> str:
+    if status == 403 and "is being terminated" in message:
+        return (
+            "the namespace is still being deleted (Terminating) after a `hpalab down`; wait "
+            "until `kubectl get ns NAME` says NotFound (`hpalab down` waits unless --no-wait)"
+        )
     if status in (401, 403):
         return "the kubeconfig's user lacks permission; hpalab needs cluster-admin to install"
     if status == 503:

@@ -8,7 +8,7 @@ Deletion runs in three phases, each after the one before is done:
 2. the workloads, their configuration and RBAC, and the ``kube-system/kubelet`` Service and
    Endpoints that hpalab's prometheus-operator wrote (they carry the operator's labels, not
    hpalab's);
-3. the CRDs and the namespace.
+3. the CRDs and the namespace, the namespace only when hpalab created it.
 
 With ``wait`` (the default), dependents are deleted in the foreground and ``down`` returns only
 when every deleted object, its pods included, is gone, so that what runs next (a leftover check,
@@ -31,6 +31,7 @@ from hpalab.platforms.kubernetes.client import (
     load_api_client,
     object_path,
 )
+from hpalab.platforms.kubernetes.namespaces import created_by_hpalab
 from hpalab.platforms.kubernetes.objects import Obj, owned_selector
 
 DELETE_ORDER = (
@@ -154,8 +155,8 @@ def down(
     """Delete what ``up`` created in ``namespace`` (found by label); returns what was deleted.
 
     Objects without hpalab's labels are never touched, including upstream components that
-    were installed before ``up`` (``up`` skips those). With ``wait``, returns once everything
-    deleted is gone, pods included.
+    were installed before ``up`` (``up`` skips those), and a namespace is deleted only when
+    hpalab created it. With ``wait``, returns once everything deleted is gone, pods included.
 
     Raises:
         PlatformError: the API failed, or (``wait``) something was still there after
@@ -164,11 +165,14 @@ def down(
     client = client or KubeClient(load_api_client(context=context, config_file=kubeconfig))
     deleter = _Deleter(client, out, dry_run, wait, timeout_s, poll_s, clock, sleep)
     found = owned_objects(client, namespace)
+    kept = [b for b in found if b["kind"] == "Namespace" and not created_by_hpalab(b, namespace)]
+    for body in kept:
+        out.write(f"kept {describe(body)}: hpalab did not create it\n")
     first = deleter.delete([b for b in found if b["kind"] in _FIRST])
     deleter.wait_gone([b for b in first if b["kind"] in _CUSTOM_RESOURCES], what="custom resources")
     middle = deleter.delete([b for b in found if b["kind"] not in _FIRST | _LAST])
     middle += deleter.delete(_operator_leftovers(client, middle))
-    last = deleter.delete([b for b in found if b["kind"] in _LAST])
+    last = deleter.delete([b for b in found if b["kind"] in _LAST and b not in kept])
     if wait:
         deleter.wait_gone([*first, *middle, *last], what="down")
     deleted = [describe(b) for b in [*first, *middle, *last]]

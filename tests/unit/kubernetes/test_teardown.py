@@ -8,6 +8,7 @@ import io
 import pytest
 
 from hpalab.errors import PlatformError
+from hpalab.platforms.kubernetes.namespaces import CREATED_BY
 from hpalab.platforms.kubernetes.teardown import down
 
 LABELS = {"app.kubernetes.io/managed-by": "hpalab", "app.kubernetes.io/instance": "hpalab"}
@@ -41,7 +42,7 @@ def _stack(api, *, with_operator=True):
     api.add("GET", "/apis/apps/v1/deployments", _list(*([operator] if with_operator else [])))
     crd = _meta("prometheuses.monitoring.coreos.com")
     api.add("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", _list(crd))
-    namespace = _meta("hpalab")
+    namespace = _meta("hpalab", annotations={CREATED_BY: "hpalab"})
     api.add("GET", "/api/v1/namespaces", _list(namespace))
     api.add("GET", "/api/v1/namespaces/kube-system/services", _list({"metadata": KUBELET}))
     api.add("GET", "/api/v1/namespaces/kube-system/endpoints", _list({"metadata": KUBELET}))
