@@ -1,5 +1,5 @@
 """hpalab's KubeClient against the real API server: server-side apply on the wire, lists,
-404s, the API's own error messages, the aggregator's plain-text 503 and watches."""
+404s, the API's own error messages, the aggregator's plain-text 503, watches, and discovery."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 from hpalab.cluster.config import ClusterConfig
 from hpalab.errors import PlatformError
 from hpalab.platforms.kubernetes.client import ApiStatusError, KubeClient, load_api_client
+from hpalab.platforms.kubernetes.metrics_api import metric_read, resolved
+from hpalab.platforms.kubernetes.resources import discovered_plural
 from tests.cluster.conftest import Kube, wait_for
 
 
@@ -124,3 +126,28 @@ def test_a_watch_streams_events_and_an_error_status_is_an_api_error(
     with pytest.raises(ApiStatusError) as caught:  # resourceVersion "x" is not a version
         next(client.watch(path, resource_version="x", timeout_s=5))
     assert caught.value.status in (400, 500)
+
+
+def test_object_metrics_use_the_resource_name_discovery_serves(client: KubeClient) -> None:
+    assert discovered_plural(client, "networking.k8s.io/v1", "Ingress") == "ingresses"
+    assert discovered_plural(client, "v1", "Endpoints") == "endpoints"
+    assert discovered_plural(client, "networking.k8s.io/v1", "NetworkPolicy") == "networkpolicies"
+    metric = {
+        "type": "Object",
+        "object": {
+            "describedObject": {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "name": "main-route",
+            },
+            "metric": {"name": "requests_per_second"},
+            "target": {"type": "Value", "value": "10"},
+        },
+    }
+    read = resolved(client, metric_read(metric, namespace="shop", pod_selector=""))
+    assert read.path == (
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/"
+        "ingresses.networking.k8s.io/main-route/requests_per_second"
+    )
+    with pytest.raises(PlatformError, match="does not serve kind Gizmo"):
+        discovered_plural(client, "networking.k8s.io/v1", "Gizmo")

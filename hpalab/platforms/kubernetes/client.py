@@ -127,6 +127,7 @@ class KubeClient:
     def __init__(self, api_client: Any, *, timeout_s: float = 30.0) -> None:
         self.api = api_client
         self.timeout_s = timeout_s
+        self._discovery: dict[str, Obj | None] = {}
 
     @property
     def server(self) -> str:
@@ -210,6 +211,13 @@ class KubeClient:
     def get(self, path: str, *, query: dict[str, str] | None = None) -> Obj | None:
         """GET one object or list; ``None`` when it does not exist."""
         return self.call("GET", path, query=query)
+
+    def discovery(self, root: str) -> Obj | None:
+        """The ``APIResourceList`` of ``root`` (``/api/v1``, ``/apis/apps/v1``), read once per
+        client; ``None`` when the group version is not served."""
+        if root not in self._discovery:
+            self._discovery[root] = self.get(root)
+        return self._discovery[root]
 
     def list(self, path: str, *, label_selector: str | None = None) -> list[Obj]:
         """The items of a list; a missing API group (404) lists as empty."""

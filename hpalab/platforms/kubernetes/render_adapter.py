@@ -31,12 +31,21 @@ from hpalab.platforms.kubernetes.objects import (
     role_with_binding,
     selector,
 )
+from hpalab.platforms.kubernetes.resources import guess_plural
 from hpalab.specs import ExperimentSpec
 from hpalab.specs.adapter import AdapterConfig
 
 METRIC_APIS = (("custom.metrics.k8s.io", "v1beta1"), ("external.metrics.k8s.io", "v1beta1"))
-_PLURALS = {"pod": "pods", "namespace": "namespaces", "service": "services", "node": "nodes"}
-_GROUPED = {"deployment": ("apps", "deployments"), "statefulset": ("apps", "statefulsets")}
+_GROUPED = {
+    "deployments": "apps",
+    "statefulsets": "apps",
+    "replicasets": "apps",
+    "daemonsets": "apps",
+    "jobs": "batch",
+    "cronjobs": "batch",
+    "ingresses": "networking.k8s.io",
+}
+"""Groups of the kinds an override may name without one (the adapter maps them itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +77,9 @@ def _rule_resources(spec: ExperimentSpec) -> set[tuple[str, str]]:
     config = AdapterConfig.model_validate(spec.adapter)
     for rule in [*config.rules, *config.external_rules]:
         for target in rule.resources.overrides.values():
-            name = target.resource.lower()
-            if name in _GROUPED:
-                found.add(_GROUPED[name])
-            elif target.group:
-                plural = name if name.endswith("s") else f"{name}s"
-                found.add((target.group, plural))
-            else:
-                found.add(("", _PLURALS.get(name, name if name.endswith("s") else f"{name}s")))
+            # The adapter accepts a singular or a plural name; RBAC needs the plural.
+            plural = guess_plural(target.resource)
+            found.add((target.group or _GROUPED.get(plural, ""), plural))
     return found
 
 
