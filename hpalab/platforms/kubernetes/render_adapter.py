@@ -156,7 +156,12 @@ def deployment(spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | No
         f"--cert-dir={cert_dir}",
         "--v=2",
     ]
-    volumes: list[Obj] = [{"name": "config", "configMap": {"name": f"{ADAPTER}-config"}}]
+    volumes: list[Obj] = [
+        {"name": "config", "configMap": {"name": f"{ADAPTER}-config"}},
+        # The root filesystem is read-only; anything that falls back to os.TempDir() writes
+        # here (the upstream manifests and kube-prometheus mount the same).
+        {"name": "tmp", "emptyDir": {}},
+    ]
     if tls is None:
         volumes.append({"name": "serving-cert", "emptyDir": {}})
     else:
@@ -178,6 +183,7 @@ def deployment(spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | No
         "volumeMounts": [
             {"name": "config", "mountPath": "/etc/adapter", "readOnly": True},
             {"name": "serving-cert", "mountPath": cert_dir},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
         ],
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
     }

@@ -79,3 +79,12 @@ def test_adapter_rbac_grants_the_plural_of_an_ingress_override(smoke_spec, optio
         "resources": ["ingresses"],
         "verbs": ["get", "list", "watch"],
     } in reader
+
+
+def test_the_adapter_has_a_writable_tmp_under_its_read_only_root(smoke_spec, options):
+    pod = render_adapter.deployment(smoke_spec, options)["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[mounts["/tmp"]] == {"name": "tmp", "emptyDir": {}}
