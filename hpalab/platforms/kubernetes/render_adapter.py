@@ -35,7 +35,14 @@ from hpalab.platforms.kubernetes.resources import guess_plural
 from hpalab.specs import ExperimentSpec
 from hpalab.specs.adapter import AdapterConfig
 
-METRIC_APIS = (("custom.metrics.k8s.io", "v1beta1"), ("external.metrics.k8s.io", "v1beta1"))
+METRIC_APIS = (
+    ("custom.metrics.k8s.io", "v1beta1", 100),
+    ("custom.metrics.k8s.io", "v1beta2", 200),
+    ("external.metrics.k8s.io", "v1beta1", 100),
+)
+"""(group, version, versionPriority) of each APIService, as the adapter's upstream manifests
+register them: clients that prefer v1beta2 of the custom metrics API get it, and the HPA
+controller, which asks discovery for the preferred version, keeps working on either."""
 _GROUPED = {
     "deployments": "apps",
     "statefulsets": "apps",
@@ -215,13 +222,13 @@ def apiservice_name(group: str, version: str) -> str:
 def apiservices(options: StackOptions, tls: AdapterTLS | None = None) -> list[Obj]:
     """The custom and external metrics APIServices, both backed by the adapter's Service."""
     out = []
-    for group, version in METRIC_APIS:
+    for group, version, priority in METRIC_APIS:
         spec: dict[str, Any] = {
             "group": group,
             "version": version,
             "service": {"name": ADAPTER, "namespace": options.namespace, "port": 443},
             "groupPriorityMinimum": 100,
-            "versionPriority": 100,
+            "versionPriority": priority,
         }
         if tls is None:
             spec["insecureSkipTLSVerify"] = True

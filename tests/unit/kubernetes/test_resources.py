@@ -88,3 +88,15 @@ def test_the_adapter_has_a_writable_tmp_under_its_read_only_root(smoke_spec, opt
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes[mounts["/tmp"]] == {"name": "tmp", "emptyDir": {}}
+
+
+def test_both_versions_of_the_custom_metrics_api_are_registered_as_upstream_does(options):
+    registered = {
+        (a["spec"]["group"], a["spec"]["version"]): a["spec"]["versionPriority"]
+        for a in render_adapter.apiservices(options)
+    }
+    assert registered == {
+        ("custom.metrics.k8s.io", "v1beta1"): 100,
+        ("custom.metrics.k8s.io", "v1beta2"): 200,
+        ("external.metrics.k8s.io", "v1beta1"): 100,
+    }
