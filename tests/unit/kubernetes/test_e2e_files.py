@@ -45,3 +45,20 @@ def test_the_script_loads_the_image_as_an_archive_not_from_the_docker_store():
         line for line in SCRIPT.read_text().splitlines() if not line.lstrip().startswith("#")
     ]
     assert not [line for line in commands if "kind load docker-image" in line]
+
+
+def _controller_args(patch: dict) -> dict[str, str]:
+    args = patch["controllerManager"]["extraArgs"]
+    if isinstance(args, list):  # kubeadm v1beta4: a list of name/value pairs
+        return {arg["name"]: arg["value"] for arg in args}
+    return dict(args)
+
+
+def test_the_kind_config_sets_the_same_hpa_flags_for_kubeadm_v1beta3_and_v1beta4():
+    config = yaml.safe_load((ROOT / "manifests" / "kind-config.yaml").read_text())
+    patches = [yaml.safe_load(p) for p in config["nodes"][0]["kubeadmConfigPatches"]]
+    by_version = {p["apiVersion"]: _controller_args(p) for p in patches}
+    assert set(by_version) == {"kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta4"}
+    flags = by_version["kubeadm.k8s.io/v1beta3"]
+    assert flags == by_version["kubeadm.k8s.io/v1beta4"]
+    assert flags["horizontal-pod-autoscaler-sync-period"] == "2s"
