@@ -62,3 +62,18 @@ def test_the_kind_config_sets_the_same_hpa_flags_for_kubeadm_v1beta3_and_v1beta4
     flags = by_version["kubeadm.k8s.io/v1beta3"]
     assert flags == by_version["kubeadm.k8s.io/v1beta4"]
     assert flags["horizontal-pod-autoscaler-sync-period"] == "2s"
+
+
+def test_the_workflow_runs_on_changes_to_anything_the_e2e_path_uses():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    # PyYAML reads the key `on` as the boolean True.
+    paths = set(workflow[True]["pull_request"]["paths"])
+    for needed in (
+        "pyproject.toml",
+        "hpalab/orchestration/**",
+        "hpalab/load/**",
+        "experiments/ci-smoke.yaml",
+        "hpalab/platforms/kubernetes/**",
+        "scripts/e2e-kind.sh",
+    ):
+        assert needed in paths, needed
