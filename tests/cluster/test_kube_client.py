@@ -100,6 +100,10 @@ def test_the_aggregators_plain_text_503_is_a_platform_error(kube: Kube, client: 
         assert isinstance(error, PlatformError)
         assert "service unavailable" in error.message.lower()
         assert "apiservice" in (error.hint or "").lower()
+        # a watch (as the platform's watchers hold) gets the same answer and the same error
+        with pytest.raises(ApiStatusError, match="service unavailable") as caught:
+            next(client.watch(f"/apis/{group}/v1alpha1/things", timeout_s=5))
+        assert caught.value.status == 503
     finally:
         client.delete(f"/apis/apiregistration.k8s.io/v1/apiservices/v1alpha1.{group}")
 
