@@ -51,8 +51,14 @@ kind create cluster --name "$cluster" --image "$node_image" \
   --config manifests/kind-config.yaml --wait 180s
 
 step "sample app image $image (loaded into kind, no registry)"
-docker build --target app -t "$image" .
-kind load docker-image "$image" --name "$cluster"
+# `kind load docker-image` fails with Docker's containerd image store when the image index names
+# content that is not in the store ("content digest ... not found", kind #3795 and #4066): the
+# image is built without attestations and handed to kind as an archive instead.
+docker build --provenance=false --target app -t "$image" .
+archive=$(mktemp --suffix=.tar)
+docker save -o "$archive" "$image"
+kind load image-archive "$archive" --name "$cluster"
+rm -f "$archive"
 
 step "hpalab up --dry-run needs no cluster"
 KUBECONFIG=/nonexistent "$hpalab" up --platform kubernetes --dry-run "$experiment" > /tmp/hpalab-dry-run.yaml

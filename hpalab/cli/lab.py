@@ -307,6 +307,9 @@ def down(
     namespace: str = NAMESPACE_OPT,
     kubeconfig: Path | None = KUBECONFIG_OPT,
     dry_run: bool = typer.Option(False, "--dry-run", help=K8S + "list, delete nothing."),
+    wait: bool = typer.Option(
+        True, "--wait/--no-wait", help=K8S + "return only once everything deleted is gone."
+    ),
 ) -> None:
     """Stop a stack and everything it started (also cleans up after a killed lab)."""
     if platform == "kubernetes":
@@ -318,10 +321,15 @@ def down(
             namespace=namespace,
             kubeconfig=kubeconfig,
             dry_run=dry_run,
+            wait=wait,
             out=sys.stdout,
         )
         return
-    cluster = {**_cluster_options(context, namespace, kubeconfig), "--dry-run": dry_run}
+    cluster = {
+        **_cluster_options(context, namespace, kubeconfig),
+        "--dry-run": dry_run,
+        "--no-wait": not wait,
+    }
     _check_platform(platform, cluster)
     from hpalab.platforms.local.lab import stop_lab
 

@@ -8,6 +8,7 @@ test works in a namespace of its own. These tests need root and the built compon
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,7 +20,8 @@ from hpalab.cluster import addons, lifecycle
 from hpalab.cluster.building import binary_path
 from hpalab.cluster.config import ClusterConfig, ControllerFlags
 
-NAME = "test"
+NAME = os.environ.get("HPALAB_TEST_CLUSTER", "test")
+"""The cluster's name; set HPALAB_TEST_CLUSTER to run beside another cluster named ``test``."""
 CONTROLLER = ControllerFlags(
     hpa_sync_period="5s",
     downscale_stabilization="20s",

@@ -1,10 +1,11 @@
 """A thin layer over the official ``kubernetes`` client: raw REST paths, server-side apply,
 watch streams, and errors turned into hpalab errors.
 
-Everything goes through ``ApiClient.call_api``, so the kubeconfig's authentication (tokens,
-client certificates, exec plugins) is the official client's, while hpalab decides paths, query
-parameters and content types itself. That keeps the HTTP traffic small and predictable, which
-is what the tests replay.
+Every request goes through the official client's connection pool and authorization header, so
+the kubeconfig's authentication (tokens, client certificates, exec plugins) is the official
+client's, while hpalab decides paths, query parameters, bodies and content types itself. Those
+two parts of the client have kept their shape since kubernetes 29 (the generated
+``ApiClient.call_api`` has not), so any client version from the pyproject floor up works.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ KINDS: dict[tuple[str, str], Kind] = {
     ("v1", "ConfigMap"): Kind("configmaps", True),
     ("v1", "Secret"): Kind("secrets", True),
     ("v1", "Service"): Kind("services", True),
+    ("v1", "Endpoints"): Kind("endpoints", True),
     ("v1", "Pod"): Kind("pods", True),
     ("apps/v1", "Deployment"): Kind("deployments", True),
     ("apps/v1", "StatefulSet"): Kind("statefulsets", True),
@@ -125,6 +127,7 @@ class KubeClient:
     def __init__(self, api_client: Any, *, timeout_s: float = 30.0) -> None:
         self.api = api_client
         self.timeout_s = timeout_s
+        self._discovery: dict[str, Obj | None] = {}
 
     @property
     def server(self) -> str:
@@ -140,49 +143,81 @@ class KubeClient:
         body: Any = None,
         content_type: str = "application/json",
         timeout_s: float | None = None,
-    ) -> Any:
-        """One HTTP request; returns the raw response (``status``, ``read()``, ``response``)."""
-        url = path + (f"?{urlencode(query)}" if query else "")
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        """One HTTP request; returns urllib3's response (``status``, ``headers``, ``data``).
+
+        With ``stream`` the body is left unread, for the caller to ``stream()`` and then
+        ``release_conn()``. Only the configuration's connection pool (TLS, client certificates,
+        proxy) and its authorization header are used, which every client version since 29 has
+        in the same shape, so no generated-code API is relied on.
+        """
+        config = self.api.configuration
+        url = config.host + path + (f"?{urlencode(query)}" if query else "")
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        headers["User-Agent"] = "hpalab"
         try:
-            _method, full, headers, body_out, _post = self.api.param_serialize(
-                method, url, header_params=headers, body=body, auth_settings=["BearerToken"]
-            )
-            read_timeout = timeout_s or self.timeout_s
-            return self.api.call_api(
+            # auth_settings() runs the kubeconfig's refresh hook (exec plugins, expiring tokens).
+            for auth in config.auth_settings().values():
+                if auth.get("in") == "header" and auth.get("value"):
+                    headers[auth["key"]] = auth["value"]
+        except Exception as error:  # the refresh hook runs user-configured plugins
+            raise PlatformError(
+                f"cannot authenticate to the API server at {self.server}: {error}",
+                hint="check the kubeconfig's user (exec plugin, token); "
+                "`kubectl --context ... get ns` shows the same error",
+            ) from error
+        payload = json.dumps(body).encode() if body is not None else None
+        read_timeout = timeout_s or self.timeout_s
+        try:
+            response: urllib3.BaseHTTPResponse = self.api.rest_client.pool_manager.request(
                 method,
-                full,
-                header_params=headers,
-                body=body_out,
-                _request_timeout=(10.0, read_timeout),
+                url,
+                body=payload,
+                headers=headers,
+                preload_content=not stream,
+                timeout=urllib3.Timeout(connect=10.0, read=read_timeout),
+                retries=False,
             )
-        except Exception as error:  # urllib3 and the client raise many kinds; all mean "no answer"
-            if isinstance(error, PlatformError):
-                raise
+        except (urllib3.exceptions.HTTPError, OSError) as error:
             raise PlatformError(
                 f"cannot reach the API server at {self.server}: {error}",
                 hint="check the cluster is running and `kubectl --context ... get ns` works",
             ) from error
+        return response
 
     def call(self, method: str, path: str, **kwargs: Any) -> Obj | None:
-        """A JSON request: the decoded body, ``None`` on 404, :class:`ApiStatusError` otherwise."""
+        """A JSON request: the decoded body, ``None`` on 404, :class:`ApiStatusError` otherwise.
+
+        Error bodies that are not JSON (the aggregator answers an unavailable APIService with a
+        plain-text 503) become an :class:`ApiStatusError` carrying the text.
+        """
         response = self.request(method, path, **kwargs)
-        data = response.read()
         if response.status == 404:
             return None
-        decoded: Obj = json.loads(data) if data else {}
         if response.status >= 400:
-            message = decoded.get("message") or f"HTTP {response.status}"
-            raise ApiStatusError(
-                response.status,
-                f"{method} {path}: {message}",
-                hint=_hint_for(response.status),
+            raise status_error(response, f"{method} {path}")
+        decoded = _json_body(response)
+        if decoded is None:
+            raise PlatformError(
+                f"{method} {path}: HTTP {response.status} answered with "
+                f"{response.headers.get('Content-Type') or 'no content type'}, not JSON: "
+                f"{_excerpt(response.data)}",
+                hint="something between hpalab and the API server (a proxy?) answered; "
+                "check the kubeconfig's server URL",
             )
         return decoded
 
     def get(self, path: str, *, query: dict[str, str] | None = None) -> Obj | None:
         """GET one object or list; ``None`` when it does not exist."""
         return self.call("GET", path, query=query)
+
+    def discovery(self, root: str) -> Obj | None:
+        """The ``APIResourceList`` of ``root`` (``/api/v1``, ``/apis/apps/v1``), read once per
+        client; ``None`` when the group version is not served."""
+        if root not in self._discovery:
+            self._discovery[root] = self.get(root)
+        return self._discovery[root]
 
     def list(self, path: str, *, label_selector: str | None = None) -> list[Obj]:
         """The items of a list; a missing API group (404) lists as empty."""
@@ -202,9 +237,11 @@ class KubeClient:
         )
         return result or {}
 
-    def delete(self, path: str) -> bool:
-        """Delete one object in the background; ``False`` when it was already gone."""
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+    def delete(self, path: str, *, propagation: str = "Background") -> bool:
+        """Delete one object; ``False`` when it was already gone. ``propagation`` is the
+        API's ``propagationPolicy``: ``Background`` returns at once, ``Foreground`` keeps the
+        object until its dependents (ReplicaSets, pods) are gone."""
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
         return self.call("DELETE", path, body=body) is not None
 
     def watch(
@@ -225,18 +262,15 @@ class KubeClient:
         if label_selector:
             query["labelSelector"] = label_selector
         # The server ends the stream after timeout_s; reads may wait that long between events.
-        response = self.request("GET", path, query=query, timeout_s=timeout_s + 15)
-        if response.status >= 400:
-            data = response.read()
-            message = json.loads(data).get("message", "") if data else ""
-            raise ApiStatusError(response.status, f"watch {path}: HTTP {response.status} {message}")
-        raw = response.response
+        response = self.request("GET", path, query=query, timeout_s=timeout_s + 15, stream=True)
         try:
-            yield from _lines(raw)
+            if response.status >= 400:
+                raise status_error(response, f"watch {path}")
+            yield from _lines(response)
         except (ValueError, OSError, urllib3.exceptions.HTTPError) as error:
             raise PlatformError(f"watch {path} broke off: {error}", hint="it is resumed") from error
         finally:
-            raw.release_conn()
+            response.release_conn()
 
 
 def _lines(raw: Any) -> Iterator[Obj]:
@@ -252,9 +286,51 @@ def _lines(raw: Any) -> Iterator[Obj]:
         yield json.loads(buffer)
 
 
-def _hint_for(status: int) -> str:
+def _json_body(response: urllib3.BaseHTTPResponse) -> Obj | None:
+    """The body decoded as JSON (``{}`` when empty); ``None`` when it is not JSON."""
+    data = response.data
+    if not data:
+        return {}
+    if "json" not in (response.headers.get("Content-Type") or "json"):
+        return None
+    try:
+        decoded = json.loads(data)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _excerpt(data: bytes, limit: int = 200) -> str:
+    text = data.decode(errors="replace").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def status_error(response: urllib3.BaseHTTPResponse, what: str) -> ApiStatusError:
+    """The error for an HTTP error status: the API's ``Status`` message when the body is one,
+    else the body's text (as the aggregator and proxies send it)."""
+    decoded = _json_body(response)
+    if decoded is not None:
+        message = decoded.get("message") or f"HTTP {response.status}"
+    else:
+        message = f"HTTP {response.status} {_excerpt(response.data) or '(empty body)'}"
+    return ApiStatusError(
+        response.status, f"{what}: {message}", hint=_hint_for(response.status, message)
+    )
+
+
+def _hint_for(status: int, message: str = "") -> str:
+    if status == 403 and "is being terminated" in message:
+        return (
+            "the namespace is still being deleted (Terminating) after a `hpalab down`; wait "
+            "until `kubectl get ns NAME` says NotFound (`hpalab down` waits unless --no-wait)"
+        )
     if status in (401, 403):
         return "the kubeconfig's user lacks permission; hpalab needs cluster-admin to install"
+    if status == 503:
+        return (
+            "an aggregated API is unavailable (its APIService's backend is down); "
+            "`kubectl get apiservice` shows which, `hpalab doctor --platform kubernetes` why"
+        )
     if status == 409:
         return "another field manager owns the field; `hpalab down` and `up` again"
     if status == 422:

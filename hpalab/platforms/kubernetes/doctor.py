@@ -54,8 +54,7 @@ def _prometheus(client: KubeClient, namespace: str, url: str | None) -> CheckRes
     # Through the API server's service proxy: no port-forward needed to check it answers.
     path = f"/api/v1/namespaces/{namespace}/services/http:prometheus-operated:9090/proxy/-/ready"
     try:
-        response = client.request("GET", path)
-        status = response.status
+        status = client.request("GET", path).status
     except HpalabError as error:
         return CheckResult("prometheus", False, str(error), "`hpalab up --platform kubernetes`")
     ok = status == 200

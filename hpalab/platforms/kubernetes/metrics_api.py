@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hpalab.platforms.kubernetes.client import KubeClient
+from hpalab.platforms.kubernetes.resources import discovered_plural, guess_plural, qualified
 from hpalab.specs import parse_quantity_value
 
 CUSTOM = "/apis/custom.metrics.k8s.io/v1beta1"
@@ -30,6 +31,9 @@ class MetricRead:
     aggregate: str
     """``mean`` over items (Pods), ``sum`` (External), ``first`` (Object), ``none``
     (Resource: the path only proves the metrics API answers)."""
+    described: tuple[str, str] | None = None
+    """An Object metric's ``(apiVersion, kind)``: :func:`read_metric` resolves its resource
+    name through discovery; ``path`` holds the guessed name until then."""
 
 
 def _selector_text(selector: dict[str, Any] | None) -> str:
@@ -63,13 +67,13 @@ def metric_read(metric: dict[str, Any], *, namespace: str, pod_selector: str) ->
     if kind == "Object":
         source = metric["object"]
         ref = source["describedObject"]
-        plural = ref["kind"].lower() + "s"
-        name = quote(source["metric"]["name"])
-        path = f"{CUSTOM}/namespaces/{ns}/{plural}/{quote(ref['name'])}/{name}"
+        api_version = ref.get("apiVersion") or "v1"
+        resource = qualified(guess_plural(ref["kind"]), api_version)
+        path = _object_path(ns, resource, ref["name"], source["metric"]["name"])
         query = {}
         if extra := _selector_text(source["metric"].get("selector")):
             query["metricLabelSelector"] = extra
-        return MetricRead(path, query, "first")
+        return MetricRead(path, query, "first", described=(api_version, ref["kind"]))
     if kind == "External":
         ident = metric["external"]["metric"]
         query = {}
@@ -79,12 +83,29 @@ def metric_read(metric: dict[str, Any], *, namespace: str, pod_selector: str) ->
     return MetricRead(f"{RESOURCE}/namespaces/{ns}/pods", {"labelSelector": pod_selector}, "none")
 
 
+def _object_path(namespace: str, resource: str, name: str, metric: str) -> str:
+    return f"{CUSTOM}/namespaces/{namespace}/{resource}/{quote(name)}/{quote(metric)}"
+
+
+def resolved(client: KubeClient, read: MetricRead) -> MetricRead:
+    """``read`` with an Object metric's resource name as discovery serves it (the HPA
+    controller maps kinds the same way); other reads are returned unchanged."""
+    if read.described is None:
+        return read
+    api_version, kind = read.described
+    resource = qualified(discovered_plural(client, api_version, kind), api_version)
+    parts = read.path.split("/")
+    parts[-3] = resource  # .../namespaces/<ns>/<resource>/<name>/<metric>
+    return MetricRead("/".join(parts), read.query, read.aggregate)
+
+
 def _value(item: dict[str, Any]) -> float:
     return float(parse_quantity_value(item.get("value", "0")))
 
 
 def read_metric(client: KubeClient, read: MetricRead) -> tuple[float | None, int]:
     """The served value and the number of items; ``(None, 0)`` when nothing is served yet."""
+    read = resolved(client, read)
     body = client.get(read.path, query=read.query or None)
     items = list((body or {}).get("items", []))
     if not items:

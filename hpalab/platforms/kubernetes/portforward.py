@@ -7,11 +7,15 @@ workers instead.
 
 from __future__ import annotations
 
+import queue
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from hpalab.errors import PlatformError, PrerequisiteError
 
@@ -41,13 +45,20 @@ class PortForward:
         self.timeout_s = timeout_s
         self.process: subprocess.Popen[bytes] | None = None
         self.local_port = 0
+        self._stderr: IO[bytes] | None = None
+        self._reader: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.local_port}"
 
     def start(self) -> None:
-        """Start kubectl and wait until it reports the local port.
+        """Start kubectl and wait (at most ``timeout_s``) until it reports the local port.
+
+        kubectl prints a line for every connection it handles, for as long as it runs: its
+        stdout is read to the end by a thread (a full pipe would block kubectl, and with it
+        every forwarded connection), and its stderr goes to a temporary file, read only to
+        explain a failure.
 
         Raises:
             PrerequisiteError: kubectl is not installed. PlatformError: it did not come up.
@@ -57,22 +68,37 @@ class PortForward:
                 f"{self.argv[0]} not found",
                 hint="install kubectl, or pass the Prometheus URL (e.g. its NodePort)",
             )
-        self.process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + self.timeout_s
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=self._stderr)
+        ports: queue.Queue[int | None] = queue.Queue()
         assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if match := _FORWARDING.search(line):
-                self.local_port = int(match.group(1))
-                return
-            if not line and self.process.poll() is not None:
-                break
-        error = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+        self._reader = threading.Thread(
+            target=_drain, args=(self.process.stdout, ports), name="port-forward", daemon=True
+        )
+        self._reader.start()
+        try:
+            port = ports.get(timeout=self.timeout_s)
+        except queue.Empty:
+            port = None
+        if port is not None:
+            self.local_port = port
+            return
+        error = self._error_text()
+        running = self.process.poll() is None
         self.stop()
+        when = f" within {self.timeout_s:g} s" if running else ""
         raise PlatformError(
-            f"kubectl port-forward did not start: {error.strip() or 'no output'}",
+            f"kubectl port-forward did not start{when}: {error or 'no output'}",
             hint=f"try `{' '.join(self.argv)}` yourself",
         )
+
+    def _error_text(self) -> str:
+        if self.process is not None and self.process.poll() is None:
+            time.sleep(0.1)  # kubectl writes its error just before it exits
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace").strip()
 
     def stop(self) -> None:
         """Stop kubectl (its own process only)."""
@@ -83,4 +109,24 @@ class PortForward:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)  # stdout closed with kubectl: the reader ends
+            self._reader = None
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
         self.process = None
+
+
+def _drain(stdout: IO[bytes], ports: queue.Queue[int | None]) -> None:
+    """Report the first ``Forwarding from`` port (``None`` if kubectl ends first), then read
+    the rest of kubectl's output to the end so that it never blocks on a full pipe."""
+    reported = False
+    for line in iter(stdout.readline, b""):
+        if not reported and (match := _FORWARDING.search(line)):
+            ports.put(int(match.group(1)))
+            reported = True
+    if not reported:
+        ports.put(None)

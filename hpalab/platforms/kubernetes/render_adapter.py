@@ -31,12 +31,28 @@ from hpalab.platforms.kubernetes.objects import (
     role_with_binding,
     selector,
 )
+from hpalab.platforms.kubernetes.resources import guess_plural
 from hpalab.specs import ExperimentSpec
 from hpalab.specs.adapter import AdapterConfig
 
-METRIC_APIS = (("custom.metrics.k8s.io", "v1beta1"), ("external.metrics.k8s.io", "v1beta1"))
-_PLURALS = {"pod": "pods", "namespace": "namespaces", "service": "services", "node": "nodes"}
-_GROUPED = {"deployment": ("apps", "deployments"), "statefulset": ("apps", "statefulsets")}
+METRIC_APIS = (
+    ("custom.metrics.k8s.io", "v1beta1", 100),
+    ("custom.metrics.k8s.io", "v1beta2", 200),
+    ("external.metrics.k8s.io", "v1beta1", 100),
+)
+"""(group, version, versionPriority) of each APIService, as the adapter's upstream manifests
+register them: clients that prefer v1beta2 of the custom metrics API get it, and the HPA
+controller, which asks discovery for the preferred version, keeps working on either."""
+_GROUPED = {
+    "deployments": "apps",
+    "statefulsets": "apps",
+    "replicasets": "apps",
+    "daemonsets": "apps",
+    "jobs": "batch",
+    "cronjobs": "batch",
+    "ingresses": "networking.k8s.io",
+}
+"""Groups of the kinds an override may name without one (the adapter maps them itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +84,9 @@ def _rule_resources(spec: ExperimentSpec) -> set[tuple[str, str]]:
     config = AdapterConfig.model_validate(spec.adapter)
     for rule in [*config.rules, *config.external_rules]:
         for target in rule.resources.overrides.values():
-            name = target.resource.lower()
-            if name in _GROUPED:
-                found.add(_GROUPED[name])
-            elif target.group:
-                plural = name if name.endswith("s") else f"{name}s"
-                found.add((target.group, plural))
-            else:
-                found.add(("", _PLURALS.get(name, name if name.endswith("s") else f"{name}s")))
+            # The adapter accepts a singular or a plural name; RBAC needs the plural.
+            plural = guess_plural(target.resource)
+            found.add((target.group or _GROUPED.get(plural, ""), plural))
     return found
 
 
@@ -152,7 +163,12 @@ def deployment(spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | No
         f"--cert-dir={cert_dir}",
         "--v=2",
     ]
-    volumes: list[Obj] = [{"name": "config", "configMap": {"name": f"{ADAPTER}-config"}}]
+    volumes: list[Obj] = [
+        {"name": "config", "configMap": {"name": f"{ADAPTER}-config"}},
+        # The root filesystem is read-only; anything that falls back to os.TempDir() writes
+        # here (the upstream manifests and kube-prometheus mount the same).
+        {"name": "tmp", "emptyDir": {}},
+    ]
     if tls is None:
         volumes.append({"name": "serving-cert", "emptyDir": {}})
     else:
@@ -174,6 +190,7 @@ def deployment(spec: ExperimentSpec, options: StackOptions, tls: AdapterTLS | No
         "volumeMounts": [
             {"name": "config", "mountPath": "/etc/adapter", "readOnly": True},
             {"name": "serving-cert", "mountPath": cert_dir},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
         ],
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
     }
@@ -202,18 +219,18 @@ def apiservice_name(group: str, version: str) -> str:
     return f"{version}.{group}"
 
 
-def served_apis(spec: ExperimentSpec) -> list[tuple[str, str]]:
+def served_apis(spec: ExperimentSpec) -> list[tuple[str, str, int]]:
     """The metrics APIs the adapter serves with this config: prometheus-adapter installs the
     external metrics API only when the config has ``externalRules`` (an APIService for it
     would fail its discovery check, and with it the cluster's API discovery)."""
     external = bool(spec.adapter.get("externalRules"))
-    return [(g, v) for g, v in METRIC_APIS if external or g != "external.metrics.k8s.io"]
+    return [api for api in METRIC_APIS if external or api[0] != "external.metrics.k8s.io"]
 
 
 def unused_apiservices(spec: ExperimentSpec) -> list[str]:
     """Names of hpalab's metrics APIServices the config does not serve (to delete)."""
     served = served_apis(spec)
-    return [apiservice_name(g, v) for g, v in METRIC_APIS if (g, v) not in served]
+    return [apiservice_name(g, v) for g, v, _ in METRIC_APIS if (g, v, _) not in served]
 
 
 def apiservices(
@@ -221,13 +238,13 @@ def apiservices(
 ) -> list[Obj]:
     """The metrics APIServices the adapter serves, backed by the adapter's Service."""
     out = []
-    for group, version in served_apis(spec):
+    for group, version, priority in served_apis(spec):
         body: dict[str, Any] = {
             "group": group,
             "version": version,
             "service": {"name": ADAPTER, "namespace": options.namespace, "port": 443},
             "groupPriorityMinimum": 100,
-            "versionPriority": 100,
+            "versionPriority": priority,
         }
         if tls is None:
             body["insecureSkipTLSVerify"] = True

@@ -1,8 +1,10 @@
 """A Kubernetes API server stand-in on 127.0.0.1 that replays recorded responses.
 
 Routes map ``(method, path)`` to a list of responses, served in order; the last one repeats.
-A response is ``{"status": 200, "body": {...}}`` or, for watches, ``{"status": 200, "stream":
-[event, ...]}`` (newline-delimited JSON, then the connection closes, as when a watch times out).
+A response is ``{"status": 200, "body": {...}}``; ``{"status": 503, "text": "...",
+"content_type": "text/plain"}`` for a body that is not JSON; or, for watches,
+``{"status": 200, "stream": [event, ...]}`` (newline-delimited JSON, then the connection
+closes, as when a watch times out).
 Server-side apply (``PATCH`` with ``application/apply-patch+yaml``) echoes the object back with a
 uid and resourceVersion, as the API server does, unless a route says otherwise. Every request
 is recorded for assertions.
@@ -105,6 +107,13 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 )
             answer = api.respond(self.command, parts.path, query, body)
             self.send_response(answer["status"])
+            if "text" in answer:  # a body that is not JSON, as the aggregator sends
+                payload = answer["text"].encode()
+                self.send_header("Content-Type", answer["content_type"])
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
             self.send_header("Content-Type", "application/json")
             if "stream" in answer:
                 self.end_headers()

@@ -152,3 +152,14 @@ def test_a_kubeconfig_that_is_not_yaml_is_bad_input(tmp_path, capsys):
     broken.write_text("garbage: [\n")
     assert run(["status", "--platform", "kubernetes", "--kubeconfig", str(broken)]) == 2
     assert "cannot load the kubeconfig" in capsys.readouterr().err
+
+
+def test_an_unavailable_adapter_is_a_failed_check_not_a_crash(api, client, smoke_spec):
+    # The aggregator's answer while the adapter is down is plain text, not a JSON Status.
+    api.load("aggregator_unavailable")
+    results = {
+        r.name: r for r in run_checks(client=client, hpa_spec=smoke_spec.hpa.to_kubernetes())
+    }
+    metric = results["hpa metric"]
+    assert not metric.ok and "HTTP 503 service unavailable" in metric.detail
+    assert "adapter" in metric.fix

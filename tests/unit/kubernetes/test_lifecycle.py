@@ -1,4 +1,5 @@
-"""`up`, `status` and `down` against recorded API responses at the HTTP boundary."""
+"""`up` and `status` against recorded API responses at the HTTP boundary (`down` runs on
+the real cluster: tests/cluster/test_kube_teardown.py)."""
 
 import io
 import json
@@ -202,50 +203,6 @@ def test_up_without_kubeconfig_is_a_prerequisite_error(tmp_path, monkeypatch):
     with pytest.raises(PrerequisiteError) as caught:
         lifecycle.up(EXPERIMENTS / "ci-smoke.yaml", out=io.StringIO())
     assert "--dry-run" in caught.value.hint
-
-
-def _item(kind, name, namespace=None):
-    meta = {
-        "name": name,
-        "labels": {
-            "app.kubernetes.io/managed-by": "hpalab",
-            "app.kubernetes.io/instance": "hpalab",
-        },
-    }
-    if namespace:
-        meta["namespace"] = namespace
-    return {"metadata": meta}
-
-
-def test_down_deletes_exactly_the_labelled_objects_hpa_first_namespace_last(api, client):
-    api.load("down_labelled")
-    out = io.StringIO()
-    deleted = lifecycle.down(out=out, client=client)
-    lists = api.calls("GET")
-    assert lists and all(
-        r.query["labelSelector"]
-        == "app.kubernetes.io/managed-by=hpalab,app.kubernetes.io/instance=hpalab"
-        for r in lists
-    )
-    paths = [r.path for r in api.calls("DELETE")]
-    assert paths[0] == "/apis/autoscaling/v2/namespaces/hpalab/horizontalpodautoscalers/sampleapp"
-    assert paths[-1] == "/api/v1/namespaces/hpalab"
-    assert (
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/prometheuses.monitoring.coreos.com"
-        in paths
-    )
-    assert "/apis/apps/v1/namespaces/kube-system/deployments/metrics-server" in paths
-    assert len(deleted) == len(paths)
-    # a Deployment in the same namespace without hpalab's labels is not in any list answer
-    assert not any("someone-elses" in p for p in paths)
-
-
-def test_down_dry_run_deletes_nothing(api, client):
-    api.load("down_labelled")
-    out = io.StringIO()
-    names = lifecycle.down(out=out, client=client, dry_run=True)
-    assert names and not api.calls("DELETE")
-    assert "would delete HorizontalPodAutoscaler hpalab/sampleapp" in out.getvalue()
 
 
 def test_status_reports_readiness_apiservices_and_the_hpa(api, client):

@@ -1,6 +1,8 @@
 """kubectl port-forward: the local port is read from kubectl's output; failures are explained.
 A stand-in kubectl script plays the real one's output."""
 
+import time
+
 import pytest
 
 from hpalab.errors import PlatformError, PrerequisiteError
@@ -70,3 +72,48 @@ def test_no_kubectl_is_a_prerequisite_error(tmp_path):
     )
     with pytest.raises(PrerequisiteError):
         forward.start()
+
+
+def _wait_for_file(path, *, limit_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if path.exists():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_kubectl_never_blocks_on_its_own_output(tmp_path):
+    # kubectl prints a line for every forwarded connection, on stdout, for as long as it runs,
+    # and may log as much to stderr: 1 MiB of each, far beyond a pipe's 64 KiB, must not
+    # block it (the marker is written only after all of it went out).
+    script = (
+        'echo "Forwarding from 127.0.0.1:41234 -> 9090"\n'
+        "i=0; while [ $i -lt 32768 ]; do\n"
+        '  echo "Handling connection for 41234 ......"; echo "E1203 warning ..........." >&2\n'
+        "  i=$((i+1)); done\n"
+        'touch "$(dirname "$0")/all-written"\n'
+        "exec sleep 30\n"
+    )
+    forward = PortForward(
+        namespace="hpalab", target="svc/x", remote_port=9090, kubectl=_kubectl(tmp_path, script)
+    )
+    forward.start()
+    try:
+        assert _wait_for_file(tmp_path / "all-written"), "kubectl blocked writing its output"
+        assert forward.process is not None and forward.process.poll() is None
+    finally:
+        forward.stop()
+
+
+def test_a_silent_kubectl_is_given_up_on_after_the_timeout(tmp_path):
+    forward = PortForward(
+        namespace="hpalab",
+        target="svc/x",
+        remote_port=9090,
+        kubectl=_kubectl(tmp_path, "exec sleep 30\n"),
+        timeout_s=0.5,
+    )
+    with pytest.raises(PlatformError, match=r"did not start within 0\.5 s: no output"):
+        forward.start()
+    assert forward.process is None
