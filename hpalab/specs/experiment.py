@@ -14,7 +14,9 @@ from pydantic import (
 
 from hpalab.specs.base import Header, SpecModel
 from hpalab.specs.hpa import HPASpec
-from hpalab.specs.keda import SCALED_OBJECT_NAME, ScaledObjectSpec, generated_hpa_spec
+from hpalab.specs.keda.generated import generated_hpa_spec
+from hpalab.specs.keda.model import ScaledObjectSpec
+from hpalab.specs.keda.problems import SCALED_OBJECT_NAME
 from hpalab.specs.profiles import Arrivals, Stage
 from hpalab.specs.units import Duration, Quantity, parse_quantity_value
 

@@ -21,7 +21,7 @@ from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.base import API_VERSION
 from hpalab.specs.experiment import Experiment, ExperimentSpec
 from hpalab.specs.hpa import hpa_problems
-from hpalab.specs.keda import keda_problems
+from hpalab.specs.keda.problems import keda_problems
 from hpalab.specs.profiles import LoadProfile, ProfileSpec, RateCurve, compile_profile
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
 from hpalab.specs.traces import load_trace_points
