@@ -1,0 +1,122 @@
+"""KEDA on the local platform: real Prometheus, HAProxy and replicas; scale to zero and back."""
+
+from __future__ import annotations
+
+import pytest
+
+from hpalab.autoscaling.hpa import ControllerConfig
+from hpalab.platforms.local.platform import LocalPlatform
+from hpalab.platforms.local.processes import pid_alive
+from hpalab.platforms.local.replicas import Backoff, ProbeSettings, ReplicaTemplate
+from hpalab.platforms.local.settings import LabSettings
+from hpalab.specs.keda.generated import generated_hpa_spec
+
+pytestmark = pytest.mark.integration
+
+# Requests reach HAProxy's backend counter even with no pod: that is what scale from zero
+# keys on (the app's own counter vanishes with its last pod).
+QUERY = 'sum(rate(haproxy_backend_http_requests_total{proxy="pods"}[4s]))'
+SCALED_OBJECT = {
+    "scaleTargetRef": {"name": "sample-app"},
+    "minReplicaCount": 0,
+    "maxReplicaCount": 4,
+    "pollingInterval": 1,
+    "cooldownPeriod": 3,
+    "triggers": [
+        {
+            "type": "prometheus",
+            "metadata": {
+                "serverAddress": "http://replaced-by-the-lab:9090",
+                "query": QUERY,
+                "threshold": "5",
+                "activationThreshold": "0.5",
+            },
+        }
+    ],
+}
+
+
+def _settings(scaled_object):
+    return LabSettings(
+        template=ReplicaTemplate(startup_delay_s=0.3, cpu_per_request_s=0.001),
+        probe=ProbeSettings(period_s=0.25),
+        grace_s=3.0,
+        scrape_interval_s=1.0,
+        evaluation_interval_s=1.0,
+        controller=ControllerConfig(
+            sync_period_s=1.0,
+            downscale_stabilization_window_s=2.0,
+            initial_readiness_delay_s=1.0,
+            cpu_initialization_period_s=5.0,
+        ),
+        hpa=generated_hpa_spec("sample-app", scaled_object),
+        adapter={},
+        keda=scaled_object,
+        metric_resolution_s=2.0,
+        backoff=Backoff(base_s=1.0),
+    )
+
+
+@pytest.fixture
+def lab(tmp_path):
+    platform = LocalPlatform(tmp_path / "lab", _settings(SCALED_OBJECT))
+    seen: list[int] = []
+    with platform:
+        yield platform
+        seen.extend(platform.pids().values())
+    assert not [pid for pid in seen if pid_alive(pid)], "processes outlived the lab"
+
+
+def _events(lab, kept):
+    kept.extend(lab.drain_events())
+    return kept
+
+
+def test_scales_to_zero_when_idle_and_back_on_load(lab, trickle, wait_until):
+    events: list = []
+    # idle: the first polls see no requests; the cooldown (3 s) runs from creation
+    wait_until(
+        lambda: lab.observe().spec_replicas == 0 and not lab.supervisor.replicas,
+        timeout_s=30,
+        what="KEDA to scale the idle app to zero",
+    )
+    deactivations = [e for e in _events(lab, events) if e.kind == "keda_deactivation"]
+    assert deactivations and deactivations[0].detail["to"] == 0
+    decisions = [e for e in events if e.kind == "hpa_decision"]
+    assert any(e.detail["metrics"] for e in decisions), "the HPA read KEDA's metrics server"
+
+    load = trickle(lab.load_url, rps=10, max_duration_s=40)
+    snap = wait_until(
+        lambda: (s := lab.observe()).ready_replicas >= 1 and s,
+        timeout_s=30,
+        what="KEDA to activate 0 -> 1 and the pod to become Ready",
+    )
+    assert snap.spec_replicas >= 1
+    activations = [e for e in _events(lab, events) if e.kind == "keda_activation"]
+    assert activations and activations[0].detail["from"] == 0
+    assert activations[0].detail["to"] == 1
+    assert load.failed > 0, "requests at zero replicas fail: KEDA has no request buffer"
+    load.stop()
+
+
+def test_hpa_reads_keda_values_and_the_metric_name(lab, trickle, wait_until):
+    trickle(lab.load_url, rps=20, max_duration_s=30)
+
+    def served():
+        status = lab.control.last.status if lab.control and lab.control.last else {}
+        for metric in status.get("currentMetrics") or []:
+            external = metric.get("external") or {}
+            value = (external.get("current") or {}).get("averageValue")
+            if external.get("metric", {}).get("name") == "s0-prometheus" and value not in (
+                None,
+                "0",
+            ):
+                return metric
+        return None
+
+    metric = wait_until(served, timeout_s=30, what="the HPA to read s0-prometheus > 0")
+    assert metric["external"]["metric"]["selector"] == {
+        "matchLabels": {"scaledobject.keda.sh/name": "sample-app"}
+    }
+    spec = lab.control.controller.spec
+    assert spec.metrics[0].name == "s0-prometheus" and spec.min_replicas == 1
