@@ -95,6 +95,7 @@ def test_scales_to_zero_when_idle_and_back_on_load(lab, trickle, wait_until):
     activations = [e for e in _events(lab, events) if e.kind == "keda_activation"]
     assert activations and activations[0].detail["from"] == 0
     assert activations[0].detail["to"] == 1
+    assert 0 <= activations[0].detail["active_for_s"] <= SCALED_OBJECT["pollingInterval"] + 1
     assert load.failed > 0, "requests at zero replicas fail: KEDA has no request buffer"
     load.stop()
 

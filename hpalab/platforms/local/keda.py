@@ -49,6 +49,7 @@ from hpalab.specs.keda.generated import external_metric_name
 from hpalab.specs.keda.metadata import PrometheusConfig, parse_prometheus
 
 DEFAULT_TIMEOUT_S = 3.0  # KEDA_HTTP_DEFAULT_TIMEOUT
+WATCH_PERIOD_S = 1.0
 OBJECT = "scaledobject/sample-app"
 _ACTION_EVENTS = {"activate": "keda_activation", "deactivate": "keda_deactivation"}
 _QUIET_ACTIONS = {"keep_active", "none", "cooling_down"}
@@ -124,6 +125,7 @@ class KedaScaledObject:
         self.cache: dict[str, Read] = {}
         self.falling_back: set[str] = set()
         self.last_step: Step | None = None
+        self.active_since: float | None = None
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -209,6 +211,9 @@ class KedaScaledObject:
 
     async def hpa_read(self, metric: str, now: float) -> list[int] | FetchFailure:
         """What KEDA's metrics server answers the HPA for ``metric`` (one value, milli)."""
+        if self.supervisor.desired == 0:
+            # the HPA is ScalingDisabled at zero replicas and asks for no metrics
+            return FetchFailure("the HPA does not read metrics while the target has 0 replicas")
         trigger = next(t for t in self.triggers if t.metric == metric)
         cached = self.cache.get(metric) if trigger.use_cached else None
         read = cached if cached is not None else await self._read(trigger, now)
@@ -222,17 +227,46 @@ class KedaScaledObject:
     # -- the operator loop -----------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll every ``pollingInterval`` until ``stop``; a failing poll is recorded."""
+        """Poll every ``pollingInterval`` until ``stop``; a failing poll is recorded.
+
+        Between polls, while an activation is possible, the triggers are also watched every
+        second (measurement only, nothing acts on it) so that the activation event can say
+        how long the poll kept the app waiting.
+        """
+        next_poll = time.monotonic()
         while not stop.is_set():
-            started = time.monotonic()
-            try:
-                await self.poll_once()
-            except Exception as error:
-                detail = {"error": repr(error)}
-                self.events.append(PlatformEvent(self.clock(), "fault", OBJECT, detail))
-            wait = max(0.0, self.polling_interval_s - (time.monotonic() - started))
+            if time.monotonic() >= next_poll:
+                next_poll += self.polling_interval_s
+                try:
+                    await self.poll_once()
+                except Exception as error:
+                    detail = {"error": repr(error)}
+                    self.events.append(PlatformEvent(self.clock(), "fault", OBJECT, detail))
+            elif self._activation_possible():
+                with contextlib.suppress(PrometheusReadError):
+                    await self.watch_once()
+            wait = min(WATCH_PERIOD_S, max(0.0, next_poll - time.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)
+
+    def _activation_possible(self) -> bool:
+        current, state = self.supervisor.desired, self.state
+        below_min = state.idle_replica_count is not None and current < (
+            state.min_replica_count or 0
+        )
+        return current == 0 or below_min
+
+    async def watch_once(self) -> None:
+        """Note when the triggers would first activate (no fallback, no action)."""
+        now = self.clock()
+        active = False
+        for trigger in self.triggers:
+            value = await self._query(trigger, now)
+            active = active or value > trigger.config.activation_threshold
+        if not active:
+            self.active_since = None
+        elif self.active_since is None:
+            self.active_since = now
 
     async def poll_once(self) -> Step:
         """One poll: read every trigger, decide activity, let the executor act."""
@@ -264,13 +298,27 @@ class KedaScaledObject:
         )
         if step.last_active_updated:
             self.last_active_at = float(math.floor(now))  # status.lastActiveTime: seconds
+        if step.action == "activate":
+            since = self.active_since if self.active_since is not None else now
+            self.active_since = None
+            active_for = now - since
+        else:
+            active_for = None
         if step.replicas_after != current:
             self.supervisor.scale(step.replicas_after)
-        self._record(step, now, current=current, reads=reads)
+        self._record(step, now, current=current, reads=reads, active_for_s=active_for)
         self.last_step = step
         return step
 
-    def _record(self, step: Step, now: float, *, current: int, reads: Mapping[str, Read]) -> None:
+    def _record(
+        self,
+        step: Step,
+        now: float,
+        *,
+        current: int,
+        reads: Mapping[str, Read],
+        active_for_s: float | None,
+    ) -> None:
         if step.action in _QUIET_ACTIONS and (
             self.last_step is None or self.last_step.action == step.action
         ):
@@ -284,5 +332,7 @@ class KedaScaledObject:
             "values": {k: r.value for k, r in reads.items()},
             "polling_interval_s": self.polling_interval_s,
         }
+        if active_for_s is not None:
+            detail["active_for_s"] = round(active_for_s, 3)
         kind = _ACTION_EVENTS.get(step.action, "keda_poll")
         self.events.append(PlatformEvent(now, kind, OBJECT, detail))
