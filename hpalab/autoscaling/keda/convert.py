@@ -130,20 +130,31 @@ def _warn_query(query: str, metric: str, out: list[ConversionWarning]) -> None:
         )
 
 
+def _rule_for(
+    source: Mapping[str, Any], rules: Sequence[DiscoveryRule], kind: str
+) -> tuple[str, DiscoveryRule, MetricNamer, str]:
+    """(metric name, rule, compiled rule, series name) of the rule serving the metric."""
+    name = str(source["metric"]["name"])
+    found = _find_rule(rules, name)
+    if found is None:
+        raise ConversionError(f"no adapter rule serves the {kind} metric {name!r}")
+    return (name, *found)
+
+
+def _in_namespace(
+    source: Mapping[str, Any], namer: MetricNamer, workload: Workload
+) -> list[Requirement]:
+    """The HPA metric's selector plus the workload's namespace, as the adapter adds it."""
+    label = namer.resources.label_for_resource(NAMESPACES)
+    return [*_selector(source), Requirement(label, "=", (workload.namespace,))]
+
+
 def _pods_trigger(
     metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], workload: Workload
 ) -> tuple[dict[str, Any], list[ConversionWarning]]:
     source = metric["pods"]
-    name = source["metric"]["name"]
-    found = _find_rule(rules, name)
-    if found is None:
-        raise ConversionError(f"no adapter rule serves the Pods metric {name!r}")
-    _, namer, series = found
-    requirements = [*_selector(source)]
-    requirements.append(
-        Requirement(namer.resources.label_for_resource(NAMESPACES), "=", (workload.namespace,))
-    )
-    matchers, values = to_matchers(requirements)
+    name, _, namer, series = _rule_for(source, rules, "Pods")
+    matchers, values = to_matchers(_in_namespace(source, namer, workload))
     pod_label = namer.resources.label_for_resource(PODS)
     matchers.append(label_matches(pod_label, workload.pod_regex))
     values[pod_label] = workload.pod_regex
@@ -207,19 +218,11 @@ def _object_trigger(
     metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], workload: Workload
 ) -> tuple[dict[str, Any], list[ConversionWarning]]:
     source = metric["object"]
-    name = source["metric"]["name"]
-    found = _find_rule(rules, name)
-    if found is None:
-        raise ConversionError(f"no adapter rule serves the Object metric {name!r}")
-    _, namer, series = found
+    name, _, namer, series = _rule_for(source, rules, "Object")
     described = source["describedObject"]
     group = str(described.get("apiVersion", "")).rpartition("/")[0]
     resource = DEFAULT_REST_MAPPER.resource_for(group, str(described["kind"]).lower())
-    requirements = [*_selector(source)]
-    requirements.append(
-        Requirement(namer.resources.label_for_resource(NAMESPACES), "=", (workload.namespace,))
-    )
-    matchers, values = to_matchers(requirements)
+    matchers, values = to_matchers(_in_namespace(source, namer, workload))
     label = namer.resources.label_for_resource(resource)
     matchers.append(label_eq(label, str(described["name"])))
     values[label] = str(described["name"])
@@ -234,13 +237,9 @@ def _external_trigger(
     metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], workload: Workload
 ) -> tuple[dict[str, Any], list[ConversionWarning]]:
     source = metric["external"]
-    name = source["metric"]["name"]
-    found = _find_rule(rules, name)
-    if found is None:
-        raise ConversionError(f"no adapter external rule serves the External metric {name!r}")
-    rule, namer, series = found
-    requirements = [*_selector(source)]
+    name, rule, namer, series = _rule_for(source, rules, "External")
     warnings: list[ConversionWarning] = []
+    requirements = _selector(source)
     if rule.resources.namespaced is False:
         warnings.append(
             ConversionWarning(
@@ -251,8 +250,7 @@ def _external_trigger(
             )
         )
     else:
-        label = namer.resources.label_for_resource(NAMESPACES)
-        requirements.append(Requirement(label, "=", (workload.namespace,)))
+        requirements = _in_namespace(source, namer, workload)
     matchers, values = to_matchers(requirements)
     query = _one_series(
         _render(namer, series=series, matchers=matchers, values=values), name, warnings
