@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from hpalab.autoscaling.hpa import ControllerConfig
+from hpalab.autoscaling.keda.convert import Workload, convert
 from hpalab.platforms.local.platform import LocalPlatform
 from hpalab.platforms.local.processes import pid_alive
 from hpalab.platforms.local.replicas import Backoff, ProbeSettings, ReplicaTemplate
@@ -121,3 +124,62 @@ def test_hpa_reads_keda_values_and_the_metric_name(lab, trickle, wait_until):
     }
     spec = lab.control.controller.spec
     assert spec.metrics[0].name == "s0-prometheus" and spec.min_replicas == 1
+
+
+ADAPTER_RULE = {
+    "seriesQuery": 'http_requests_total{namespace!="",pod!=""}',
+    "resources": {
+        "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+    },
+    "name": {"matches": "^(.*)_total$", "as": "${1}_per_second"},
+    "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[4s])) by (<<.GroupBy>>)",
+}
+ADAPTER_HPA = {
+    "minReplicas": 1,
+    "maxReplicas": 6,
+    "metrics": [
+        {
+            "type": "Pods",
+            "pods": {
+                "metric": {"name": "http_requests_per_second"},
+                "target": {"type": "AverageValue", "averageValue": "5"},
+            },
+        }
+    ],
+}
+
+
+def _steady_desired(lab, wait_until) -> int:
+    """The HPA's desired replicas once the scale-up is over: after ten syncs, five agreeing.
+
+    The first syncs are skipped because the two paths differ while pods start: KEDA divides
+    the total by all replicas, Ready or not, and may step back once before it settles.
+    """
+    syncs: list[object] = []
+    desired: list[int] = []
+
+    def settled():
+        last = lab.control.last if lab.control else None
+        if last is not None and (not syncs or syncs[-1] is not last):
+            syncs.append(last)
+            desired.append(last.desired_replicas)
+        tail = desired[10:][-5:]
+        return len(tail) == 5 and len(set(tail)) == 1 and tail[0] > 1 and tail[0]
+
+    return int(wait_until(settled, timeout_s=60, what="five HPA syncs agreeing"))
+
+
+def test_the_converted_trigger_reaches_the_same_desired_replicas(tmp_path, trickle, wait_until):
+    conversion = convert(ADAPTER_HPA, {"rules": [ADAPTER_RULE]}, workload=Workload("sample-app"))
+    keda_spec = {**conversion.spec, "pollingInterval": 1}
+    base = _settings(SCALED_OBJECT)
+    adapter = replace(base, hpa=ADAPTER_HPA, adapter={"rules": [ADAPTER_RULE]}, keda=None)
+    hpa = generated_hpa_spec("sample-app", keda_spec)
+    keda = replace(base, hpa=hpa, adapter={}, keda=keda_spec)
+    with LocalPlatform(tmp_path / "lab", adapter) as lab:
+        # 18 requests/s at 5 per pod: ceil(3.6) = 4 replicas on either path
+        trickle(lab.load_url, rps=18, max_duration_s=120, max_requests=3000)
+        with_adapter = _steady_desired(lab, wait_until)
+        lab.configure(keda)
+        with_keda = _steady_desired(lab, wait_until)
+    assert with_adapter == with_keda == 4
