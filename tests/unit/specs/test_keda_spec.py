@@ -209,3 +209,13 @@ def test_milli_and_parsed_quantities_print_canonically() -> None:
     assert parse_quantity("1.5").text == "1500m"
     with pytest.raises(ValueError, match="regular expression"):
         parse_quantity("1.2.3")
+
+
+def test_keda_variants_are_refused_on_the_kubernetes_platform_before_anything_starts(capsys):
+    from pathlib import Path
+
+    experiment = Path(__file__).resolve().parents[3] / "experiments" / "adapter-vs-keda.yaml"
+    argv = ["run", str(experiment), "--platform", "kubernetes", "--dry-run"]
+    assert run(argv) == 2
+    assert "local platform only" in capsys.readouterr().err
+    assert run([*argv, "--only", "adapter"]) == 0
