@@ -152,6 +152,20 @@ def _check_keda_platform(loaded: LoadedExperiment, platform: str, *, only: list[
     """KEDA variants run on the local platform only, for now; refuse before starting."""
     keda = [v.name for v in loaded.variants if v.spec.keda is not None]
     keda = [name for name in keda if not only or name in only]
+    modifiers = [
+        v.name
+        for v in loaded.variants
+        if v.name in keda
+        and v.spec.keda is not None
+        and v.spec.keda.advanced is not None
+        and v.spec.keda.advanced.scaling_modifiers is not None
+    ]
+    if modifiers:
+        raise UsageError(
+            f"variants {', '.join(modifiers)} use keda.advanced.scalingModifiers, whose formula "
+            "hpalab does not evaluate yet",
+            hint="express the arithmetic inside one PromQL query, or leave them out with --only",
+        )
     if platform != "local" and keda:
         raise UsageError(
             f"variants {', '.join(keda)} use spec.keda, which runs on the local platform only "

@@ -219,3 +219,18 @@ def test_keda_variants_are_refused_on_the_kubernetes_platform_before_anything_st
     assert run(argv) == 2
     assert "local platform only" in capsys.readouterr().err
     assert run([*argv, "--only", "adapter"]) == 0
+
+
+def test_scaling_modifier_variants_are_refused_before_a_run(write, capsys):
+    text = (
+        _text()
+        .replace(
+            "    advanced:\n",
+            "    advanced:\n      scalingModifiers: {formula: 'a * 2', target: '5'}\n",
+        )
+        .replace("      - type: prometheus\n", "      - type: prometheus\n        name: a\n")
+    )
+    path = write(text)
+    assert run(["validate", str(path)]) == 0, capsys.readouterr().err
+    assert run(["run", str(path), "--dry-run"]) == 2
+    assert "scalingModifiers" in capsys.readouterr().err
