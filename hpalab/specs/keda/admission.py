@@ -173,17 +173,21 @@ def go_parse_float(text: str) -> float | None:
 
 
 def _scaling_modifiers(_name: str, spec: Mapping[str, Any]) -> Problem | None:
+    """verifyHpas: the modifiers' formula and target first, then the fallback behavior."""
     found = modifiers(spec)
-    where = ("advanced", "scalingModifiers")
+    problem = _modifier_fields(found) if found is not None else None
     fallback = spec.get("fallback") or {}
-    if fallback.get("behavior") == "scalingModifiers" and not (found or {}).get("formula"):
+    if problem is None and fallback.get("behavior") == "scalingModifiers" and not found:
         return (
             ("fallback", "behavior"),
             "scalingModifiers fallback behavior requires scalingModifiers.formula to be defined",
             "add advanced.scalingModifiers.formula or use another fallback behavior",
         )
-    if found is None:
-        return None
+    return problem
+
+
+def _modifier_fields(found: Mapping[str, Any]) -> Problem | None:
+    where = ("advanced", "scalingModifiers")
     if not found.get("formula"):
         return (
             (*where, "formula"),
