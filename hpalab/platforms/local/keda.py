@@ -275,7 +275,10 @@ class KedaScaledObject:
         for trigger in self.triggers:
             read = await self._read(trigger, now)
             reads[trigger.metric] = read
-            if trigger.use_cached and read.milli is not None:
+            if read.milli is None:
+                # v2.20.2 rebuilds the scalers on an error and loses every cached record
+                self.cache.clear()
+            elif trigger.use_cached:
                 self.cache[trigger.metric] = read
             states.append(
                 TriggerState(

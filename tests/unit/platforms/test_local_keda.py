@@ -148,3 +148,12 @@ def test_the_hpa_reads_nothing_at_zero_replicas():
     keda, _ = _keda(prometheus, now=1.0, supervisor=_Supervisor(desired=0))
     assert isinstance(asyncio.run(keda.hpa_read("s0-prometheus", 1.0)), FetchFailure)
     assert not prometheus.requests
+
+
+def test_an_error_at_a_poll_drops_the_cached_values_as_v2_20_2_does():
+    prometheus = _Prometheus([(200, "7"), (500, ""), (500, ""), (200, "9")])
+    keda, _ = _keda(prometheus, now=10.0, trigger={"useCachedMetrics": True})
+    asyncio.run(keda.poll_once())
+    asyncio.run(keda.poll_once())
+    assert not keda.cache
+    assert asyncio.run(keda.hpa_read("s0-prometheus", 12.0)) == [9000], "queried live"
