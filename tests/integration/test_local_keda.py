@@ -183,3 +183,53 @@ def test_the_converted_trigger_reaches_the_same_desired_replicas(tmp_path, trick
         lab.configure(keda)
         with_keda = _steady_desired(lab, wait_until)
     assert with_adapter == with_keda == 4
+
+
+RUN_EXPERIMENT = """\
+apiVersion: hpalab/v1
+kind: Experiment
+metadata: {name: keda-smoke}
+spec:
+  keda:
+    minReplicaCount: 0
+    maxReplicaCount: 4
+    pollingInterval: 1
+    cooldownPeriod: 4
+    triggers:
+      - type: prometheus
+        metadata:
+          serverAddress: http://replaced-by-the-lab:9090
+          query: 'sum(rate(haproxy_backend_http_requests_total{proxy="pods"}[4s]))'
+          threshold: "8"
+          activationThreshold: "0.5"
+  controller: {syncPeriod: 2s, initialReadinessDelay: 2s, cpuInitializationPeriod: 10s}
+  prometheus: {scrapeInterval: 1s, evaluationInterval: 1s}
+  app: {cpuPerRequest: 1ms, latency: 5ms, startupDelay: 500ms}
+  load:
+    stages:
+      - {type: hold, rps: 0, duration: 12s}
+      - {type: step, rps: 16, duration: 20s}
+      - {type: hold, rps: 0, duration: 12s}
+    arrivals: {process: uniform}
+  phases: {warmup: 4s, warmupRps: 0, cooldown: 4s, settleTimeout: 30s}
+"""
+
+
+def test_a_keda_run_scales_to_zero_and_back_and_times_the_polling_wait(tmp_path):
+    from hpalab.cli.main import run
+    from hpalab.results import read_table
+    from hpalab.results.schema import EVENTS, SUMMARY
+
+    spec = tmp_path / "keda-smoke.yaml"
+    spec.write_text(RUN_EXPERIMENT)
+    out = tmp_path / "reports"
+    assert run(["run", str(spec), "--out", str(out), "--quiet"]) in (0, 3)
+    [run_dir] = out.iterdir()
+    events = read_table(run_dir, EVENTS)
+    kinds = list(events["kind"])
+    assert "keda_deactivation" in kinds and "keda_activation" in kinds
+    activation = events[events["kind"] == "keda_activation"].iloc[0]
+    assert activation["t_s"] > 12, "activated by the step, not before"
+    summary = read_table(run_dir, SUMMARY)
+    assert summary["wf_polling_wait_s"].iloc[0] >= 0
+    assert summary["detection_latency_s"].iloc[0] > 0
