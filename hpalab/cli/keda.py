@@ -141,18 +141,7 @@ def convert_command(
 ) -> None:
     """Turn each HPA metric the adapter serves into a KEDA trigger with the same arithmetic."""
     loaded = load_input(source)
-    if loaded.metrics:
-        if hpa is not None:
-            raise UsageError("--hpa is for adapter configs; an experiment has spec.hpa")
-        hpa_spec = _experiment_hpa(source)
-        meta: dict[str, Any] = {"target": "sample-app"}
-    elif hpa is None:
-        raise UsageError(
-            f"{source} is a prometheus-adapter config: say which HPA uses it",
-            hint="add --hpa my-hpa.yaml (a HorizontalPodAutoscaler object or its spec)",
-        )
-    else:
-        hpa_spec, meta = _hpa_file(hpa)
+    hpa_spec, meta = _hpa_of(source, has_hpa=bool(loaded.metrics), hpa=hpa)
     name = workload or meta.get("target") or meta.get("name")
     if not name:
         raise UsageError("the HPA names no scaleTargetRef", hint="add --workload NAME")
@@ -173,6 +162,22 @@ def convert_command(
         document = _scaled_object(conversion, name=so_name, namespace=namespace)
     header = "".join(f"# warning: {w.metric}: {w.message}\n" for w in conversion.warnings)
     typer.echo(header + yaml.safe_dump(document, sort_keys=False, width=100), nl=False)
+
+
+def _hpa_of(
+    source: Path, *, has_hpa: bool, hpa: Path | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The HPA spec and its metadata: the experiment's spec.hpa, or the --hpa file."""
+    if has_hpa:
+        if hpa is not None:
+            raise UsageError("--hpa is for adapter configs; an experiment has spec.hpa")
+        return _experiment_hpa(source), {"target": "sample-app"}
+    if hpa is None:
+        raise UsageError(
+            f"{source} is a prometheus-adapter config: say which HPA uses it",
+            hint="add --hpa my-hpa.yaml (a HorizontalPodAutoscaler object or its spec)",
+        )
+    return _hpa_file(hpa)
 
 
 def _experiment_hpa(path: Path) -> dict[str, Any]:

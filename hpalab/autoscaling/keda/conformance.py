@@ -58,7 +58,7 @@ def _parse(data: Case) -> dict[str, Any]:
     trigger = {"metricType": data.get("metricType") or "", "metadata": data.get("metadata") or {}}
     index = int(data.get("triggerIndex", 0))
     try:
-        metric = prometheus_metric(trigger, index, "so")
+        metric = prometheus_metric(trigger, index, name="so")
     except ScalerConfigError as error:
         return {"error": "scaler_config", "message": str(error)}
     config = parse_prometheus(data.get("metadata") or {})
@@ -196,7 +196,7 @@ def run_case(case: Case, fixtures: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _matches_object(
-    expected: Mapping[str, Any], actual: Any, path: str, problems: list[str]
+    expected: Mapping[str, Any], actual: Any, *, path: str, problems: list[str]
 ) -> None:
     if not isinstance(actual, Mapping) or (not expected and actual):
         problems.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
@@ -212,18 +212,18 @@ def _matches_object(
             if not isinstance(actual[key], str) or value not in actual[key]:
                 problems.append(f"{where}: {actual[key]!r} does not contain {value!r}")
         else:
-            _matches(value, actual[key], where, problems)
+            _matches(value, actual[key], path=where, problems=problems)
 
 
-def _matches(expected: Any, actual: Any, path: str, problems: list[str]) -> None:
+def _matches(expected: Any, actual: Any, *, path: str, problems: list[str]) -> None:
     if isinstance(expected, Mapping):
-        _matches_object(expected, actual, path, problems)
+        _matches_object(expected, actual, path=path, problems=problems)
     elif isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             problems.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
             return
         for index, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            _matches(e, a, f"{path}[{index}]", problems)
+            _matches(e, a, path=f"{path}[{index}]", problems=problems)
     elif not _equal(expected, actual):
         problems.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
 
@@ -243,5 +243,5 @@ def _show(value: Any) -> str:
 def compare(expect: Mapping[str, Any], output: Mapping[str, Any]) -> list[str]:
     """Differences between ``expect`` and ``output`` under the KEDA contract's rules."""
     problems: list[str] = []
-    _matches(expect, output, "", problems)
+    _matches(expect, output, path="", problems=problems)
     return problems

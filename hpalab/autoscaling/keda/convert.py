@@ -117,7 +117,7 @@ def _number(text: Any) -> str:
     return format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
 
 
-def _warn_query(query: str, metric: str, out: list[ConversionWarning]) -> None:
+def _warn_query(query: str, metric: str, *, out: list[ConversionWarning]) -> None:
     for _, window in _RATE_WINDOW.findall(query):
         out.append(
             ConversionWarning(
@@ -131,7 +131,7 @@ def _warn_query(query: str, metric: str, out: list[ConversionWarning]) -> None:
 
 
 def _rule_for(
-    source: Mapping[str, Any], rules: Sequence[DiscoveryRule], kind: str
+    source: Mapping[str, Any], rules: Sequence[DiscoveryRule], *, kind: str
 ) -> tuple[str, DiscoveryRule, MetricNamer, str]:
     """(metric name, rule, compiled rule, series name) of the rule serving the metric."""
     name = str(source["metric"]["name"])
@@ -142,7 +142,7 @@ def _rule_for(
 
 
 def _in_namespace(
-    source: Mapping[str, Any], namer: MetricNamer, workload: Workload
+    source: Mapping[str, Any], namer: MetricNamer, *, workload: Workload
 ) -> list[Requirement]:
     """The HPA metric's selector plus the workload's namespace, as the adapter adds it."""
     label = namer.resources.label_for_resource(NAMESPACES)
@@ -150,11 +150,11 @@ def _in_namespace(
 
 
 def _pods_trigger(
-    metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], workload: Workload
+    metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], *, workload: Workload
 ) -> tuple[dict[str, Any], list[ConversionWarning]]:
     source = metric["pods"]
-    name, _, namer, series = _rule_for(source, rules, "Pods")
-    matchers, values = to_matchers(_in_namespace(source, namer, workload))
+    name, _, namer, series = _rule_for(source, rules, kind="Pods")
+    matchers, values = to_matchers(_in_namespace(source, namer, workload=workload))
     pod_label = namer.resources.label_for_resource(PODS)
     matchers.append(label_matches(pod_label, workload.pod_regex))
     values[pod_label] = workload.pod_regex
@@ -180,12 +180,12 @@ def _pods_trigger(
             f'{pod_label}=~"{workload.pod_regex}", which may also catch other workloads\' pods',
         ),
     ]
-    query = _one_series(query, name, warnings)
+    query = _one_series(query, name, warnings=warnings)
     target = source["target"]
-    return _trigger(query, _number(target["averageValue"]), "AverageValue"), warnings
+    return _trigger(query, _number(target["averageValue"]), metric_type="AverageValue"), warnings
 
 
-def _one_series(query: str, metric: str, warnings: list[ConversionWarning]) -> str:
+def _one_series(query: str, metric: str, *, warnings: list[ConversionWarning]) -> str:
     if re.search(r"\bby\s*\(\s*\)", query):
         return query
     warnings.append(
@@ -200,7 +200,7 @@ def _one_series(query: str, metric: str, warnings: list[ConversionWarning]) -> s
     return f"sum({query})"
 
 
-def _trigger(query: str, threshold: str, metric_type: str) -> dict[str, Any]:
+def _trigger(query: str, threshold: str, *, metric_type: str) -> dict[str, Any]:
     return {
         "type": "prometheus",
         "metricType": metric_type,
@@ -215,29 +215,29 @@ def _trigger(query: str, threshold: str, metric_type: str) -> dict[str, Any]:
 
 
 def _object_trigger(
-    metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], workload: Workload
+    metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], *, workload: Workload
 ) -> tuple[dict[str, Any], list[ConversionWarning]]:
     source = metric["object"]
-    name, _, namer, series = _rule_for(source, rules, "Object")
+    name, _, namer, series = _rule_for(source, rules, kind="Object")
     described = source["describedObject"]
     group = str(described.get("apiVersion", "")).rpartition("/")[0]
     resource = DEFAULT_REST_MAPPER.resource_for(group, str(described["kind"]).lower())
-    matchers, values = to_matchers(_in_namespace(source, namer, workload))
+    matchers, values = to_matchers(_in_namespace(source, namer, workload=workload))
     label = namer.resources.label_for_resource(resource)
     matchers.append(label_eq(label, str(described["name"])))
     values[label] = str(described["name"])
     warnings: list[ConversionWarning] = []
     query = _one_series(
-        _render(namer, series=series, matchers=matchers, values=values), name, warnings
+        _render(namer, series=series, matchers=matchers, values=values), name, warnings=warnings
     )
     return _target_trigger(query, source["target"]), warnings
 
 
 def _external_trigger(
-    metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], workload: Workload
+    metric: Mapping[str, Any], rules: Sequence[DiscoveryRule], *, workload: Workload
 ) -> tuple[dict[str, Any], list[ConversionWarning]]:
     source = metric["external"]
-    name, rule, namer, series = _rule_for(source, rules, "External")
+    name, rule, namer, series = _rule_for(source, rules, kind="External")
     warnings: list[ConversionWarning] = []
     requirements = _selector(source)
     if rule.resources.namespaced is False:
@@ -250,18 +250,18 @@ def _external_trigger(
             )
         )
     else:
-        requirements = _in_namespace(source, namer, workload)
+        requirements = _in_namespace(source, namer, workload=workload)
     matchers, values = to_matchers(requirements)
     query = _one_series(
-        _render(namer, series=series, matchers=matchers, values=values), name, warnings
+        _render(namer, series=series, matchers=matchers, values=values), name, warnings=warnings
     )
     return _target_trigger(query, source["target"]), warnings
 
 
 def _target_trigger(query: str, target: Mapping[str, Any]) -> dict[str, Any]:
     if target["type"] == "Value":
-        return _trigger(query, _number(target["value"]), "Value")
-    return _trigger(query, _number(target["averageValue"]), "AverageValue")
+        return _trigger(query, _number(target["value"]), metric_type="Value")
+    return _trigger(query, _number(target["averageValue"]), metric_type="AverageValue")
 
 
 def _resource_trigger(metric: Mapping[str, Any]) -> dict[str, Any]:
@@ -296,16 +296,16 @@ def convert(
         kind = metric.get("type")
         try:
             if kind == "Pods":
-                trigger, found = _pods_trigger(metric, config.rules, workload)
+                trigger, found = _pods_trigger(metric, config.rules, workload=workload)
             elif kind == "Object":
-                trigger, found = _object_trigger(metric, config.rules, workload)
+                trigger, found = _object_trigger(metric, config.rules, workload=workload)
             elif kind == "External":
-                trigger, found = _external_trigger(metric, config.external_rules, workload)
+                trigger, found = _external_trigger(metric, config.external_rules, workload=workload)
             else:
                 trigger, found = _resource_trigger(metric), []
         except AdapterError as error:
             raise ConversionError(f"{kind} metric: {error.message}") from error
-        _warn_query(trigger["metadata"].get("query", ""), _metric_name(metric), found)
+        _warn_query(trigger["metadata"].get("query", ""), _metric_name(metric), out=found)
         triggers.append(trigger)
         warnings.extend(found)
     spec: dict[str, Any] = {

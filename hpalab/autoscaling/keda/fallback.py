@@ -64,7 +64,7 @@ def _replicas(fallback: Mapping[str, Any], current: int) -> float:
     return float(fixed)
 
 
-def _condition(failing: Health, others: Mapping[str, Health], threshold: int) -> str:
+def _condition(failing: Health, others: Mapping[str, Health], *, threshold: int) -> str:
     every = [failing, *others.values()]
     beyond = any(h.status == "Failing" and h.failures > threshold for h in every)
     return "True" if beyond else "False"
@@ -104,14 +104,14 @@ def read_with_fallback(
             return FallbackRead(metric, False, health, None)
         assert fallback is not None
         happy = Health(0, "Happy")
-        condition = _condition(happy, other_health, int(fallback["failureThreshold"]))
+        condition = _condition(happy, other_health, threshold=int(fallback["failureThreshold"]))
         return FallbackRead(metric, False, happy, condition)
     if not valid:
         return FallbackRead(None, False, health, None, "scaler_error", scaler_error)
     assert fallback is not None
     limit = int(fallback["failureThreshold"])
     failing = Health((health.failures if health else 0) + 1, "Failing")
-    condition = _condition(failing, other_health, limit)
+    condition = _condition(failing, other_health, threshold=limit)
     if failing.failures <= limit:
         return FallbackRead(None, False, failing, condition, "scaler_error", scaler_error)
     if fallback.get("behavior") == "scalingModifiers":

@@ -94,18 +94,18 @@ def _results(body: str) -> list[Any]:
     if document is None:
         return []
     if not isinstance(document, dict):
-        raise _mismatch(document, "", "scalers.promQueryResult")
+        raise _mismatch(document, "", go_type="scalers.promQueryResult")
     data = _field(document, "data")
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise _mismatch(data, "promQueryResult.data", "struct")
+        raise _mismatch(data, "promQueryResult.data", go_type="struct")
     result = _field(data, "result")
     if result is None:
         return []
     if not isinstance(result, list) or any(not isinstance(r, dict | None) for r in result):
         bad = result if not isinstance(result, list) else next(r for r in result if r is not None)
-        raise _mismatch(bad, "promQueryResult.data.result", "struct")
+        raise _mismatch(bad, "promQueryResult.data.result", go_type="struct")
     return result
 
 
@@ -113,7 +113,7 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
 
 
-def _mismatch(value: Any, field: str, go_type: str) -> PrometheusReadError:
+def _mismatch(value: Any, field: str, *, go_type: str) -> PrometheusReadError:
     kind = {bool: "bool", str: "string", list: "array", dict: "object"}.get(type(value), "number")
     where = f"Go struct field {field}" if field else "Go value"
     return PrometheusReadError(
@@ -141,7 +141,7 @@ def read_response(status_code: int, body: str, *, ignore_null_values: bool, quer
         )
     values = _field(results[0] or {}, "value") or []
     if not isinstance(values, list):
-        raise _mismatch(values, "promQueryResult.data.result.value", "[]interface {}")
+        raise _mismatch(values, "promQueryResult.data.result.value", go_type="[]interface {}")
     if not values:
         if ignore_null_values:
             return 0.0

@@ -189,11 +189,13 @@ class KedaScaledObject:
         )
         if outcome.health is not None:
             self.health[trigger.metric] = outcome.health
-        self._note_fallback(trigger, outcome.fallback_active, now, error)
+        self._note_fallback(trigger, active=outcome.fallback_active, now=now, error=error)
         milli = outcome.metric.milli if outcome.metric is not None else None
         return Read(value, outcome.error_message, milli, outcome.fallback_active)
 
-    def _note_fallback(self, trigger: Trigger, active: bool, now: float, error: str | None) -> None:
+    def _note_fallback(
+        self, trigger: Trigger, *, active: bool, now: float, error: str | None
+    ) -> None:
         if active == (trigger.metric in self.falling_back):
             return
         if active:

@@ -38,7 +38,7 @@ def external_metric_name(index: int) -> str:
     return f"s{index}-prometheus"
 
 
-def prometheus_metric(trigger: Mapping[str, Any], index: int, name: str) -> dict[str, Any]:
+def prometheus_metric(trigger: Mapping[str, Any], index: int, *, name: str) -> dict[str, Any]:
     """The External metric of a prometheus trigger (``GetMetricSpecForScaling``)."""
     metric_type = trigger.get("metricType") or ""
     if metric_type == "Utilization":
@@ -118,7 +118,7 @@ def metric_specs(name: str, spec: Mapping[str, Any]) -> tuple[list[dict[str, Any
     metrics: list[dict[str, Any]] = []
     for index, trigger in enumerate(spec.get("triggers") or []):
         if trigger.get("type") == "prometheus":
-            metrics.append(prometheus_metric(trigger, index, name))
+            metrics.append(prometheus_metric(trigger, index, name=name))
         else:
             metrics.append(resource_metric(trigger, index))
     external = [m["external"]["metric"]["name"] for m in metrics if m["type"] == "External"]
@@ -126,12 +126,12 @@ def metric_specs(name: str, spec: Mapping[str, Any]) -> tuple[list[dict[str, Any
     metrics.sort(key=lambda m: str(m["type"]))
     found = modifiers(spec)
     if found is not None:
-        metrics = _composite(metrics, found, name)
+        metrics = _composite(metrics, found, name=name)
     return metrics, external
 
 
 def _composite(
-    metrics: list[dict[str, Any]], found: Mapping[str, Any], name: str
+    metrics: list[dict[str, Any]], found: Mapping[str, Any], *, name: str
 ) -> list[dict[str, Any]]:
     target = go_parse_float(str(found.get("target") or "")) or 0.0
     if target <= 0:
