@@ -219,3 +219,29 @@ def test_a_keda_run_scales_to_zero_and_back_and_times_the_polling_wait(tmp_path)
     summary = read_table(run_dir, SUMMARY)
     assert summary["wf_polling_wait_s"].iloc[0] >= 0
     assert summary["detection_latency_s"].iloc[0] > 0
+
+
+def test_fallback_steers_to_its_replicas_while_prometheus_is_down(tmp_path, wait_until):
+    scaled_object = {
+        **SCALED_OBJECT,
+        "minReplicaCount": 1,
+        "fallback": {"failureThreshold": 2, "replicas": 3},
+    }
+    settings = replace(_settings(scaled_object), prometheus_restart_delay_s=60.0)
+    events: list = []
+    with LocalPlatform(tmp_path / "lab", settings) as lab:
+        assert lab.prometheus is not None
+        lab.prometheus.kill()
+        wait_until(
+            lambda: any(e.kind == "keda_fallback" for e in _events(lab, events)),
+            timeout_s=30,
+            what="KEDA to switch to the fallback value",
+        )
+        snap = wait_until(
+            lambda: (s := lab.observe()).spec_replicas == 3 and s,
+            timeout_s=30,
+            what="the HPA to steer to fallback.replicas",
+        )
+    assert snap.desired_replicas == 3
+    [switch] = [e for e in events if e.kind == "keda_fallback"]
+    assert switch.detail["state"] == "on" and switch.detail["failures"] > 2
