@@ -20,7 +20,12 @@ import numpy as np
 import pandas as pd
 
 from hpalab.analysis.traces import Trace, number, value_at
-from hpalab.analysis.waterfall import Waterfall, actuation_parts, detection_parts
+from hpalab.analysis.waterfall import (
+    Waterfall,
+    activation_parts,
+    actuation_parts,
+    detection_parts,
+)
 
 INF = math.inf
 NAN = math.nan
@@ -160,14 +165,17 @@ def _measure(
     if not peak > replicas_t0:
         return None
     decision_at, current, desired = _first_scale_up(trace, t0=t0, end=end)
+    activation = _first_activation(trace, t0=t0, end=end)
+    if activation is not None and not activation[0] > decision_at:
+        decision_at, current, desired, active_since = activation
+        parts = activation_parts(t0=t0, activated_at=decision_at, active_since=active_since)
+    else:
+        parts = detection_parts(
+            trace, t0=t0, decision_at=decision_at, tolerance=tolerance, rate_window_s=window_s
+        )
     detection = decision_at - t0 if math.isfinite(decision_at) else decision_at
     actuation, startup_end = _actuation(trace, decision_at, count=desired - current)
-    waterfall = Waterfall(
-        **detection_parts(
-            trace, t0=t0, decision_at=decision_at, tolerance=tolerance, rate_window_s=window_s
-        ),
-        **actuation_parts(decision_at, actuation, startup_end),
-    )
+    waterfall = Waterfall(**parts, **actuation_parts(decision_at, actuation, startup_end))
     return Episode(
         t0_s=t0,
         end_s=end,
@@ -205,6 +213,24 @@ def _first_scale_up(trace: Trace, *, t0: float, end: float) -> tuple[float, floa
             break
         previous = desired if not math.isnan(desired) else previous
     return INF, NAN, NAN
+
+
+def _first_activation(
+    trace: Trace, *, t0: float, end: float
+) -> tuple[float, float, float, float] | None:
+    """(time, from, to, active since) of the first KEDA activation in (t0, end), if any.
+
+    ``active_for_s`` in the event is how long the activation query had been seen above its
+    threshold when the poll acted (NaN when not recorded).
+    """
+    events = trace.events_of("keda_activation")
+    if events.empty:
+        return None
+    for t, fields in zip(events["t_s"], events["fields"], strict=True):
+        if t0 < t < end:
+            since = float(t) - number(fields, "active_for_s")
+            return float(t), number(fields, "from"), number(fields, "to"), since
+    return None
 
 
 def _actuation(trace: Trace, decision_at: float, *, count: float) -> tuple[float, float]:

@@ -46,6 +46,7 @@ METRICS: tuple[MetricInfo, ...] = (
     _m("slo_recovery_s", "s", "lower", "SLO recovery", "load increase → SLO holds for 10 s"),
     _m("wf_scrape_wait_s", "s", "lower", "scrape wait", "waterfall: until the metric moves"),
     _m("wf_rate_window_s", "s", "lower", "rate() window", "waterfall: until over threshold"),
+    _m("wf_polling_wait_s", "s", "lower", "polling wait", "waterfall: until KEDA's next poll"),
     _m("wf_sync_wait_s", "s", "lower", "sync wait", "waterfall: until the next HPA sync"),
     _m("wf_hold_s", "s", "lower", "stabilization/policy", "waterfall: held by behavior"),
     _m("wf_startup_s", "s", "lower", "start-up", "waterfall: decision → pod process started"),

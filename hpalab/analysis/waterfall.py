@@ -1,5 +1,9 @@
 """The latency waterfall: detection and actuation latency split into consecutive parts.
 
+A scale from zero is decided by KEDA's poll, not by an HPA sync: its detection is split into
+the metric's lag until the activation threshold and the wait for the poll
+(:func:`activation_parts`).
+
 Detection (load step at ``t0`` → scale-up decision) is split at three instants: the first
 scrape after ``t0``; the instant the metric the HPA reads first exceeds target × (1 +
 tolerance); the first HPA sync from then on. With the request counter recorded in
@@ -34,7 +38,11 @@ class Waterfall:
     scrape_wait_s: float = NAN
     """``t0`` → the metric the HPA reads first moves (a scrape landed)."""
     rate_window_s: float = NAN
-    """→ the metric crosses the scale-up threshold, target × (1 + tolerance)."""
+    """→ the metric crosses the scale-up threshold, target × (1 + tolerance). For a KEDA
+    activation: t0 → the activation query first above ``activationThreshold`` (scrape wait
+    and ``rate()`` lag together; ``scrape_wait_s`` is then 0)."""
+    polling_wait_s: float = NAN
+    """→ the KEDA poll that activated the target (0 → 1); 0 when an HPA sync decided."""
     sync_wait_s: float = NAN
     """→ the next HPA sync."""
     hold_s: float = NAN
@@ -47,6 +55,7 @@ class Waterfall:
     PARTS = (
         "scrape_wait_s",
         "rate_window_s",
+        "polling_wait_s",
         "sync_wait_s",
         "hold_s",
         "startup_s",
@@ -87,8 +96,29 @@ def detection_parts(
     return {
         "scrape_wait_s": t_rise - t0,
         "rate_window_s": t_cross - t_rise,
+        "polling_wait_s": 0.0,
         "sync_wait_s": t_sync - t_cross,
         "hold_s": decision_at - t_sync,
+    }
+
+
+def activation_parts(*, t0: float, activated_at: float, active_since: float) -> dict[str, float]:
+    """The detection parts (s) of a KEDA activation: metric lag, then the wait for the poll.
+
+    ``active_since`` is the first instant the activation query was seen above its threshold
+    (hpalab watches it every second while the target is at zero); NaN when unknown.
+    """
+    if not math.isfinite(activated_at):
+        return {}
+    if not math.isfinite(active_since):
+        return {"sync_wait_s": 0.0, "hold_s": 0.0}
+    seen = min(max(active_since, t0), activated_at)
+    return {
+        "scrape_wait_s": 0.0,
+        "rate_window_s": seen - t0,
+        "polling_wait_s": activated_at - seen,
+        "sync_wait_s": 0.0,
+        "hold_s": 0.0,
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from hpalab.errors import BadInput
 
 RunCase = Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+Compare = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
 
 
 @dataclass(slots=True)
@@ -103,10 +104,12 @@ def run_cases(
     *,
     fixtures: Mapping[str, Any],
     check: bool,
+    compare_with: Compare | None = None,
 ) -> list[CaseResult]:
     """Run every case in order; with ``check`` compare each output with its ``expect``.
 
-    A case without an ``expect`` object fails the check.
+    A case without an ``expect`` object fails the check. ``compare_with`` replaces the
+    default rules (:func:`compare`) for contracts that define their own.
     """
     results: list[CaseResult] = []
     for case in cases:
@@ -118,7 +121,7 @@ def run_cases(
         if check:
             expect = case.get("expect")
             if isinstance(expect, Mapping):
-                result.differences = compare(expect, output)
+                result.differences = (compare_with or compare)(expect, output)
             else:
                 result.differences = ["case has no 'expect' object"]
             result.passed = not result.differences

@@ -1,4 +1,4 @@
-"""`hpalab conformance hpa|adapter CASES.json [--check]`: run the engines on case files."""
+"""`hpalab conformance hpa|adapter|keda CASES.json [--check]`: run the engines on case files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hpalab.autoscaling.conformance import RunCase, parse_document, run_cases
+from hpalab.autoscaling.conformance import Compare, RunCase, parse_document, run_cases
 from hpalab.errors import BadInput, HpalabError
 
 conformance_app = typer.Typer(
@@ -39,9 +39,9 @@ def _load(path: Path) -> Any:
         ) from error
 
 
-def _run(path: Path, run_case: RunCase, *, check: bool) -> int:
+def _run(path: Path, run_case: RunCase, *, check: bool, compare_with: Compare | None = None) -> int:
     fixtures, cases = parse_document(_load(path), source=str(path))
-    results = run_cases(cases, run_case, fixtures=fixtures, check=check)
+    results = run_cases(cases, run_case, fixtures=fixtures, check=check, compare_with=compare_with)
     for result in results:
         typer.echo(json.dumps({"id": result.id, "output": result.output}, sort_keys=True))
     if not check:
@@ -99,6 +99,19 @@ def adapter_command(
 ) -> None:
     """Run the prometheus-adapter rule engine on CASES."""
     code = _run(cases, _adapter_runner(), check=check)
+    if code:
+        raise typer.Exit(code)
+
+
+@conformance_app.command("keda")
+def keda_command(
+    cases: Annotated[Path, typer.Argument(help=_CASES_HELP)],
+    check: Annotated[bool, typer.Option("--check", help=_CHECK_HELP)] = False,
+) -> None:
+    """Run the KEDA engine (ScaledObject -> HPA, prometheus trigger, activation, fallback)."""
+    from hpalab.autoscaling.keda.conformance import compare, run_case
+
+    code = _run(cases, run_case, check=check, compare_with=compare)
     if code:
         raise typer.Exit(code)
 

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "hpalab.cli.report",
     "hpalab.cli.explain",
     "hpalab.cli.adapter",
+    "hpalab.cli.keda",
     "hpalab.cli.conformance",
     "hpalab.cli.doctor",
     "hpalab.cli.cluster",

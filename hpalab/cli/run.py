@@ -60,6 +60,7 @@ def run(
 
     loaded = _load(experiment, resume)
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
+    _check_keda_platform(loaded, platform, only=options.only)
     if dry_run:
         _print_plan(loaded, options, platform)
         _check_can_run(options, platform)
@@ -147,6 +148,32 @@ def _check_can_run(options: RunOptions, platform: str) -> None:
         find_haproxy()
 
 
+def _check_keda_platform(loaded: LoadedExperiment, platform: str, *, only: list[str]) -> None:
+    """KEDA variants run on the local platform only, for now; refuse before starting."""
+    keda = [v.name for v in loaded.variants if v.spec.keda is not None]
+    keda = [name for name in keda if not only or name in only]
+    modifiers = [
+        v.name
+        for v in loaded.variants
+        if v.name in keda
+        and v.spec.keda is not None
+        and v.spec.keda.advanced is not None
+        and v.spec.keda.advanced.scaling_modifiers is not None
+    ]
+    if modifiers:
+        raise UsageError(
+            f"variants {', '.join(modifiers)} use keda.advanced.scalingModifiers, whose formula "
+            "hpalab does not evaluate yet",
+            hint="express the arithmetic inside one PromQL query, or leave them out with --only",
+        )
+    if platform != "local" and keda:
+        raise UsageError(
+            f"variants {', '.join(keda)} use spec.keda, which runs on the local platform only "
+            "for now (deploying KEDA on a cluster is not implemented yet)",
+            hint="use --platform local, or leave them out with --only",
+        )
+
+
 def _deploys(loaded: LoadedExperiment, platform: str) -> str:
     spec = loaded.experiment.spec
     if platform != "local":
@@ -158,9 +185,14 @@ def _deploys(loaded: LoadedExperiment, platform: str) -> str:
         f"Prometheus (scrape {format_duration(spec.prometheus.scrape_interval)}), an "
         f"HAProxy front door, {spec.app.initial_replicas} sample-app replica(s) up to "
         f"{spec.hpa.max_replicas}, the HPA engine (sync "
-        f"{format_duration(spec.controller.sync_period)}) and the adapter engine, all on "
-        "127.0.0.1"
+        f"{format_duration(spec.controller.sync_period)}) and the adapter engine"
+        + (", and KEDA's operator loop for the spec.keda variants" if _uses_keda(loaded) else "")
+        + ", all on 127.0.0.1"
     )
+
+
+def _uses_keda(loaded: LoadedExperiment) -> bool:
+    return any(v.spec.keda is not None for v in loaded.variants)
 
 
 def _finish(result: RunResult, progress: QuietProgress) -> None:

@@ -24,6 +24,7 @@ from hpalab.report.timelines import representative, trial_svg
 WATERFALL_PARTS = (
     ("scrape wait", "w-scrape"),
     ("rate() window", "w-rate"),
+    ("KEDA polling wait", "w-poll"),
     ("sync wait", "w-sync"),
     ("stabilization / policy", "w-hold"),
     ("pod start-up", "w-startup"),

@@ -161,6 +161,10 @@ EVENT_KINDS: dict[str, str] = {
     "warning": "something that makes the data less trustworthy",
     "collector_error": "a collector failed; the run carried on",
     "load_shortfall": "achieved load fell short of offered (detail: window, ratio, reason)",
+    "keda_activation": "KEDA's operator scaled from zero or idle (detail: from, to, values)",
+    "keda_deactivation": "KEDA's operator scaled to zero or idle after the cooldown",
+    "keda_fallback": "a KEDA metric switched to or from its fallback value (detail: state)",
+    "keda_poll": "a KEDA poll did something else (detail: action, e.g. raise_to_min)",
 }
 
 MANIFEST_FILE = "manifest.json"

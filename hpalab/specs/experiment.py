@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from hpalab.specs.base import Header, SpecModel
 from hpalab.specs.hpa import HPASpec
+from hpalab.specs.keda.generated import generated_hpa_spec
+from hpalab.specs.keda.model import ScaledObjectSpec
+from hpalab.specs.keda.problems import SCALED_OBJECT_NAME
 from hpalab.specs.profiles import Arrivals, Stage
 from hpalab.specs.units import Duration, Quantity, parse_quantity_value
 
@@ -202,8 +211,18 @@ class MatrixAxis(SpecModel):
 class ExperimentSpec(SpecModel):
     """Everything an experiment sets."""
 
-    hpa: HPASpec = Field(description="autoscaling/v2 HorizontalPodAutoscalerSpec")
-    adapter: dict[str, Any] = Field(description="prometheus-adapter configuration")
+    hpa: HPASpec = Field(
+        description="autoscaling/v2 HorizontalPodAutoscalerSpec; with keda, the HPA KEDA "
+        "generates (filled in by hpalab, not written)"
+    )
+    adapter: dict[str, Any] = Field(
+        default_factory=dict, description="prometheus-adapter configuration"
+    )
+    keda: ScaledObjectSpec | None = Field(
+        None,
+        description="a KEDA ScaledObject spec instead of hpa (+ adapter): KEDA's operator loop "
+        "and metrics server drive the HPA it generates",
+    )
     controller: ControllerFlags = Field(default_factory=ControllerFlags, description="flags")
     prometheus: PrometheusSettings = Field(
         default_factory=PrometheusSettings,
@@ -220,6 +239,45 @@ class ExperimentSpec(SpecModel):
     )
     variants: list[Variant] = Field(default_factory=list, description="named variants")
     matrix: list[MatrixAxis] = Field(default_factory=list, description="cartesian product")
+
+    _hpa_from_keda: bool = PrivateAttr(False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hpa_of_keda(cls, data: Any) -> Any:
+        """With ``keda``, ``hpa`` is the HPA KEDA generates; writing both is a mistake."""
+        if not isinstance(data, dict) or data.get("keda") is None:
+            return data
+        if data.get("hpa") is not None:
+            raise ValueError(
+                "hpa and keda are both set: KEDA generates the HPA from keda (in a variant "
+                "that switches to KEDA, add hpa: null to its patch)"
+            )
+        try:
+            hpa = generated_hpa_spec(SCALED_OBJECT_NAME, data["keda"])
+        except (ValueError, TypeError, AttributeError, KeyError):
+            # keda itself is invalid: its problems are reported against spec.keda, and this
+            # stand-in only lets the rest of the spec be checked in the same pass
+            hpa = {"maxReplicas": 1, "metrics": [_STAND_IN_METRIC]}
+        return {**data, "hpa": hpa}
+
+    @model_validator(mode="after")
+    def _mark_generated(self) -> ExperimentSpec:
+        self._hpa_from_keda = self.keda is not None
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_generated_hpa(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self._hpa_from_keda and isinstance(data, dict):
+            data.pop("hpa", None)
+        return data
+
+
+_STAND_IN_METRIC = {
+    "type": "Resource",
+    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 100}},
+}
 
 
 class Experiment(Header):

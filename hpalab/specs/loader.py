@@ -21,6 +21,7 @@ from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.base import API_VERSION
 from hpalab.specs.experiment import Experiment, ExperimentSpec
 from hpalab.specs.hpa import hpa_problems
+from hpalab.specs.keda.problems import keda_problems
 from hpalab.specs.profiles import LoadProfile, ProfileSpec, RateCurve, compile_profile
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
 from hpalab.specs.traces import load_trace_points
@@ -133,9 +134,9 @@ def _load_experiment(source: Source, path: Path) -> LoadedExperiment:
     spec_data = source.data["spec"]
     # spec.adapter stays plain data for its consumers, but is decoded as strictly as the
     # adapter decodes its config file
-    _validate(AdapterConfig, spec_data["adapter"], source, ("spec", "adapter"))
+    _validate(AdapterConfig, spec_data.get("adapter", {}), source, ("spec", "adapter"))
     problems = [
-        source.problem(("spec", "hpa", *p), m, h) for p, m, h in hpa_problems(experiment.spec.hpa)
+        source.problem(("spec", *p), m, h) for p, m, h in _autoscaler_problems(experiment.spec)
     ]
     profile = _resolve_profile(experiment, source, path.parent, problems)
     variants = _resolve_variants(experiment, spec_data, source, problems)
@@ -308,12 +309,21 @@ def _variant_problems(
     except ValidationError as error:
         return [(_clean_loc(e["loc"], data), _message(e), None) for e in error.errors()]
     try:
-        AdapterConfig.model_validate(data.get("adapter"))
+        AdapterConfig.model_validate(data.get("adapter", {}))
     except ValidationError as error:
         return [
             (("adapter", *_clean_loc(e["loc"], data.get("adapter"))), _message(e), None)
             for e in error.errors()
         ]
+    return _autoscaler_problems(spec)
+
+
+def _autoscaler_problems(
+    spec: ExperimentSpec,
+) -> list[tuple[tuple[str | int, ...], str, str | None]]:
+    """The API server's HPA rules, or with spec.keda KEDA's admission rules (paths under spec)."""
+    if spec.keda is not None:
+        return [(("keda", *p), m, h) for p, m, h in keda_problems(spec.keda)]
     return [(("hpa", *p), m, h) for p, m, h in hpa_problems(spec.hpa)]
 
 

@@ -8,11 +8,12 @@ the value is truncated toward zero to whole thousandths, then printed in canonic
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+
+from hpalab.specs.keda.quantity import canonical_decimal
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-_DECIMAL_SUFFIXES = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T"}
-_DECIMAL_SUFFIXES |= {15: "P", 18: "E"}
 _BINARY_SUFFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
 
 
@@ -32,16 +33,7 @@ def milli_value(value: float, *, nan_as_zero: bool) -> int:
 
 
 def _decimal(milli: int) -> str:
-    amount, exponent = milli, -3
-    while amount != 0 and amount % 10 == 0:
-        amount //= 10
-        exponent += 1
-    extra = exponent % 3
-    if extra:
-        exponent -= extra
-        amount *= 10**extra
-    suffix = _DECIMAL_SUFFIXES.get(exponent)
-    return f"{amount}{suffix}" if suffix is not None else f"{amount}e{exponent}"
+    return canonical_decimal(Decimal(milli) / 1000)
 
 
 def format_milli(milli: int, *, binary: bool = False) -> str:

@@ -25,6 +25,8 @@ from hpalab.platforms.local.processes import find_binary, spawn, stop_process
 ENV_BINARY = "HPALAB_HAPROXY"
 INSTALL = "sudo apt-get install haproxy"
 BACKEND = "pods"
+METRICS_PATH = "/hpalab-frontdoor-metrics"
+"""HAProxy's own Prometheus exporter; its backend counters count requests even at 0 replicas."""
 SLOT_PREFIX = "slot"
 
 
@@ -55,6 +57,7 @@ defaults
 
 frontend load
     bind {LOOPBACK}:{port}
+    http-request use-service prometheus-exporter if {{ path {METRICS_PATH} }}
     default_backend {BACKEND}
 
 backend {BACKEND}

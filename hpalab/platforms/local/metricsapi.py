@@ -12,7 +12,7 @@ give, so the HPA engine reports the upstream condition reasons (``FailedGetPodsM
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -40,6 +40,14 @@ from hpalab.platforms.local.metrics import CpuMeter
 from hpalab.specs.adapter import AdapterConfig
 
 CONTAINER = "sample-app"
+
+
+class ExternalSource(Protocol):
+    """Another server of external.metrics.k8s.io metrics (KEDA's metrics server)."""
+
+    def serves(self, metric: str) -> bool: ...
+
+    async def hpa_read(self, metric: str, now: float) -> list[int] | FetchFailure: ...
 
 
 class PrometheusDown(Exception):
@@ -86,6 +94,8 @@ class MetricsAPI:
         self.discovery: Discovery | None = None
         self._listed_at = float("-inf")
         self._http = httpx.AsyncClient(timeout=5.0, transport=transport)
+        self.external_source: ExternalSource | None = None
+        """Serves the External metrics it names instead of the adapter (KEDA holds the API)."""
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -94,6 +104,14 @@ class MetricsAPI:
         """What each metric API answers now for the metrics of ``spec`` over ``pods``."""
         result = MetricsSnapshot(resource=self.resource(pods))
         custom = [m for m in spec.metrics if m.type in ("Pods", "Object", "External")]
+        source = self.external_source
+        served = {
+            m.name: await source.hpa_read(m.name, now)
+            for m in custom
+            if source is not None and m.type == "External" and source.serves(m.name)
+        }
+        custom = [m for m in custom if m.name not in served]
+        result.external = dict(served)
         if not custom:
             return result
         try:
@@ -102,7 +120,8 @@ class MetricsAPI:
             failure = server_error("pods.custom.metrics.k8s.io *", str(down))
             result.pods = {m.name: failure for m in custom if m.type == "Pods"}
             result.objects = {m.name: failure for m in custom if m.type == "Object"}
-            result.external = {m.name: failure for m in custom if m.type == "External"}
+            external_failures = {m.name: failure for m in custom if m.type == "External"}
+            result.external = {**served, **external_failures}
             return result
         pods_values: dict[str, Any] = {}
         objects: dict[str, Any] = {}
@@ -116,7 +135,7 @@ class MetricsAPI:
                 objects[metric.name] = await self._object(metric.name, obj, selector)
             else:
                 external[metric.name] = await self._external(metric.name, selector)
-        result.pods, result.objects, result.external = pods_values, objects, external
+        result.pods, result.objects, result.external = pods_values, objects, {**served, **external}
         return result
 
     def resource(self, pods: Sequence[str]) -> list[PodResourceMetrics]:

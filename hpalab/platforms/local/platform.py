@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 from hpalab.errors import HpalabError, PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
 from hpalab.platforms.local.controlplane import ControlPlane
-from hpalab.platforms.local.frontdoor import FrontDoor, find_haproxy
+from hpalab.platforms.local.frontdoor import METRICS_PATH, FrontDoor, find_haproxy
+from hpalab.platforms.local.keda import KedaScaledObject
 from hpalab.platforms.local.metrics import CpuMeter
 from hpalab.platforms.local.metricsapi import MetricsAPI
 from hpalab.platforms.local.observing import fingerprint, snapshot_of
@@ -63,6 +64,8 @@ class LocalPlatform(Platform):
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
         self._hpa_task: asyncio.Task[None] | None = None
+        self.keda: KedaScaledObject | None = None
+        self._keda_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._interrupted = False
 
@@ -245,6 +248,13 @@ class LocalPlatform(Platform):
                 for r in replicas
                 if r.pid is not None
             ]
+            if self.settings.keda is not None and self.frontdoor is not None:
+                # scale from zero needs a request count that exists while no pod does
+                address = self.frontdoor.url.removeprefix("http://")
+                extra = {"__metrics_path__": METRICS_PATH}
+                targets.append(
+                    ScrapeTarget(address, pod="", service="frontdoor", extra_labels=extra)
+                )
             self.prometheus.set_targets(targets)
 
     async def _reconfigure(self, old: LabSettings) -> None:
@@ -273,11 +283,31 @@ class LocalPlatform(Platform):
         )
 
     async def _stop_hpa(self) -> None:
-        if self._hpa_task is not None:
-            self._hpa_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._hpa_task
-            self._hpa_task = None
+        for task in (self._hpa_task, self._keda_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._hpa_task = self._keda_task = None
+        self.metrics.external_source = None
+        if self.keda is not None:
+            await self.keda.close()
+            self.keda = None
+
+    def _start_keda(self) -> None:
+        """KEDA's operator loop and metrics server for a ``spec.keda`` variant."""
+        assert self.supervisor is not None and self.prometheus is not None and self._stop
+        if self.settings.keda is None:
+            return
+        prometheus = self.prometheus
+        self.keda = KedaScaledObject(
+            self.settings.keda,
+            supervisor=self.supervisor,
+            prometheus_url=lambda: prometheus.url,
+            events=self.events,
+        )
+        self.metrics.external_source = self.keda
+        self._keda_task = asyncio.create_task(self.keda.run(self._stop))
 
     async def _reset(self) -> None:
         assert self.supervisor is not None and self._stop is not None
@@ -305,6 +335,8 @@ class LocalPlatform(Platform):
                 cpu_request_milli=round(self.settings.template.cpu_request_millicores),
             )
             self._hpa_task = asyncio.create_task(self.control.run(self._stop))
+        self._start_keda()
+        self._targets_changed(list(sup.replicas.values()))
 
     async def _observe(self) -> Snapshot:
         assert self.supervisor is not None

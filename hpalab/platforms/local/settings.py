@@ -9,6 +9,7 @@ from hpalab.autoscaling.hpa import ControllerConfig
 from hpalab.platforms.local.replicas import Backoff, ProbeSettings, ReplicaTemplate
 from hpalab.specs import ExperimentSpec, parse_quantity_value
 from hpalab.specs.adapter import requests_per_second_config
+from hpalab.specs.keda.problems import scaled_object_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,9 @@ class LabSettings:
     backoff: Backoff = field(default_factory=Backoff)
     prometheus_restart_delay_s: float = 10.0
     """How long a crashed Prometheus stays down before it is restarted."""
+    keda: dict[str, Any] | None = None
+    """A KEDA ScaledObject spec (YAML spellings): KEDA's operator loop and metrics server run
+    next to the HPA it generates (``hpa``)."""
 
 
 def settings_from_spec(spec: ExperimentSpec, **overrides: Any) -> LabSettings:
@@ -70,6 +74,7 @@ def settings_from_spec(spec: ExperimentSpec, **overrides: Any) -> LabSettings:
         ),
         "hpa": spec.hpa.to_kubernetes(),
         "adapter": dict(spec.adapter),
+        "keda": None if spec.keda is None else scaled_object_data(spec.keda),
     }
     values.update(overrides)
     return LabSettings(**values)

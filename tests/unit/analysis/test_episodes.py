@@ -183,3 +183,36 @@ def test_a_raise_is_judged_against_the_previous_decision():
     events = [decision(5, 3, 1), step(10, 10, 40), decision(12, 3, 2), decision(20, 4, 3)]
     [ep] = find_episodes(trace(signals, events), slo=SLO)
     assert ep.detection_s == 10
+
+
+def test_a_keda_activation_is_the_decision_and_its_poll_wait_is_a_waterfall_part():
+    length = 60
+    signals = {
+        "offered_rps": piecewise(length, (0, 0), (10, 5)),
+        "achieved_rps": piecewise(length, (0, 0), (10, 5)),
+        "demand_replicas": piecewise(length, (0, 0), (10, 1)),
+        "ready_replicas": piecewise(length, (0, 0), (24, 1)),
+        "spec_replicas": piecewise(length, (0, 0), (21, 1)),
+        "latency_p95_ms": [100.0] * length,
+        "error_rate": piecewise(length, (0, 0.0), (10, 1.0), (24, 0.0)),
+    }
+    activation = {"from": 0, "to": 1, "active_for_s": 7.0, "action": "activate"}
+    events = [
+        step(10, 0, 5),
+        decision(12, 0, 0),  # the HPA at zero replicas: ScalingDisabled, desired stays 0
+        (21.0, "keda_activation", "scaledobject/sample-app", activation),
+        pod(21.2, "pod_created", "p1"),
+        pod(22, "pod_started", "p1"),
+        pod(24, "pod_ready", "p1"),
+    ]
+    [ep] = find_episodes(trace(signals, events), slo=SLO)
+    assert ep.decision_at_s == 21 and ep.detection_s == 11
+    w = ep.waterfall
+    assert (w.scrape_wait_s, w.rate_window_s, w.polling_wait_s) == (0, 4, 7)
+    assert (w.sync_wait_s, w.hold_s) == (0, 0)
+    assert (w.startup_s, w.readiness_s) == (1, 2)
+
+
+def test_hpa_decided_episodes_have_no_polling_wait():
+    [ep] = find_episodes(_scale_up_trial(), slo=SLO)
+    assert ep.waterfall.polling_wait_s == 0
