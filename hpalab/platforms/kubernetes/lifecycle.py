@@ -28,7 +28,7 @@ from hpalab.platforms.kubernetes.client import (
     describe,
     load_api_client,
 )
-from hpalab.platforms.kubernetes.namespaces import prepare_namespace
+from hpalab.platforms.kubernetes.namespaces import prepare_namespace, refuse_another_stack
 from hpalab.platforms.kubernetes.objects import (
     GRAFANA_SECRET,
     MANAGED_BY,
@@ -270,6 +270,7 @@ def deploy(
     out: TextIO,
 ) -> UpResult:
     """Apply every step of the stack for ``spec`` and wait until each is ready."""
+    refuse_another_stack(client, options)
     prepare_namespace(client, options, log=_writer(out))
     result = UpResult([])
     upstream = _cluster_upstream(

@@ -17,7 +17,14 @@ from urllib.parse import quote
 
 from hpalab.errors import PlatformError, UsageError
 from hpalab.platforms.kubernetes.client import ApiStatusError, KubeClient
-from hpalab.platforms.kubernetes.objects import FIELD_MANAGER, Obj, StackOptions, labels
+from hpalab.platforms.kubernetes.objects import (
+    FIELD_MANAGER,
+    INSTANCE,
+    MANAGED_BY,
+    Obj,
+    StackOptions,
+    labels,
+)
 
 CREATED_BY = "hpalab.io/created-by"
 """Annotation on a namespace hpalab created; its value is the instance."""
@@ -120,3 +127,33 @@ def _create(client: KubeClient, options: StackOptions) -> bool:
             return False
         raise
     return True
+
+
+CUSTOM_METRICS_APISERVICE = (
+    "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.custom.metrics.k8s.io"
+)
+
+
+def refuse_another_stack(client: KubeClient, options: StackOptions) -> None:
+    """One hpalab stack per cluster: refuse ``up`` when another instance already runs.
+
+    The custom metrics APIService, prometheus-operator's CRDs and metrics-server are
+    cluster-wide: a second stack would take the first one's metrics API over and share (then
+    delete, at its ``down``) the rest.
+
+    Raises:
+        UsageError: a stack of another instance (namespace) owns the custom metrics API.
+    """
+    found = client.get(CUSTOM_METRICS_APISERVICE)
+    if found is None:
+        return
+    owner = found.get("metadata", {}).get("labels") or {}
+    other = owner.get(INSTANCE)
+    if owner.get(MANAGED_BY) == "hpalab" and other and other != options.instance:
+        raise UsageError(
+            f"another hpalab stack runs in this cluster (namespace {other!r}); the custom "
+            "metrics API, prometheus-operator and metrics-server are cluster-wide, so one "
+            "cluster holds one stack",
+            hint=f"use --namespace {other}, or remove it first with "
+            f"`hpalab down --platform kubernetes --namespace {other}`",
+        )
