@@ -55,4 +55,5 @@ def apply_flags(name: str, wanted: ControllerSpec) -> dict[str, Any]:
     current = ClusterConfig.load(name)
     if current is None or current.controller != flags:
         lifecycle.restart_controller_manager(name, flags)
-    return {"source": "set", **{k: float(v) for k, v in wanted.model_dump().items()}}
+    fields = type(wanted).model_fields
+    return {"source": "set", **{name: float(getattr(wanted, name)) for name in fields}}

@@ -25,8 +25,12 @@ class CheckResult:
     fix: str = ""
 
 
+def _apiservice_path(name: str) -> str:
+    return f"/apis/apiregistration.k8s.io/v1/apiservices/{name}"
+
+
 def _apiservice(client: KubeClient, name: str, fix: str) -> CheckResult:
-    body = client.get(f"/apis/apiregistration.k8s.io/v1/apiservices/{name}")
+    body = client.get(_apiservice_path(name))
     if body is None:
         return CheckResult(name, False, "not registered", fix)
     cond = condition(body, "Available") or {}
@@ -123,11 +127,20 @@ def run_checks(
         return [CheckResult("cluster", False, error.message, error.hint or "")]
     options = StackOptions(namespace=namespace, instance=namespace)
     up = "`hpalab up --platform kubernetes`"
+    adapter = f"deploy prometheus-adapter: {up}"
+    apis = [
+        _apiservice(client, "v1beta1.metrics.k8s.io", f"install metrics-server: {up}"),
+        _apiservice(client, "v1beta1.custom.metrics.k8s.io", adapter),
+    ]
+    # prometheus-adapter serves the external metrics API only with externalRules: it is
+    # checked when the HPA needs it or when it is registered (then it must be available).
+    external = "v1beta1.external.metrics.k8s.io"
+    metrics = (hpa_spec or {}).get("metrics") or []
+    if any(m.get("type") == "External" for m in metrics) or client.get(_apiservice_path(external)):
+        apis.append(_apiservice(client, external, adapter))
     return [
         CheckResult("cluster", True, f"{client.server}, Kubernetes {version}"),
-        _apiservice(client, "v1beta1.metrics.k8s.io", f"install metrics-server: {up}"),
-        _apiservice(client, "v1beta1.custom.metrics.k8s.io", f"deploy prometheus-adapter: {up}"),
-        _apiservice(client, "v1beta1.external.metrics.k8s.io", f"deploy prometheus-adapter: {up}"),
+        *apis,
         _prometheus(client, namespace, prometheus_url),
         _hpa_metric(client, options, hpa_spec),
     ]

@@ -96,6 +96,9 @@ def _container(spec: ExperimentSpec, options: StackOptions) -> Obj:
     container: Obj = {
         "name": APP,
         "image": image,
+        # An image loaded into the cluster (kind load, hpalab cluster) has no registry to
+        # pull from; `:latest` or no tag would default to Always and fail with ErrImagePull.
+        "imagePullPolicy": "IfNotPresent",
         "args": ["--shutdown-timeout", repr(spec.app.termination_grace_period)],
         "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
         "env": _env(spec),

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hpalab.platforms.kubernetes import render_adapter, render_app, render_monitoring
-from hpalab.platforms.kubernetes.objects import APP, PROMETHEUS, Obj, StackOptions, meta, obj
+from hpalab.platforms.kubernetes.objects import (
+    APP,
+    PROMETHEUS,
+    Obj,
+    StackOptions,
+    duration,
+    meta,
+    obj,
+)
 from hpalab.platforms.kubernetes.render_adapter import AdapterTLS
 from hpalab.platforms.kubernetes.upstream import METRICS_SERVER, PROMETHEUS_OPERATOR
 from hpalab.specs import ExperimentSpec
@@ -19,8 +27,9 @@ from hpalab.specs import ExperimentSpec
 @dataclass(frozen=True, slots=True)
 class Wait:
     """A readiness condition: ``kind`` is one of ``established`` (a CRD), ``rollout`` (a
-    Deployment), ``statefulset``, ``apiservice``, ``metric`` (the HPA's first metric served by
-    the metrics API) or ``hpa`` (ScalingActive=True with a current metric)."""
+    Deployment), ``statefulset``, ``apiservice``, ``prometheus-config`` (Prometheus runs the
+    ``scrape/evaluation`` intervals ``name`` gives), ``metric`` (the HPA's first metric served
+    by the metrics API) or ``hpa`` (ScalingActive=True with a current metric)."""
 
     kind: str
     name: str
@@ -57,6 +66,13 @@ def waits_for(objects: list[Obj]) -> list[Wait]:
     return out
 
 
+def intervals(spec: ExperimentSpec) -> str:
+    """``scrape/evaluation`` intervals of ``spec`` as a ``prometheus-config`` wait names them."""
+    return f"{duration(spec.prometheus.scrape_interval)}/" + duration(
+        spec.prometheus.evaluation_interval
+    )
+
+
 def namespace_object(options: StackOptions) -> Obj:
     """The namespace every namespaced object of the stack lives in."""
     return obj("v1", "Namespace", meta(options, options.namespace, part="hpalab", namespaced=False))
@@ -88,7 +104,11 @@ def plan(
     if others or upstream.get(METRICS_SERVER):
         steps.append(_step("upstream components", [*others, *upstream.get(METRICS_SERVER, [])]))
     steps += [
-        _step("prometheus", render_monitoring.prometheus_objects(spec, options)),
+        _step(
+            "prometheus",
+            render_monitoring.prometheus_objects(spec, options),
+            Wait("prometheus-config", intervals(spec), options.namespace),
+        ),
         _step("sample app", render_app.app_objects(spec, options)),
         _step("prometheus-adapter", render_adapter.adapter_objects(spec, options, tls)),
     ]
@@ -126,7 +146,10 @@ def variant_steps(
         Step(
             "prometheus",
             prometheus,
-            [Wait("statefulset", f"prometheus-{PROMETHEUS}", options.namespace)],
+            [
+                Wait("statefulset", f"prometheus-{PROMETHEUS}", options.namespace),
+                Wait("prometheus-config", intervals(spec), options.namespace),
+            ],
         ),
         _step("sample app", app),
         _step(

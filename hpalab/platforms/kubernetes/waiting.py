@@ -6,16 +6,20 @@ wait times out). The clock and the sleep are parameters, so tests run without wa
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from hpalab.errors import PlatformError
+import yaml
+
+from hpalab.errors import PlatformError, UsageError
 from hpalab.platforms.kubernetes.client import KubeClient
 from hpalab.platforms.kubernetes.metrics_api import metric_read, read_metric
 from hpalab.platforms.kubernetes.objects import APP, StackOptions, selector
 from hpalab.platforms.kubernetes.stack import Wait
+from hpalab.specs import parse_duration
 
 Check = tuple[bool, str]
 
@@ -78,6 +82,28 @@ def hpa_active(body: dict[str, Any] | None) -> Check:
     return ok, detail
 
 
+def wait_timeout_s() -> float:
+    """The waits' time limit: ``$HPALAB_KUBE_WAIT_TIMEOUT`` seconds, default 300."""
+    text = os.environ.get("HPALAB_KUBE_WAIT_TIMEOUT", "")
+    try:
+        value = float(text) if text else 300.0
+    except ValueError:
+        raise UsageError(
+            f"HPALAB_KUBE_WAIT_TIMEOUT={text!r} is not a number of seconds",
+            hint="for example HPALAB_KUBE_WAIT_TIMEOUT=600",
+        ) from None
+    if value <= 0:
+        raise UsageError("HPALAB_KUBE_WAIT_TIMEOUT must be positive", hint="for example 600")
+    return value
+
+
+def _intervals(text: str) -> tuple[float, ...] | None:
+    try:
+        return tuple(parse_duration(part) for part in text.split("/"))
+    except ValueError:
+        return None
+
+
 @dataclass
 class Waiter:
     """Polls checks until they pass or time out."""
@@ -86,7 +112,9 @@ class Waiter:
     options: StackOptions
     hpa_spec: dict[str, Any] | None = None
     """The HPA spec (camelCase) whose first metric a ``metric`` wait reads."""
-    timeout_s: float = 300.0
+    timeout_s: float = field(default_factory=wait_timeout_s)
+    """Seconds before a wait gives up: ``$HPALAB_KUBE_WAIT_TIMEOUT`` or 300 (first image
+    pulls on a slow link may need more)."""
     poll_s: float = 2.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -112,7 +140,30 @@ class Waiter:
             return hpa_active(get(path))
         if wait.kind == "metric":
             return self._metric_served(ns)
+        if wait.kind == "prometheus-config":
+            return self._prometheus_config(ns, wait.name)
         raise PlatformError(f"unknown wait {wait.kind}", hint="a bug in hpalab; please report it")
+
+    def _prometheus_config(self, namespace: str, expected: str) -> Check:
+        """Prometheus runs the configuration with the ``scrape/evaluation`` intervals wanted.
+
+        The operator rewrites the configuration and its reloader reloads Prometheus some
+        seconds after the resource changed; until then a trial would measure the old one.
+        Read through the API server's service proxy, so nothing needs to reach the pod."""
+        path = (
+            f"/api/v1/namespaces/{namespace}/services/prometheus-operated:web/proxy"
+            "/api/v1/status/config"
+        )
+        try:
+            body = self.client.get(path) or {}
+        except PlatformError as error:
+            return False, str(error)
+        config = yaml.safe_load(str((body.get("data") or {}).get("yaml") or "")) or {}
+        active = config.get("global") or {}
+        have = f"{active.get('scrape_interval')}/{active.get('evaluation_interval')}"
+        if _intervals(have) == _intervals(expected):
+            return True, f"configuration with intervals {have} loaded"
+        return False, f"Prometheus still runs intervals {have}, not {expected}"
 
     def _metric_served(self, namespace: str) -> Check:
         if not self.hpa_spec:
@@ -161,4 +212,9 @@ def _hint(wait: Wait, namespace: str) -> str:
         )
     if wait.kind == "hpa":
         return f"`kubectl -n {ns} describe hpa {wait.name}` lists its conditions and events"
+    if wait.kind == "prometheus-config":
+        return (
+            f"`kubectl -n {ns} logs prometheus-hpalab-0 -c config-reloader` shows the reloads; "
+            "the Prometheus resource's status shows the operator's view"
+        )
     return f"`kubectl get crd {wait.name} -o yaml`"
