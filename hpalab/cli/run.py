@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 from hpalab.orchestration.progress import JsonProgress, QuietProgress, RichProgress
 from hpalab.results.schema import LOCK_FILE
 from hpalab.specs import LoadedExperiment, load_experiment
+from hpalab.specs.eventchecks import check_platform
 from hpalab.specs.units import format_duration
 
 PLATFORMS = ("local", "kubernetes")
@@ -59,6 +60,7 @@ def run(
     from hpalab.orchestration.wiring import load_starter, platform_factory, write_report
 
     loaded = _load(experiment, resume)
+    check_platform(loaded, platform)
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     if dry_run:
         _print_plan(loaded, options, platform)
