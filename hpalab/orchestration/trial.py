@@ -17,6 +17,7 @@ from hpalab.collectors.hpa import hpa_signals
 from hpalab.collectors.load import load_signals
 from hpalab.collectors.prometheus import DEFAULT_QUERIES, record_range
 from hpalab.errors import CollectorError, HpalabError
+from hpalab.orchestration.faults import FaultTimeline
 from hpalab.orchestration.seams import Clock, LoadSample, LoadSession, LoadStarter
 from hpalab.platforms.base import Platform, PlatformEvent
 from hpalab.results import EVENTS, PROMETHEUS, TIMESERIES, RunWriter
@@ -95,9 +96,13 @@ def run_trial(run: TrialRun) -> TrialOutcome:
     curve = compile_profile(run.profile.stages)
     end_s = curve.duration_s + spec.phases.cooldown
     _write_plan_events(run, curve, warmup)
+    faults = FaultTimeline(spec.events)
     try:
-        status, reasons = _loop(run, session, origin=origin, curve=curve, end_s=end_s)
+        status, reasons = _loop(
+            run, session, origin=origin, curve=curve, end_s=end_s, faults=faults
+        )
     finally:
+        faults.end_all(run.platform, now_s=run.clock.now() - origin, record=_recorder(run))
         session.stop()
         _write_events(run, run.platform.drain_events(), origin)
     load_status, load_events = session.result()
@@ -109,11 +114,20 @@ def run_trial(run: TrialRun) -> TrialOutcome:
 
 
 def _loop(
-    run: TrialRun, session: LoadSession, *, origin: float, curve: RateCurve, end_s: float
+    run: TrialRun,
+    session: LoadSession,
+    *,
+    origin: float,
+    curve: RateCurve,
+    end_s: float,
+    faults: FaultTimeline,
 ) -> tuple[str, list[str]]:
     capacity = capacity_rps(run.variant.spec)
     next_tick = math.floor(run.clock.now() - origin) + 1.0
     while next_tick <= end_s:
+        for action in faults.due_before(next_tick):
+            run.clock.sleep(origin + action.t_s - run.clock.now())
+            faults.fire(action, run.platform, now_s=run.clock.now() - origin, record=_recorder(run))
         run.clock.sleep(origin + next_tick - run.clock.now())
         t_s = next_tick
         next_tick += 1.0
@@ -176,6 +190,10 @@ def _write_events(run: TrialRun, events: list[PlatformEvent], origin: float) -> 
 
 def _event(run: TrialRun, t_s: float, kind: str, obj: str, detail: dict[str, Any]) -> None:
     _events(run, [(t_s, kind, obj, detail)])
+
+
+def _recorder(run: TrialRun) -> Callable[[float, str, str, dict[str, Any]], None]:
+    return lambda t_s, kind, obj, detail: _event(run, t_s, kind, obj, detail)
 
 
 def _events(run: TrialRun, rows: Iterable[tuple[float, str, str, Any]]) -> None:
