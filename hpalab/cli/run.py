@@ -17,7 +17,12 @@ from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
 if TYPE_CHECKING:
     from hpalab.cli.gate import GateRequest
     from hpalab.orchestration.runner import RunOptions, RunResult
-from hpalab.orchestration.progress import JsonProgress, QuietProgress, RichProgress
+from hpalab.orchestration.progress import (
+    JsonProgress,
+    PlainProgress,
+    QuietProgress,
+    RichProgress,
+)
 from hpalab.results.schema import LOCK_FILE
 from hpalab.specs import LoadedExperiment, load_experiment
 from hpalab.specs.eventchecks import check_platform
@@ -91,7 +96,9 @@ def run(
         JsonProgress()
         if as_json
         else QuietProgress()
-        if quiet or not sys.stderr.isatty()
+        if quiet
+        else PlainProgress()
+        if not sys.stderr.isatty()
         else RichProgress()
     )
     try:
