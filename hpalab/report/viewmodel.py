@@ -19,7 +19,7 @@ from hpalab.analysis.reliability import usable
 from hpalab.analysis.waterfall import Waterfall
 from hpalab.report.analysed import AnalysedRun
 from hpalab.report.charts import Bar, stacked_bars
-from hpalab.report.faultview import fault_rows
+from hpalab.report.faultview import fault_records, fault_rows
 from hpalab.report.timelines import representative, trial_svg
 
 WATERFALL_PARTS = (
@@ -315,6 +315,7 @@ def json_view(a: AnalysedRun) -> str:
             }
             for c in a.bands
         ],
+        "faults": fault_records(a),
     }
     return json.dumps(_clean(doc), indent=2, ensure_ascii=False)
 
