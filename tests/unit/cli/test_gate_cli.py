@@ -193,3 +193,25 @@ def test_run_checks_its_gate_options_before_starting_anything(capsys, tmp_path):
     output = "".join(capsys.readouterr())
     assert code == 2 and "is not a run directory" in output
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(("new", "old", "code"), [("bad", "good", 3), ("good", "bad", None)])
+def test_run_gates_the_finished_run(capsys, runs, new, old, code):
+    import typer
+
+    from hpalab.cli.gate import gate_request
+    from hpalab.cli.run import _finish
+    from hpalab.orchestration.progress import QuietProgress
+    from hpalab.orchestration.runner import RunResult
+
+    request = gate_request(rules=RULES, against=runs[old], fmt="markdown", strict=False)
+    result = RunResult(runs[new], "complete", {"app#1": "complete"}, [])
+    if code is None:
+        _finish(result, QuietProgress(), gate=request)
+    else:
+        with pytest.raises(typer.Exit) as stopped:
+            _finish(result, QuietProgress(), gate=request)
+        assert stopped.value.exit_code == code
+    output = "".join(capsys.readouterr())
+    assert "run complete: 1 complete" in output
+    assert ("### hpalab gate: ❌ failed" in output) == (code == 3)
