@@ -13,7 +13,7 @@ from hpalab.errors import SpecError, UsageError
 from hpalab.specs import Experiment, LoadedExperiment, LoadProfile, RateCurve, compile_profile
 from hpalab.specs import load_spec as _load_spec
 from hpalab.specs.eventchecks import check_platform
-from hpalab.specs.events import PLATFORM_SUPPORT
+from hpalab.specs.events import PLATFORM_SUPPORT, AnyEvent, event_end
 from hpalab.specs.units import format_duration
 from hpalab.specs.variants import spec_diff
 
@@ -113,6 +113,24 @@ def _print_experiment(console: Console, path: Path, item: LoadedExperiment) -> N
         table.add_row(variant.name, text)
     console.print(table)
     _print_chart(console, curve)
+    _print_events(console, spec.events)
+
+
+def _print_events(console: Console, events: list[AnyEvent]) -> None:
+    """The faults of every trial, in time order (``at`` from the start of the load phase)."""
+    if not events:
+        return
+    console.print(f"  faults (spec.events, from the start of the load phase): {len(events)}")
+    for event in sorted(events, key=lambda e: e.at):
+        end = event_end(event)
+        when = format_duration(event.at) + (f"–{format_duration(end)}" if end > event.at else "")
+        fields = event.to_yaml_dict()
+        extra = ", ".join(
+            f"{k} {v}" for k, v in fields.items() if k not in ("type", "at", "duration")
+        )
+        console.print(
+            f"    {when:>12}  {event.type}" + (f" ({extra})" if extra else ""), markup=False
+        )
 
 
 def _print_profile(console: Console, path: Path, item: LoadProfile) -> None:

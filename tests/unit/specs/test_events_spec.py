@@ -181,3 +181,18 @@ def test_validate_checks_the_platform_only_when_asked(capsys, write):
 def test_killed_count(count, fraction, replicas, killed):
     event = KillPods(type="killPods", at=1.0, count=count, fraction=fraction)
     assert killed_count(event, replicas) == killed
+
+
+def test_validate_lists_the_faults_in_time_order(capsys, write):
+    events = (
+        "    - {type: scrapeDelay, at: 40s, duration: 10s, delay: 3s}\n"
+        "    - {type: killPods, at: 10s, count: 2}\n"
+    )
+    code, output = _validate(capsys, write, events)
+    assert code == 0, output
+    lines = output.splitlines()
+    start = lines.index("  faults (spec.events, from the start of the load phase): 2")
+    assert [line.split() for line in lines[start + 1 : start + 3]] == [
+        ["10s", "killPods", "(count", "2)"],
+        ["40s–50s", "scrapeDelay", "(delay", "3s)"],
+    ]
