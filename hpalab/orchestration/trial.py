@@ -25,6 +25,9 @@ from hpalab.specs import RateCurve, ResolvedVariant, capacity_rps, compile_profi
 from hpalab.specs.profiles import HoldStage, ProfileSpec
 from hpalab.specs.variants import TrialPlan
 
+LOAD_START_TIMEOUT_S = 60.0
+"""Longest wait for the load generator to fix its start before the trial counts from now."""
+
 
 class StopFlag(Protocol):
     def is_set(self) -> bool: ...
@@ -92,7 +95,7 @@ def run_trial(run: TrialRun) -> TrialOutcome:
         seed=spec.seed + run.plan.repetition,
         work_dir=run.work_dir,
     )
-    origin = run.clock.now() + warmup
+    origin = _load_start(run, session) + warmup
     curve = compile_profile(run.profile.stages)
     end_s = curve.duration_s + spec.phases.cooldown
     _write_plan_events(run, curve, warmup)
@@ -111,6 +114,22 @@ def run_trial(run: TrialRun) -> TrialOutcome:
         status, reasons = "load_shortfall", ["the load generator fell short of the profile"]
     _record_prometheus(run, origin=origin, warmup=warmup, end=min(run.clock.now(), origin + end_s))
     return TrialOutcome(status, started, datetime.now(UTC), reasons)
+
+
+def _load_start(run: TrialRun, session: LoadSession) -> float:
+    """Wall-clock time of load second 0. Locust takes seconds to start and then fixes its own
+    profile start; the trial's clock (platform events, faults) must count from that instant,
+    or every platform event would be shifted against the load by the start-up time. A
+    session that does not say when it started counts from now."""
+    started_at = getattr(session, "started_at", None)
+    if started_at is None:
+        return run.clock.now()
+    deadline = run.clock.now() + LOAD_START_TIMEOUT_S
+    while (t0 := started_at()) is None:
+        if run.clock.now() >= deadline or session.failure() or run.stop.is_set():
+            return run.clock.now()  # the loop below reports the failure or the interrupt
+        run.clock.sleep(0.05)
+    return float(t0)
 
 
 def _loop(

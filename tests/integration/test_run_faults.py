@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hpalab.results import read_table
-from hpalab.results.schema import EVENTS, SUMMARY
+from hpalab.results.schema import EVENTS, SUMMARY, TIMESERIES
 
 pytestmark = pytest.mark.integration
 
@@ -21,9 +21,12 @@ SMOKE = (REPO / "experiments" / "ci-smoke.yaml").read_text()
 
 EVENTS_YAML = """\
   events:
+    - {type: appSlowdown, at: 2s, duration: 3s, latency: 150ms}
     - {type: killPods, at: 6s, fraction: 0.5}
     - {type: prometheusOutage, at: 12s, duration: 8s}
     - {type: adapterOutage, at: 24s, duration: 6s}
+    - {type: scrapeDelay, at: 32s, duration: 8s, delay: 3s}
+    - {type: metricsServerOutage, at: 36s, duration: 4s}
 """
 
 
@@ -71,15 +74,24 @@ def test_a_run_with_faults_records_them_and_the_report_shows_them(tmp_path, reap
     faults = events[events["kind"].isin(["fault_injected", "fault_cleared"])]
     seen = [(r.kind, r.object, json.loads(r.detail)["type"]) for r in faults.itertuples()]
     assert seen == [
+        ("fault_injected", "app", "appSlowdown"),
+        ("fault_cleared", "app", "appSlowdown"),
         ("fault_injected", "pods", "killPods"),
         ("fault_injected", "prometheus", "prometheusOutage"),
         ("fault_cleared", "prometheus", "prometheusOutage"),
         ("fault_injected", "adapter", "adapterOutage"),
         ("fault_cleared", "adapter", "adapterOutage"),
+        ("fault_injected", "targets", "scrapeDelay"),
+        ("fault_injected", "metrics-server", "metricsServerOutage"),
+        ("fault_cleared", "targets", "scrapeDelay"),
+        ("fault_cleared", "metrics-server", "metricsServerOutage"),
     ]
-    times = list(faults["t_s"])
-    assert [round(t) for t in times] == [6, 12, 20, 24, 30]
-    kill = json.loads(faults["detail"].iloc[0])
+    assert [round(t) for t in faults["t_s"]] == [2, 5, 6, 12, 20, 24, 30, 32, 36, 40, 40]
+    # the slowdown reached the requests: the median latency of those seconds is 150 ms more
+    series = read_table(run_dir, TIMESERIES)
+    p50 = series[series["signal"] == "latency_p50_ms"].set_index("t_s")["value"]
+    assert p50.loc[3.0:4.0].min() >= 150 and p50.loc[8.0:11.0].max() < 150
+    kill = json.loads(faults["detail"].iloc[2])
     assert len(kill["killed"]) == math.ceil(kill["of"] / 2) >= 1
     killed = events[(events["kind"] == "pod_deleted") & events["object"].isin(kill["killed"])]
     assert len(killed) == len(kill["killed"])

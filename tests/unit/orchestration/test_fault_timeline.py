@@ -123,3 +123,23 @@ def test_a_platform_that_cannot_inject_records_a_warning(tmp_path):
 )
 def test_plan_actions_orders_ends_before_starts(events, expected):
     assert [(a.t_s, a.action, a.index) for a in plan_actions(events)] == expected
+
+
+def test_the_trial_clock_counts_from_the_load_generators_own_start(tmp_path):
+    """Locust fixes its profile start seconds after it is launched: platform events and
+    faults must count from that instant, not from the launch."""
+    harness = _harness(tmp_path)
+    launch = harness.start_load
+
+    def late_start(**kwargs):
+        session = launch(**kwargs)
+        t0 = harness.clock.now() + 3.0  # known only once the clock gets there
+        session.t0 = t0
+        session.started_at = lambda: t0 if harness.clock.now() >= t0 else None
+        return session
+
+    harness.start_load = late_start
+    harness.run(only=["a"])
+    warmup = harness.loaded.variant("a").spec.phases.warmup
+    (kill_at,) = [t for action, kind, t in harness.platform.calls if kind == "killPods"]
+    assert kill_at == harness.loads[0].t0 + warmup + 2.5
