@@ -31,6 +31,8 @@ class FaultWindow:
     start_s: float
     end_s: float
     """Equal to ``start_s`` for an instantaneous fault."""
+    ready_killed: float = math.nan
+    """Ready replicas a ``killPods`` took, as the platform recorded it (NaN otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class FaultImpact:
     """Fault start → the first HPA sync whose conditions or decision differ from before it."""
     replicas_lost: float
     """Ready replicas just before the fault minus the fewest Ready during it and its
-    aftermath (0 when none was lost)."""
+    aftermath (0 when none was lost); for a pod kill at least the Ready pods it took."""
     scale_change: float
     """The scale (spec replicas) at the end of the window minus the one at its start: 0
     means the HPA held its replicas."""
@@ -50,7 +52,8 @@ class FaultImpact:
     """End of the window → the first time Ready replicas reach demand again (0 when they
     never fell below it)."""
     slo_violation_s: float
-    """Seconds outside the SLO from the fault's start to the end of its aftermath."""
+    """Seconds outside the SLO from the fault's start to the end of its aftermath (each load
+    second that overlaps that span counts)."""
 
 
 def fault_windows(trace: Trace) -> list[FaultWindow]:
@@ -73,7 +76,14 @@ def fault_windows(trace: Trace) -> list[FaultWindow]:
         planned_end = number(fields, "planned_end_s")
         end = cleared.get(index, planned_end if not math.isnan(planned_end) else float(t_s))
         out.append(
-            FaultWindow(index, str(fields.get("type", "")), str(obj), float(t_s), max(end, t_s))
+            FaultWindow(
+                index,
+                str(fields.get("type", "")),
+                str(obj),
+                float(t_s),
+                max(end, t_s),
+                ready_killed=number(fields, "ready_killed"),
+            )
         )
     return out
 
@@ -90,11 +100,15 @@ def _impact(trace: Trace, fault: FaultWindow, slo: Slo) -> FaultImpact:
     span = ready[(ready.index >= fault.start_s) & (ready.index <= max(after, fault.start_s + 1))]
     before = value_at(ready[ready.index < fault.start_s], fault.start_s)
     lowest = float(span.min()) if span.notna().any() else math.nan
+    lost = max(before - lowest, 0.0) if not math.isnan(before) else math.nan
+    if not math.isnan(fault.ready_killed):
+        # a replacement or a pod already starting can be Ready before the next 1 s sample
+        lost = max(lost, fault.ready_killed) if not math.isnan(lost) else fault.ready_killed
     scale = trace.signal("spec_replicas")
     return FaultImpact(
         fault=fault,
         notice_s=_notice_s(trace, fault, until=max(after, fault.end_s)),
-        replicas_lost=max(before - lowest, 0.0) if not math.isnan(before) else math.nan,
+        replicas_lost=lost,
         scale_change=value_at(scale, fault.end_s) - value_at(scale, fault.start_s - 1e-9),
         recovery_s=recovery,
         slo_violation_s=_violation_s(trace, slo, fault.start_s, after),
@@ -152,6 +166,8 @@ def _violation_s(trace: Trace, slo: Slo, start: float, end: float) -> float:
     latency, errors = trace.signal(slo.latency_signal), trace.signal("error_rate")
     if not latency.notna().any():
         return math.nan
-    inside = (latency.index >= start) & (latency.index < end)
+    # a load sample at t covers the requests of [t, t + dt): it counts when that overlaps
+    seconds = latency.index.to_numpy(dtype="float64")
+    inside = (seconds + trace.dt_s > start) & (seconds < end)
     violated = ((latency > slo.latency_ms) | (errors > slo.error_rate)) & inside
     return float(violated.sum()) * trace.dt_s

@@ -108,7 +108,7 @@ def test_kill_pods_loses_them_and_the_replica_set_replaces_them(lab, wait_until)
     before = {p.name for p in lab.observe().pods}
     detail = lab.start_fault(KillPods(type="killPods", at=0.0, fraction=0.5))
     assert len(detail["killed"]) == 2 and set(detail["killed"]) <= before
-    assert detail["of"] == 3
+    assert detail["of"] == 3 and detail["ready_killed"] == 2
     wait_until(
         lambda: (
             (s := lab.observe()).ready_replicas == 3

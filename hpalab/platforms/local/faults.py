@@ -110,7 +110,13 @@ class LocalFaults:
         if supervisor is None:
             raise PlatformError("the local platform is not started")
         count = killed_count(event, len(supervisor.replicas))
-        return {"killed": supervisor.lose(count), "of": len(supervisor.replicas) + count}
+        ready = {name for name, replica in supervisor.replicas.items() if replica.ready}
+        killed = supervisor.lose(count)
+        return {
+            "killed": killed,
+            "of": len(supervisor.replicas) + count,
+            "ready_killed": len(ready.intersection(killed)),
+        }
 
     def _slow(self, **values: float) -> dict[str, Any]:
         self._slowdown.update(values)

@@ -114,3 +114,23 @@ def test_a_scale_up_during_a_fault_counts_as_noticing_it_and_a_missing_end_uses_
     assert impact.notice_s == 4.0
     assert impact.scale_change == 2.0
     assert impact.recovery_s == 0.0  # capacity was back before the slowdown ended
+
+
+def test_a_pod_kill_counts_the_ready_pods_it_took_and_the_second_it_began_in():
+    # 2 Ready pods killed at 90.001; a third, starting, went Ready before the next sample, so
+    # the 1 s grid shows one lost; the requests of second 90 failed
+    n = 100
+    errors = [0.0] * n
+    errors[90] = 0.96
+    kill = _fault(90.001, "fault_injected", 0, "killPods", 90.001, "pods")
+    kill[3].update(killed=["a", "b"], of=3, ready_killed=2)
+    signals = {
+        "ready_replicas": piecewise(n, (0, 2), (91, 1), (95, 3)),
+        "demand_replicas": [3.0] * n,
+        "latency_p95_ms": [20.0] * n,
+        "error_rate": errors,
+    }
+    (impact,) = fault_impacts(trace(signals, [kill]), slo=SLO)
+    assert impact.replicas_lost == 2.0
+    assert impact.fault.ready_killed == 2.0
+    assert impact.slo_violation_s == 1.0
