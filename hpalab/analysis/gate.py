@@ -146,7 +146,7 @@ def _check(
         worsening=worsening,
         ci_low=low,
         ci_high=high,
-        allowed=allowed if math.isfinite(allowed) else math.inf,
+        allowed=allowed,
         p_value=test.p_value,
         verdict=verdict,
         outcome=outcome,

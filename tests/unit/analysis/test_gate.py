@@ -81,3 +81,18 @@ def test_the_difference_interval_is_reproducible_and_brackets_the_shift():
     assert (low, high) == bootstrap_difference_ci(new, old, seed=3)
     assert 14 < low < 20 < high < 26
     assert all(math.isnan(x) for x in bootstrap_difference_ci(new, np.array([])))
+
+
+def test_user_strings_are_escaped_in_markdown_and_junit():
+    from xml.etree import ElementTree
+
+    from hpalab.report.gate import GateResult, junit, markdown
+
+    name = "<script>alert(1)</script>|x"
+    old = _summary(name, time_to_capacity_s=[40, 41, 42, 43, 44])
+    new = _summary(name, time_to_capacity_s=[60, 61, 62, 63, 64])
+    result = GateResult("new", "old", run_gate(new, old, [TTC_10]), strict=False)
+    text = markdown(result)
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;\\|x" in text
+    (case,) = ElementTree.fromstring(junit(result)).iter("testcase")
+    assert case.get("classname") == f"gate.{name}"  # escaped in the XML, intact once parsed
