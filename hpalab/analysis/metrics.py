@@ -17,6 +17,7 @@ import pandas as pd
 
 from hpalab.analysis.elasticity import elasticity
 from hpalab.analysis.episodes import Episode, Slo, find_episodes
+from hpalab.analysis.faults import fault_impacts
 from hpalab.analysis.traces import Trace
 from hpalab.analysis.waterfall import Waterfall
 
@@ -68,6 +69,10 @@ METRICS: tuple[MetricInfo, ...] = (
     _m("load_error_pct", "%", "zero", "load error", "(offered − achieved) / offered"),
     _m("duration_s", "s", "none", "duration", "length of the measured window"),
     _m("gaps_pct", "%", "lower", "gaps", "missing samples of the core signals"),
+    _m("fault_notice_s", "s", "lower", "fault noticed", "fault start → the HPA reacts"),
+    _m("fault_replicas_lost", "replicas", "lower", "replicas lost", "Ready lost to faults"),
+    _m("fault_recovery_s", "s", "lower", "fault recovery", "fault end → Ready ≥ demand"),
+    _m("fault_slo_violation_s", "s", "lower", "fault SLO violation", "SLO seconds of faults"),
 )
 
 METRIC_INFO: dict[str, MetricInfo] = {m.name: m for m in METRICS}
@@ -83,6 +88,14 @@ KEY_METRICS: tuple[str, ...] = (
     "latency_p95_ms",
 )
 """The metrics of the verdict table, in column order."""
+
+FAULT_METRICS: tuple[str, ...] = (
+    "fault_notice_s",
+    "fault_replicas_lost",
+    "fault_recovery_s",
+    "fault_slo_violation_s",
+)
+"""The columns measuring the reaction to spec.events (NaN in trials without faults)."""
 
 CORE_SIGNALS = ("offered_rps", "achieved_rps", "ready_replicas", "demand_replicas")
 
@@ -135,7 +148,22 @@ def trial_metrics(
     row.update(_service_metrics(trace, slo))
     row["duration_s"] = trace.duration_s
     row["gaps_pct"] = gaps_pct(trace)
+    row.update(fault_metrics(trace, slo=slo))
     return row
+
+
+def fault_metrics(trace: Trace, *, slo: Slo) -> dict[str, float]:
+    """The fault columns of a summary row: means of the latencies and totals of the losses
+    over the trial's faults (:mod:`hpalab.analysis.faults`); NaN for a trial without faults."""
+    impacts = fault_impacts(trace, slo=slo)
+    if not impacts:
+        return dict.fromkeys(FAULT_METRICS, math.nan)
+    return {
+        "fault_notice_s": aggregate([i.notice_s for i in impacts]),
+        "fault_replicas_lost": float(np.nansum([i.replicas_lost for i in impacts])),
+        "fault_recovery_s": aggregate([i.recovery_s for i in impacts]),
+        "fault_slo_violation_s": float(np.nansum([i.slo_violation_s for i in impacts])),
+    }
 
 
 def reversals(scale: np.ndarray) -> int:

@@ -35,7 +35,12 @@ def compare(
     run_dirs: list[Path] = typer.Argument(
         ..., help="Run directories; variants are <run>/<variant>."
     ),
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or html (to stdout or --out)"),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="csv, json or html (to stdout or --out); with --gate: table, junit or markdown",
+    ),
     baseline: str | None = typer.Option(
         None, help="Baseline: a variant of the first run or <run>/<variant>."
     ),
@@ -43,23 +48,32 @@ def compare(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write to this file instead of stdout."
     ),
+    against: Path | None = typer.Option(
+        None, help="Gate: the old run to hold the new one against (with --gate)."
+    ),
+    gate: str | None = typer.Option(
+        None, help="Gate rules: a YAML file or inline text, e.g. 'slo_violation_s: {worse_by: 0}'."
+    ),
+    strict: bool = typer.Option(False, help="Gate: an inconclusive check fails the gate too."),
 ) -> None:
-    """Compare variants across runs, e.g. before and after a change."""
-    from hpalab.errors import PrerequisiteError
+    """Compare variants across runs, e.g. before and after a change; with --gate, exit 3 when
+    a variant of the new run is significantly worse than in the --against run."""
+    from hpalab.cli.gate import emit, finish_gate, gate_request
+    from hpalab.errors import UsageError
     from hpalab.report.outputs import compare_runs
 
     _check_alpha(alpha)
-    output = compare_runs(run_dirs, fmt=fmt, baseline=baseline, alpha=alpha)
-    if out is None:
-        typer.echo(output.text)
+    request = gate_request(rules=gate, against=against, fmt=fmt or "table", strict=strict, out=out)
+    if request is not None:
+        if len(run_dirs) != 1:
+            raise UsageError(
+                f"a gate compares one new run with --against; got {len(run_dirs)} runs",
+                hint="hpalab compare NEW_RUN --against OLD_RUN --gate RULES",
+            )
+        finish_gate(request, run_dirs[0], alpha=alpha)
         return
-    try:
-        out.write_text(output.text, encoding="utf-8")
-    except OSError as error:
-        raise PrerequisiteError(
-            f"cannot write {out}: {error.strerror}", hint="pass a writable path with --out"
-        ) from error
-    typer.echo(str(out))
+    output = compare_runs(run_dirs, fmt=fmt or "csv", baseline=baseline, alpha=alpha)
+    emit(output.text, out)
 
 
 def _check_alpha(alpha: float) -> None:

@@ -10,13 +10,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hpalab.analysis.comparison import DEFAULT_ALPHA
+from hpalab.cli.gate import finish_gate, gate_request
 from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
 
 if TYPE_CHECKING:
+    from hpalab.cli.gate import GateRequest
     from hpalab.orchestration.runner import RunOptions, RunResult
-from hpalab.orchestration.progress import JsonProgress, QuietProgress, RichProgress
+from hpalab.orchestration.progress import (
+    JsonProgress,
+    PlainProgress,
+    QuietProgress,
+    RichProgress,
+)
 from hpalab.results.schema import LOCK_FILE
 from hpalab.specs import LoadedExperiment, load_experiment
+from hpalab.specs.eventchecks import check_platform
 from hpalab.specs.units import format_duration
 
 PLATFORMS = ("local", "kubernetes")
@@ -48,8 +57,22 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line.")] = False,
     context: Annotated[str | None, typer.Option(help="kubeconfig context (kubernetes).")] = None,
     namespace: Annotated[str, typer.Option(help="Namespace (kubernetes).")] = "hpalab",
+    gate: Annotated[
+        str | None, typer.Option(help="Gate rules (file or inline YAML) checked after the run.")
+    ] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="Gate: the old run to hold this one against.")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Gate: inconclusive checks fail too.")] = False,
+    gate_format: Annotated[
+        str, typer.Option(help="Gate output: table, junit or markdown.")
+    ] = "table",
+    gate_out: Annotated[
+        Path | None, typer.Option(help="Gate: write the junit/markdown output to this file.")
+    ] = None,
 ) -> None:
-    """Run every trial (variant × repetition) of an experiment and write a run directory."""
+    """Run every trial (variant × repetition) of an experiment and write a run directory;
+    with --gate and --against, exit 3 when a variant is significantly worse than in that run."""
     if platform not in PLATFORMS:
         raise UsageError(
             f"--platform {platform!r} is not one of {', '.join(PLATFORMS)}",
@@ -58,7 +81,11 @@ def run(
     from hpalab.orchestration.runner import RunOptions, run_experiment
     from hpalab.orchestration.wiring import load_starter, platform_factory, write_report
 
+    request = gate_request(
+        rules=gate, against=against, fmt=gate_format, strict=strict, out=gate_out
+    )
     loaded = _load(experiment, resume)
+    check_platform(loaded, platform)
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     _check_keda_platform(loaded, platform, only=options.only)
     if dry_run:
@@ -70,7 +97,9 @@ def run(
         JsonProgress()
         if as_json
         else QuietProgress()
-        if quiet or not sys.stderr.isatty()
+        if quiet
+        else PlainProgress()
+        if not sys.stderr.isatty()
         else RichProgress()
     )
     try:
@@ -85,7 +114,7 @@ def run(
         )
     finally:
         progress.close()
-    _finish(result, progress)
+    _finish(result, progress, gate=request)
 
 
 def _load(experiment: Path | None, resume: Path | None) -> LoadedExperiment:
@@ -195,7 +224,7 @@ def _uses_keda(loaded: LoadedExperiment) -> bool:
     return any(v.spec.keda is not None for v in loaded.variants)
 
 
-def _finish(result: RunResult, progress: QuietProgress) -> None:
+def _finish(result: RunResult, progress: QuietProgress, *, gate: GateRequest | None) -> None:
     counts: dict[str, int] = {}
     for status in result.trials.values():
         counts[status] = counts.get(status, 0) + 1
@@ -208,5 +237,7 @@ def _finish(result: RunResult, progress: QuietProgress) -> None:
         raise typer.Exit(130)
     if result.status == "failed":
         raise typer.Exit(1)
+    if gate is not None:
+        finish_gate(gate, result.path, alpha=DEFAULT_ALPHA)
     if any(s != "complete" for s in result.trials.values()):
         raise typer.Exit(EXIT_CHECKS_FAILED)

@@ -9,9 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hpalab.errors import SpecError
+from hpalab.errors import SpecError, UsageError
 from hpalab.specs import Experiment, LoadedExperiment, LoadProfile, RateCurve, compile_profile
 from hpalab.specs import load_spec as _load_spec
+from hpalab.specs.eventchecks import check_platform
+from hpalab.specs.events import PLATFORM_SUPPORT, AnyEvent, event_end
 from hpalab.specs.units import format_duration
 from hpalab.specs.variants import spec_diff
 
@@ -28,12 +30,22 @@ def register(app: typer.Typer) -> None:
 def validate(
     files: list[Path] = typer.Argument(..., help="Experiment and LoadProfile files."),
     as_json: bool = typer.Option(False, "--json", help="Print the resolved specs as JSON."),
+    platform: str | None = typer.Option(
+        None, help="Also check that this platform (local, kubernetes) can inject spec.events."
+    ),
 ) -> None:
     """Check experiment and load-profile files; print what they would run."""
+    if platform is not None and platform not in PLATFORM_SUPPORT:
+        raise UsageError(
+            f"--platform {platform!r} is not one of {', '.join(PLATFORM_SUPPORT)}",
+            hint="use --platform local or --platform kubernetes",
+        )
     loaded, problems = [], []
     for path in files:
         try:
             loaded.append(_load_spec(path))
+            if platform is not None and isinstance(loaded[-1], LoadedExperiment):
+                check_platform(loaded[-1], platform)
         except SpecError as error:
             problems.extend(error.problems)
     if problems:
@@ -101,6 +113,24 @@ def _print_experiment(console: Console, path: Path, item: LoadedExperiment) -> N
         table.add_row(variant.name, text)
     console.print(table)
     _print_chart(console, curve)
+    _print_events(console, spec.events)
+
+
+def _print_events(console: Console, events: list[AnyEvent]) -> None:
+    """The faults of every trial, in time order (``at`` from the start of the load phase)."""
+    if not events:
+        return
+    console.print(f"  faults (spec.events, from the start of the load phase): {len(events)}")
+    for event in sorted(events, key=lambda e: e.at):
+        end = event_end(event)
+        when = format_duration(event.at) + (f"–{format_duration(end)}" if end > event.at else "")
+        fields = event.to_yaml_dict()
+        extra = ", ".join(
+            f"{k} {v}" for k, v in fields.items() if k not in ("type", "at", "duration")
+        )
+        console.print(
+            f"    {when:>12}  {event.type}" + (f" ({extra})" if extra else ""), markup=False
+        )
 
 
 def _print_profile(console: Console, path: Path, item: LoadProfile) -> None:

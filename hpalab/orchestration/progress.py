@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -50,6 +52,48 @@ class QuietProgress:
     def eta_s(self, t_s: float = 0.0, end_s: float = 0.0) -> float:
         left = max(self.total - self.finished - 1, 0) * self.per_trial_s
         return left + max(end_s - t_s, 0.0)
+
+
+class PlainProgress(QuietProgress):
+    """Without a terminal (CI logs): the trial lines, plus one plain line every ``every_s``
+    seconds with the trial, phase, elapsed time, ETA, replicas and rates."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        every_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(stream)
+        self.every_s = every_s
+        self.clock = clock
+        self._last = clock()
+
+    def run_started(self, *, trials: list[TrialPlan], per_trial_s: float, path: str) -> None:
+        super().run_started(trials=trials, per_trial_s=per_trial_s, path=path)
+        self.started_at = self._last = self.clock()
+
+    def trial_tick(
+        self, *, trial: TrialPlan, phase: str, t_s: float, end_s: float, signals: dict[str, float]
+    ) -> None:
+        now = self.clock()
+        if now - self._last < self.every_s:
+            return
+        self._last = now
+        self.note(
+            f"trial {self.finished + 1}/{self.total} {trial.trial_id}: {phase} "
+            f"{t_s:.0f}/{end_s:.0f} s, elapsed {format_duration(round(now - self.started_at))}, "
+            f"ETA {format_duration(round(self.eta_s(t_s, end_s)))}; replicas "
+            f"{_count(signals, 'ready_replicas')} ready / {_count(signals, 'desired_replicas')} "
+            f"desired; {_count(signals, 'offered_rps')} rps offered, "
+            f"{_count(signals, 'achieved_rps')} achieved"
+        )
+
+
+def _count(signals: dict[str, float], name: str) -> str:
+    value = signals.get(name)
+    return "?" if value is None or math.isnan(value) else f"{value:.0f}"
 
 
 class JsonProgress(QuietProgress):

@@ -54,6 +54,9 @@ class LoadSession(Protocol):
     def stop(self) -> None:
         """Stop the generator and every process it started; safe to call twice."""
 
+    # Optionally ``started_at() -> float | None``: the wall-clock time of load second 0 once
+    # the generator has fixed it (the trial's clock counts from then).
+
     def result(self) -> tuple[str, list[LoadEventRow]]:
         """After :meth:`stop`: the session's status (``complete``, ``load_shortfall``,
         ``failed``, ``incomplete``) and its events."""

@@ -17,12 +17,16 @@ from hpalab.collectors.hpa import hpa_signals
 from hpalab.collectors.load import load_signals
 from hpalab.collectors.prometheus import DEFAULT_QUERIES, record_range
 from hpalab.errors import CollectorError, HpalabError
+from hpalab.orchestration.faults import FaultTimeline
 from hpalab.orchestration.seams import Clock, LoadSample, LoadSession, LoadStarter
 from hpalab.platforms.base import Platform, PlatformEvent
 from hpalab.results import EVENTS, PROMETHEUS, TIMESERIES, RunWriter
 from hpalab.specs import RateCurve, ResolvedVariant, capacity_rps, compile_profile
 from hpalab.specs.profiles import HoldStage, ProfileSpec
 from hpalab.specs.variants import TrialPlan
+
+LOAD_START_TIMEOUT_S = 60.0
+"""Longest wait for the load generator to fix its start before the trial counts from now."""
 
 
 class StopFlag(Protocol):
@@ -91,13 +95,17 @@ def run_trial(run: TrialRun) -> TrialOutcome:
         seed=spec.seed + run.plan.repetition,
         work_dir=run.work_dir,
     )
-    origin = run.clock.now() + warmup
+    origin = _load_start(run, session) + warmup
     curve = compile_profile(run.profile.stages)
     end_s = curve.duration_s + spec.phases.cooldown
     _write_plan_events(run, curve, warmup)
+    faults = FaultTimeline(spec.events)
     try:
-        status, reasons = _loop(run, session, origin=origin, curve=curve, end_s=end_s)
+        status, reasons = _loop(
+            run, session, origin=origin, curve=curve, end_s=end_s, faults=faults
+        )
     finally:
+        faults.end_all(run.platform, now_s=run.clock.now() - origin, record=_recorder(run))
         session.stop()
         _write_events(run, run.platform.drain_events(), origin)
     load_status, load_events = session.result()
@@ -108,12 +116,37 @@ def run_trial(run: TrialRun) -> TrialOutcome:
     return TrialOutcome(status, started, datetime.now(UTC), reasons)
 
 
+def _load_start(run: TrialRun, session: LoadSession) -> float:
+    """Wall-clock time of load second 0. Locust takes seconds to start and then fixes its own
+    profile start; the trial's clock (platform events, faults) must count from that instant,
+    or every platform event would be shifted against the load by the start-up time. A
+    session that does not say when it started counts from now."""
+    started_at = getattr(session, "started_at", None)
+    if started_at is None:
+        return run.clock.now()
+    deadline = run.clock.now() + LOAD_START_TIMEOUT_S
+    while (t0 := started_at()) is None:
+        if run.clock.now() >= deadline or session.failure() or run.stop.is_set():
+            return run.clock.now()  # the loop below reports the failure or the interrupt
+        run.clock.sleep(0.05)
+    return float(t0)
+
+
 def _loop(
-    run: TrialRun, session: LoadSession, *, origin: float, curve: RateCurve, end_s: float
+    run: TrialRun,
+    session: LoadSession,
+    *,
+    origin: float,
+    curve: RateCurve,
+    end_s: float,
+    faults: FaultTimeline,
 ) -> tuple[str, list[str]]:
     capacity = capacity_rps(run.variant.spec)
     next_tick = math.floor(run.clock.now() - origin) + 1.0
     while next_tick <= end_s:
+        for action in faults.due_before(next_tick):
+            run.clock.sleep(origin + action.t_s - run.clock.now())
+            faults.fire(action, run.platform, now_s=run.clock.now() - origin, record=_recorder(run))
         run.clock.sleep(origin + next_tick - run.clock.now())
         t_s = next_tick
         next_tick += 1.0
@@ -176,6 +209,10 @@ def _write_events(run: TrialRun, events: list[PlatformEvent], origin: float) -> 
 
 def _event(run: TrialRun, t_s: float, kind: str, obj: str, detail: dict[str, Any]) -> None:
     _events(run, [(t_s, kind, obj, detail)])
+
+
+def _recorder(run: TrialRun) -> Callable[[float, str, str, dict[str, Any]], None]:
+    return lambda t_s, kind, obj, detail: _event(run, t_s, kind, obj, detail)
 
 
 def _events(run: TrialRun, rows: Iterable[tuple[float, str, str, Any]]) -> None:

@@ -88,6 +88,11 @@ class _DriverSession:
         finally:
             self.done.set()
 
+    def started_at(self) -> float | None:
+        """Wall-clock time of load second 0, once Locust has fixed it."""
+        t0: float | None = self.run.t0_epoch
+        return t0
+
     def poll(self) -> Sequence[LoadSample]:
         out = []
         while True:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from hpalab.errors import PlatformError
+
 
 @dataclass(frozen=True, slots=True)
 class PlatformEvent:
@@ -126,6 +128,22 @@ class Platform(ABC):
     @abstractmethod
     def fingerprint(self) -> dict[str, Any]:
         """What the results depend on: component versions, controller flags, host."""
+
+    def start_fault(self, event: Any) -> dict[str, Any]:
+        """Inject one fault of ``spec.events`` (an ``hpalab.specs.events`` model) now.
+
+        Returns the fields recorded with its ``fault_injected`` event (the pods killed, ...).
+        The platform takes every fault back by itself on :meth:`reset` and :meth:`stop`.
+
+        Raises:
+            PlatformError: this platform cannot inject it (validation refuses such
+                experiments first; see ``hpalab.specs.events.PLATFORM_SUPPORT``).
+        """
+        raise PlatformError(f"the {self.name} platform cannot inject {event.type}")
+
+    def end_fault(self, event: Any) -> dict[str, Any]:
+        """Take back a fault :meth:`start_fault` injected; the fields of ``fault_cleared``."""
+        raise PlatformError(f"the {self.name} platform cannot inject {event.type}")
 
     def interrupt(self) -> None:  # noqa: B027 - an optional hook with a do-nothing default
         """Ask a long call in progress (a reset waiting for replicas) to give up soon with a

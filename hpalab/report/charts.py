@@ -47,6 +47,16 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class Span:
+    """A shaded stretch of time from ``t0_s`` to ``t1_s`` (an injected fault)."""
+
+    t0_s: float
+    t1_s: float
+    css: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Panel:
     """One panel of a timeline."""
 
@@ -57,6 +67,8 @@ class Panel:
     guide: float | None = None
     """A horizontal reference line (the SLO), drawn dashed."""
     y_max: float | None = None
+    spans: list[Span] = field(default_factory=list)
+    """Shaded bands behind the series (faults)."""
 
 
 def nice_ceiling(value: float) -> float:
@@ -177,6 +189,7 @@ def _panel(panel: Panel, *, top: int, t0: float, t1: float) -> str:
             f'<line class="guide" x1="{_fmt(t0)}" x2="{_fmt(t1)}" y1="{_fmt(gy)}" y2="{_fmt(gy)}" '
             'vector-effect="non-scaling-stroke"/>'
         )
+    out += [_span(b) for b in panel.spans]
     out += [_marker(m) for m in panel.markers]
     for s in panel.series:
         for points in polyline_points(s.t_s, s.values, y_max=y_max, step=s.step):
@@ -204,6 +217,14 @@ def _legend(panel: Panel) -> str:
             f'y2="-9"/><text x="{x + 13}" y="-5">{label}</text></g>'
         )
     return "".join(items)
+
+
+def _span(span: Span) -> str:
+    width = max(span.t1_s - span.t0_s, 0.0)
+    return (
+        f'<rect class="band {escape(span.css)}" x="{_fmt(span.t0_s)}" y="0" '
+        f'width="{_fmt(width)}" height="{PANEL_H}"><title>{escape(span.label)}</title></rect>'
+    )
 
 
 def _marker(marker: Marker) -> str:

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from hpalab.analysis.episodes import Slo
+from hpalab.analysis.faults import fault_windows
 from hpalab.analysis.traces import Trace, number
-from hpalab.report.charts import Marker, Panel, Series, nice_ceiling, timeline
+from hpalab.report.charts import Marker, Panel, Series, Span, nice_ceiling, timeline
 
 POD_MARKERS = {
     "pod_created": ("m-created", "bottom"),
@@ -47,13 +48,27 @@ def step_markers(trace: Trace) -> list[Marker]:
     ]
 
 
+def fault_marks(trace: Trace) -> tuple[list[Span], list[Marker]]:
+    """Injected faults: a shaded band over each outage, a full-height mark for instant ones
+    (``killPods``), drawn across every panel."""
+    spans, marks = [], []
+    for w in fault_windows(trace):
+        label = f"{w.type} on {w.component}: {w.start_s:.1f}–{w.end_s:.1f} s"
+        if w.end_s > w.start_s:
+            spans.append(Span(w.start_s, w.end_s, f"b-fault b-{w.component}", label))
+        else:
+            marks.append(Marker(w.start_s, "m-injected", f"{w.type} at {w.start_s:.1f} s"))
+    return spans, marks
+
+
 def trial_panels(trace: Trace, *, slo: Slo, others: list[Trace] | None = None) -> list[Panel]:
     """Load, metric, replicas and latency panels of one trial.
 
     ``others`` are the other repetitions of the variant: their Ready replicas are drawn faintly
     behind this trial's, to show how much repetitions differ.
     """
-    steps = step_markers(trace)
+    spans, kills = fault_marks(trace)
+    steps = step_markers(trace) + kills
     replicas = _replica_series(trace, others or [])
     load = [
         _series(trace, "offered_rps", "offered", "c-offered"),
@@ -65,14 +80,15 @@ def trial_panels(trace: Trace, *, slo: Slo, others: list[Trace] | None = None) -
     ]
     latency = [_series(trace, f"latency_p{p}_ms", f"p{p}", f"c-p{p}") for p in (50, 95, 99)]
     return [
-        Panel("Load", "rps", load, steps),
-        Panel("Metric vs target", "", metric, steps),
+        Panel("Load", "rps", load, steps, spans=spans),
+        Panel("Metric vs target", "", metric, steps, spans=spans),
         Panel(
             "Replicas vs demand",
             "replicas",
             replicas,
             steps + decision_markers(trace) + pod_markers(trace),
             y_max=_even_ceiling(replicas),
+            spans=spans,
         ),
         Panel(
             f"Latency vs SLO (p{slo.percentile} ≤ {slo.latency_ms:g} ms)",
@@ -81,6 +97,7 @@ def trial_panels(trace: Trace, *, slo: Slo, others: list[Trace] | None = None) -
             steps,
             guide=slo.latency_ms,
             y_max=_latency_cap(trace, slo),
+            spans=spans,
         ),
     ]
 

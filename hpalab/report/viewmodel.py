@@ -19,6 +19,7 @@ from hpalab.analysis.reliability import usable
 from hpalab.analysis.waterfall import Waterfall
 from hpalab.report.analysed import AnalysedRun
 from hpalab.report.charts import Bar, stacked_bars
+from hpalab.report.faultview import fault_records, fault_rows
 from hpalab.report.timelines import representative, trial_svg
 
 WATERFALL_PARTS = (
@@ -284,6 +285,7 @@ def build_view(a: AnalysedRun, *, lock_text: str, timelines_on: bool = True) -> 
         "waterfall_svg": waterfall_svg(a),
         "waterfall_parts": WATERFALL_PARTS,
         "bands": band_rows(a),
+        "faults": fault_rows(a, fmt=fmt),
         "timelines": timelines(a) if timelines_on else [],
         "comparison": comparison_rows(a),
         "spec_yaml": lock_text,
@@ -314,6 +316,7 @@ def json_view(a: AnalysedRun) -> str:
             }
             for c in a.bands
         ],
+        "faults": fault_records(a),
     }
     return json.dumps(_clean(doc), indent=2, ensure_ascii=False)
 

@@ -158,6 +158,9 @@ EVENT_KINDS: dict[str, str] = {
     "pod_crashed": "a replica exited on its own (detail: exit code, restarts)",
     "phase": "an experiment phase began: warmup, load, cooldown",
     "fault": "a component failed: Prometheus down, a load worker crashed, ...",
+    "fault_injected": "a fault of spec.events began (detail: event, type, planned_s, "
+    "planned_end_s, and what was done: pods killed, ...); object: the component",
+    "fault_cleared": "a fault of spec.events ended (detail: event, type, planned_s, cut_short)",
     "warning": "something that makes the data less trustworthy",
     "collector_error": "a collector failed; the run carried on",
     "load_shortfall": "achieved load fell short of offered (detail: window, ratio, reason)",

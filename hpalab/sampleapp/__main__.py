@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--startup-delay", type=parse_duration, default=_env("STARTUP", "0"))
     parser.add_argument("--pod-name", default=_env("POD_NAME", os.environ.get("HOSTNAME", "")))
     parser.add_argument("--shutdown-timeout", type=parse_duration, default="30s")
+    parser.add_argument("--fault-file", default=_env("FAULT_FILE", ""))
     args = parser.parse_args(argv)
     # argparse applies ``type`` to string defaults too, so every duration is a float here.
     return args
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             latency_s=args.latency,
             startup_delay_s=args.startup_delay,
             pod_name=args.pod_name,
+            fault_file=args.fault_file,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -29,6 +30,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+
+from hpalab.sampleapp.faults import NONE, FaultFile
 
 _UNCOUNTED = frozenset({"/metrics", "/healthz", "/readyz"})
 _DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -48,6 +51,8 @@ class AppConfig:
     """Seconds after start before ``/readyz`` answers 200."""
     pod_name: str = ""
     """Name reported in ``GET /`` responses; empty when unknown."""
+    fault_file: str = ""
+    """A JSON file of injected slowdowns (see :mod:`hpalab.sampleapp.faults`); empty: none."""
 
     def __post_init__(self) -> None:
         for name in ("cpu_per_request_s", "latency_s", "startup_delay_s"):
@@ -137,11 +142,13 @@ def create_app(
     metrics = AppMetrics()
     started = clock()
     greeting = f"ok {config.pod_name}\n" if config.pod_name else "ok\n"
+    faults = FaultFile(Path(config.fault_file), clock=clock) if config.fault_file else None
 
     async def root(_: web.Request) -> web.Response:
-        burn_cpu(config.cpu_per_request_s)
-        if config.latency_s > 0:
-            await asyncio.sleep(config.latency_s)
+        extra = faults.current() if faults is not None else NONE
+        burn_cpu(config.cpu_per_request_s + extra.cpu_s)
+        if config.latency_s + extra.latency_s > 0:
+            await asyncio.sleep(config.latency_s + extra.latency_s)
         return web.Response(text=greeting)
 
     async def healthz(_: web.Request) -> web.Response:
@@ -153,6 +160,9 @@ def create_app(
         return web.Response(text="ready\n")
 
     async def metrics_page(_: web.Request) -> web.Response:
+        delay = faults.current().metrics_delay_s if faults is not None else 0.0
+        if delay > 0:
+            await asyncio.sleep(delay)
         body = generate_latest(metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

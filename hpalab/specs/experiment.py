@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from hpalab.specs.base import Header, SpecModel
+from hpalab.specs.events import Event
 from hpalab.specs.hpa import HPASpec
 from hpalab.specs.keda.generated import generated_hpa_spec
 from hpalab.specs.keda.model import ScaledObjectSpec
@@ -232,6 +233,11 @@ class ExperimentSpec(SpecModel):
     load: LoadSettings = Field(description="the offered load")
     phases: Phases = Field(default_factory=Phases, description="warm-up and cool-down")
     slo: SLO = Field(default_factory=SLO, description="service level objective")
+    events: list[Event] = Field(
+        default_factory=list,
+        description="timed faults inside each trial (killPods, prometheusOutage, ...); `at` "
+        "counts from the start of the load phase",
+    )
     seed: int = Field(1, description="seed of the trial order and of Poisson arrivals")
     repetitions: int = Field(1, ge=1, le=100, description="trials per variant")
     baseline: str | None = Field(

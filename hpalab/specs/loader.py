@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from hpalab.errors import Problem, SpecError
 from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.base import API_VERSION
+from hpalab.specs.eventchecks import timeline_problems
 from hpalab.specs.experiment import Experiment, ExperimentSpec
 from hpalab.specs.hpa import hpa_problems
 from hpalab.specs.keda.problems import keda_problems
@@ -140,6 +141,8 @@ def _load_experiment(source: Source, path: Path) -> LoadedExperiment:
     ]
     profile = _resolve_profile(experiment, source, path.parent, problems)
     variants = _resolve_variants(experiment, spec_data, source, problems)
+    if profile is not None:
+        problems += timeline_problems(experiment.spec, variants, profile, source)
     baseline = experiment.spec.baseline or (variants[0].name if variants else "default")
     if variants and baseline not in {v.name for v in variants}:
         close = difflib.get_close_matches(baseline, [v.name for v in variants], n=1)

@@ -12,6 +12,7 @@ give, so the HPA engine reports the upstream condition reasons (``FailedGetPodsM
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -73,6 +74,32 @@ def requirements_of(selector: Mapping[str, Any] | None) -> list[Requirement]:
     return out
 
 
+def unavailable(api: str) -> FetchFailure:
+    """What a client sees while the APIService behind ``api`` has no healthy backend: the
+    aggregator's 503."""
+    return FetchFailure(f"the server is currently unable to handle the request (get {api})")
+
+
+@dataclass(slots=True)
+class Outages:
+    """Metrics APIs made unavailable by an injected fault (shared with the fault injector)."""
+
+    custom: bool = False
+    """custom.metrics.k8s.io and external.metrics.k8s.io (the adapter) answer 503."""
+    resource: bool = False
+    """metrics.k8s.io (metrics-server) answers 503."""
+
+
+def _all_failed(
+    result: MetricsSnapshot, metrics: Sequence[Any], failure: FetchFailure
+) -> MetricsSnapshot:
+    """``result`` with every custom and external metric of ``metrics`` failed as ``failure``."""
+    result.pods = {m.name: failure for m in metrics if m.type == "Pods"}
+    result.objects = {m.name: failure for m in metrics if m.type == "Object"}
+    result.external = {m.name: failure for m in metrics if m.type == "External"}
+    return result
+
+
 class MetricsAPI:
     """Builds the :class:`MetricsSnapshot` of one HPA sync."""
 
@@ -85,7 +112,9 @@ class MetricsAPI:
         namespace: str = "default",
         relist_interval_s: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        outages: Outages | None = None,
     ) -> None:
+        self.outages = outages or Outages()
         self.meter = meter
         self.prometheus_url = prometheus_url
         self.config = AdapterConfig.model_validate(dict(adapter))
@@ -102,7 +131,8 @@ class MetricsAPI:
 
     async def snapshot(self, spec: HPASpec, *, pods: Sequence[str], now: float) -> MetricsSnapshot:
         """What each metric API answers now for the metrics of ``spec`` over ``pods``."""
-        result = MetricsSnapshot(resource=self.resource(pods))
+        resource = unavailable("pods.metrics.k8s.io") if self.outages.resource else None
+        result = MetricsSnapshot(resource=resource or self.resource(pods))
         custom = [m for m in spec.metrics if m.type in ("Pods", "Object", "External")]
         source = self.external_source
         served = {
@@ -114,14 +144,16 @@ class MetricsAPI:
         result.external = dict(served)
         if not custom:
             return result
+        if self.outages.custom:
+            _all_failed(result, custom, unavailable("pods.custom.metrics.k8s.io *"))
+            result.external = {**served, **result.external}
+            return result
         try:
             await self._relist(now)
         except PrometheusDown as down:
             failure = server_error("pods.custom.metrics.k8s.io *", str(down))
-            result.pods = {m.name: failure for m in custom if m.type == "Pods"}
-            result.objects = {m.name: failure for m in custom if m.type == "Object"}
-            external_failures = {m.name: failure for m in custom if m.type == "External"}
-            result.external = {**served, **external_failures}
+            _all_failed(result, custom, failure)
+            result.external = {**served, **result.external}
             return result
         pods_values: dict[str, Any] = {}
         objects: dict[str, Any] = {}

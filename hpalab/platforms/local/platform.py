@@ -14,16 +14,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from hpalab.errors import HpalabError, PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
 from hpalab.platforms.local.controlplane import ControlPlane
+from hpalab.platforms.local.faults import FAULT_FILE, LocalFaults
 from hpalab.platforms.local.frontdoor import METRICS_PATH, FrontDoor, find_haproxy
 from hpalab.platforms.local.keda import KedaScaledObject
 from hpalab.platforms.local.metrics import CpuMeter
-from hpalab.platforms.local.metricsapi import MetricsAPI
+from hpalab.platforms.local.metricsapi import MetricsAPI, Outages
 from hpalab.platforms.local.observing import fingerprint, snapshot_of
 from hpalab.platforms.local.processes import signal_group
 from hpalab.platforms.local.prometheus import PrometheusServer, ScrapeTarget, find_prometheus
@@ -50,7 +52,9 @@ class LocalPlatform(Platform):
         slots: int = 64,
     ) -> None:
         self.workdir = workdir
-        self.settings = settings or LabSettings()
+        self.settings = self._with_fault_file(settings or LabSettings())
+        self.outages = Outages()
+        self.faults: LocalFaults | None = None
         self._port = port
         self._prometheus_port = prometheus_port
         self._slots = slots
@@ -88,6 +92,12 @@ class LocalPlatform(Platform):
             port=self._port,
             slots=max(self._slots, max_replicas + 8),
             binary=haproxy_binary,
+        )
+        self.faults = LocalFaults(
+            fault_file=self.workdir / FAULT_FILE,
+            outages=self.outages,
+            prometheus=self.prometheus,
+            supervisor=lambda: self.supervisor,
         )
         self.prometheus.start()
         self.frontdoor.start()
@@ -128,7 +138,8 @@ class LocalPlatform(Platform):
 
     def configure(self, settings: LabSettings) -> None:
         """Switch to ``settings``: replicas of a changed pod template are replaced."""
-        old, self.settings = self.settings, settings
+        old, self.settings = self.settings, self._with_fault_file(settings)
+        settings = self.settings
         if self._loop is None:
             return
         assert self.prometheus is not None
@@ -149,6 +160,19 @@ class LocalPlatform(Platform):
 
     def interrupt(self) -> None:
         self._interrupted = True
+
+    def start_fault(self, event: Any) -> dict[str, Any]:
+        assert self.faults is not None
+        return self._call(self.faults.start(event))
+
+    def end_fault(self, event: Any) -> dict[str, Any]:
+        assert self.faults is not None
+        return self._call(self.faults.end(event))
+
+    def _with_fault_file(self, settings: LabSettings) -> LabSettings:
+        """``settings`` whose replicas watch this stack's fault file."""
+        template = replace(settings.template, fault_file=str(self.workdir / FAULT_FILE))
+        return replace(settings, template=template)
 
     @property
     def load_url(self) -> str:
@@ -204,15 +228,7 @@ class LocalPlatform(Platform):
     async def _main(self, loop_ready: threading.Event) -> None:
         self._stop = asyncio.Event()
         self.supervisor = self._new_supervisor()
-        assert self.prometheus is not None
-        prometheus = self.prometheus
-        self.metrics = MetricsAPI(
-            meter=self.meter,
-            prometheus_url=lambda: prometheus.url,
-            adapter=self.settings.adapter,
-            namespace=self.settings.namespace,
-            relist_interval_s=self.settings.relist_interval_s,
-        )
+        self.metrics = self._new_metrics()
         loop_ready.set()
         background = [
             asyncio.create_task(self._meter_loop(self._stop)),
@@ -227,6 +243,18 @@ class LocalPlatform(Platform):
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await self.metrics.close()
+
+    def _new_metrics(self) -> MetricsAPI:
+        prometheus = self.prometheus
+        assert prometheus is not None
+        return MetricsAPI(
+            meter=self.meter,
+            prometheus_url=lambda: prometheus.url,
+            adapter=self.settings.adapter,
+            namespace=self.settings.namespace,
+            relist_interval_s=self.settings.relist_interval_s,
+            outages=self.outages,
+        )
 
     def _new_supervisor(self) -> Supervisor:
         assert self.frontdoor is not None
@@ -273,14 +301,7 @@ class LocalPlatform(Platform):
         )
         self.meter.window_s = self.settings.metric_resolution_s
         await self.metrics.close()
-        prometheus = self.prometheus
-        self.metrics = MetricsAPI(
-            meter=self.meter,
-            prometheus_url=lambda: prometheus.url,
-            adapter=self.settings.adapter,
-            namespace=self.settings.namespace,
-            relist_interval_s=self.settings.relist_interval_s,
-        )
+        self.metrics = self._new_metrics()
 
     async def _stop_hpa(self) -> None:
         for task in (self._hpa_task, self._keda_task):
@@ -312,6 +333,8 @@ class LocalPlatform(Platform):
     async def _reset(self) -> None:
         assert self.supervisor is not None and self._stop is not None
         await self._stop_hpa()
+        if self.faults is not None:
+            await self.faults.clear()
         sup = self.supervisor
         sup.scale(self.settings.initial_replicas)
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -355,7 +378,8 @@ class LocalPlatform(Platform):
         assert prom is not None
         while not stop.is_set():
             await asyncio.sleep(0.2)
-            if prom.running or self._stopping:
+            held = self.faults is not None and self.faults.prometheus_held
+            if prom.running or self._stopping or held:
                 continue
             detail = {"state": "down", "exit_code": prom.exit_code}
             self.events.append(PlatformEvent(time.time(), "fault", "prometheus", detail))

@@ -28,6 +28,8 @@ class ReplicaTemplate:
     """The container's CPU request, the denominator of CPU utilization."""
     shutdown_timeout_s: float = 30.0
     """How long the app lets in-flight requests finish after SIGTERM."""
+    fault_file: str = ""
+    """The JSON file through which the platform injects slowdowns; empty: none."""
 
     def template_hash(self) -> str:
         """A stable 10-character hash, like a Deployment's ``pod-template-hash``."""
@@ -52,6 +54,7 @@ class ReplicaTemplate:
             repr(self.shutdown_timeout_s),
             "--pod-name",
             pod,
+            *(["--fault-file", self.fault_file] if self.fault_file else []),
         ]
 
 

@@ -117,6 +117,29 @@ class Supervisor:
         everyone = [*self.replicas.values(), *self.terminating.values()]
         return {r.name: pid for r in everyone if (pid := r.pid) is not None}
 
+    def lose(self, count: int) -> list[str]:
+        """SIGKILL ``count`` replicas at once and forget them, as pods lost with their node and
+        force-deleted: no drain, no grace period; the next tick creates replacements. Ready
+        replicas go first (those are the capacity a lost node takes). Returns their names."""
+        ranked = sorted(self.replicas.values(), key=lambda r: (not r.ready, r.created_at))
+        victims = ranked[: max(count, 0)]
+        now = self.clock()
+        for replica in victims:
+            del self.replicas[replica.name]
+            replica.set_ready(False, now)
+            if replica.proc is not None:
+                signal_group(replica.proc.pid, signal.SIGKILL)
+            self._spawn_task(self._forget(replica))
+            self._record("pod_deleted", replica.name, reason="killed", signal="SIGKILL")
+        if victims:
+            self._changed()
+        return [r.name for r in victims]
+
+    async def _forget(self, replica: Replica) -> None:
+        await self.router.unroute(replica.name)
+        while replica.proc is not None and replica.proc.poll() is None:  # reap it
+            await asyncio.sleep(TICK_S / 2)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Reconcile every few milliseconds until ``stop`` is set, then remove every replica."""
         try:

@@ -3,7 +3,7 @@ import json
 
 from rich.console import Console
 
-from hpalab.orchestration.progress import JsonProgress, QuietProgress, RichProgress
+from hpalab.orchestration.progress import JsonProgress, PlainProgress, QuietProgress, RichProgress
 from hpalab.specs.variants import plan_trials
 
 TRIALS = plan_trials(["a", "b"], repetitions=2, seed=1)
@@ -67,3 +67,22 @@ def test_rich_progress_shows_trial_phase_load_replicas_and_eta():
         "ETA",
     ):
         assert expected in text, expected
+
+
+def test_plain_progress_prints_one_line_every_30_s_without_a_terminal():
+    out = io.StringIO()
+    now = [1000.0]
+    progress = PlainProgress(out, clock=lambda: now[0])
+    progress.run_started(trials=TRIALS, per_trial_s=100.0, path="r")
+    for second in range(1, 62):
+        now[0] = 1000.0 + second
+        progress.trial_tick(trial=TRIALS[0], phase="load", t_s=second, end_s=90.0, signals=SIGNALS)
+    progress.trial_finished(TRIALS[0], "complete")
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        f"trial 1/4 {TRIALS[0].trial_id}: load 30/90 s, elapsed 30s, ETA 6m; replicas 3 "
+        "ready / 4 desired; 40 rps offered, 39 achieved",
+        f"trial 1/4 {TRIALS[0].trial_id}: load 60/90 s, elapsed 1m, ETA 5m30s; replicas 3 "
+        "ready / 4 desired; 40 rps offered, 39 achieved",
+        f"trial {TRIALS[0].trial_id}: complete (1/4)",
+    ]
