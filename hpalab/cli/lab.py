@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hpalab.errors import PlatformError, UsageError
+from hpalab.specs.yamlsafe import check_kubeconfigs
 
 PLATFORMS = ("local", "kubernetes")
 LAB_DIR_HELP = "Lab state directory (default: $HPALAB_LAB_DIR or ~/.local/state/hpalab/labs/NAME)."
@@ -117,6 +118,9 @@ def up(
     if platform == "kubernetes":
         from hpalab.platforms.kubernetes.lifecycle import up as cluster_up
 
+        if not dry_run:
+            check_kubeconfigs(kubeconfig)
+
         cluster_up(
             experiment,
             context=context,
@@ -204,6 +208,8 @@ def status(
     if platform == "kubernetes":
         _check_platform(platform, {"--lab-dir": lab_dir is not None, "--name": name != "default"})
         from hpalab.platforms.kubernetes.lifecycle import status as cluster_status
+
+        check_kubeconfigs(kubeconfig)
 
         out = io.StringIO() if as_json else sys.stdout
         report = cluster_status(
@@ -299,6 +305,8 @@ def down(
     if platform == "kubernetes":
         _check_platform(platform, {"--lab-dir": lab_dir is not None, "--name": name != "default"})
         from hpalab.platforms.kubernetes.teardown import down as cluster_down
+
+        check_kubeconfigs(kubeconfig)
 
         cluster_down(
             context=context,

@@ -18,6 +18,7 @@ from hpalab.orchestration.progress import JsonProgress, QuietProgress, RichProgr
 from hpalab.results.schema import LOCK_FILE
 from hpalab.specs import LoadedExperiment, load_experiment
 from hpalab.specs.units import format_duration
+from hpalab.specs.yamlsafe import check_kubeconfigs
 
 PLATFORMS = ("local", "kubernetes")
 
@@ -62,8 +63,9 @@ def run(
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     if dry_run:
         _print_plan(loaded, options, platform)
-        _check_can_run(options, platform)
+        _check_can_run(loaded, options, platform)
         return
+    _check_can_run(loaded, options, platform)  # every argument, before anything starts
     factory = platform_factory(platform, context=context, namespace=namespace)
     progress = (
         JsonProgress()
@@ -132,13 +134,18 @@ def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) ->
     )
 
 
-def _check_can_run(options: RunOptions, platform: str) -> None:
+def _check_can_run(loaded: LoadedExperiment, options: RunOptions, platform: str) -> None:
     """What would stop the real run at once: the same checks it makes, without starting."""
+    from hpalab.orchestration.runner import select_trials
+
     if options.out_dir.exists() and not options.out_dir.is_dir():
         raise UsageError(
             f"--out {options.out_dir} is a file, not a directory",
             hint="pass a directory for the run directories, e.g. --out reports",
         )
+    select_trials(loaded, options)  # --only names known variants
+    if platform == "kubernetes":
+        check_kubeconfigs(None)
     if platform == "local":
         from hpalab.platforms.local.frontdoor import find_haproxy
         from hpalab.platforms.local.prometheus import find_prometheus

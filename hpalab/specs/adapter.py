@@ -16,6 +16,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hpalab.specs import yamlsafe
+from hpalab.specs.yamlsafe import BoundedLoader
+
 _PROM_DURATION = re.compile(r"^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$")
 
 
@@ -168,7 +171,7 @@ class AdapterConfig(_Strict):
         return yaml.dump(self.to_yaml_dict(), Dumper=BlockDumper, sort_keys=False, width=1000)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(BoundedLoader):
     """Refuses duplicate mapping keys, as the adapter's strict YAML decoding does."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -189,7 +192,7 @@ def load_config_text(text: str) -> AdapterConfig:
     Raises ``yaml.YAMLError`` (syntax, duplicate keys) or pydantic's ``ValidationError``
     (unknown keys: ``extra_forbidden``; wrong types). An empty file is an empty config.
     """
-    data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    data = yamlsafe.load(text, loader=_UniqueKeyLoader)
     return AdapterConfig.model_validate(data or {})
 
 

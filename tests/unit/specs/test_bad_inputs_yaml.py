@@ -1,0 +1,211 @@
+"""Hostile and broken YAML, through every command that reads YAML: exit 2 with file:line.
+
+Billion laughs, deep nesting, characters YAML forbids and values Python cannot hold must be
+refused at a line of the file, never a traceback, with memory bounded (measured with
+tracemalloc; no durations are asserted).
+"""
+
+from __future__ import annotations
+
+import re
+import tracemalloc
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hpalab.cli.main import run
+from hpalab.errors import SpecError
+from hpalab.specs import load_spec
+from hpalab.specs.adapter import load_config_text
+from hpalab.specs.yamlsafe import MAX_ALIAS_NODES, MAX_DEPTH, check_kubeconfigs, load, load_all
+
+SMOKE = Path(__file__).resolve().parents[3] / "experiments" / "ci-smoke.yaml"
+HEADER = "apiVersion: hpalab/v1\nkind: Experiment\nmetadata:\n  name: x\n"
+
+
+def billion_laughs(levels: int = 10) -> str:
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, levels):
+        lines.append(f"l{level}: &l{level} [" + ",".join([f"*l{level - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+# (id, text, expected line, expected substrings)
+HOSTILE = [
+    ("nul-byte", HEADER + "spec:\x00\n", 5, ["0x0000", "not allowed in YAML"]),
+    ("bell-character", HEADER + "spec: a\x07b\n", 5, ["0x0007", "not allowed"]),
+    ("billion-laughs", billion_laughs(), 6, ["aliases expand the document", "alias *l"]),
+    ("deep-flow", "a: " + "[" * 5000 + "\n", 1, [f"nest more than {MAX_DEPTH} levels"]),
+    (
+        "deep-block",
+        "a:\n" + "".join("  " * i + "- \n" for i in range(MAX_DEPTH + 20)),
+        MAX_DEPTH + 1,
+        [f"nest more than {MAX_DEPTH} levels"],
+    ),
+    ("deep-mapping", "a: " + "{a: " * 3000 + "\n", 1, ["nest more than"]),
+    ("huge-integer", HEADER + "spec:\n  seed: " + "9" * 5000 + "\n", 6, ["cannot read this"]),
+    ("bad-timestamp", HEADER + "spec:\n  seed: 2024-13-45\n", 6, ["month must be in 1..12"]),
+    ("python-tag", HEADER + "spec: !!python/object/apply:os.system [id]\n", 5, ["python"]),
+    ("complex-key", HEADER + "? [a, b]\n: c\n", 5, ["a key must be a plain name"]),
+    ("undefined-alias", HEADER + "spec: *nothing\n", 5, ["undefined alias"]),
+    ("unclosed-quote", HEADER + 'spec: "abc\n', 6, ["YAML syntax error"]),
+]
+
+
+def _validate(capsys, path):
+    code = run(["validate", str(path)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize(("case", "text", "line", "expected"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_yaml_is_refused_with_its_line(capsys, write, case, text, line, expected):
+    path = write(text)
+    code, output = _validate(capsys, path)
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert re.search(rf"{re.escape(str(path))}:{line}:\d+: ", output), output
+    for part in expected:
+        assert part in output, output
+
+
+def test_billion_laughs_is_refused_with_bounded_memory(write):
+    path = write(billion_laughs(levels=12))
+    tracemalloc.start()
+    try:
+        with pytest.raises(SpecError, match="aliases expand the document"):
+            load_spec(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the expanded document would hold 9**12 strings; reading it must cost kilobytes
+    assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_aliases_within_the_bound_still_work():
+    text = "base: &b {a: 1, b: [1, 2, 3]}\none: *b\ntwo: {<<: *b, a: 2}\n"
+    assert load(text) == {
+        "base": {"a": 1, "b": [1, 2, 3]},
+        "one": {"a": 1, "b": [1, 2, 3]},
+        "two": {"a": 2, "b": [1, 2, 3]},
+    }
+
+
+def test_alias_bound_counts_every_use():
+    block = "[" + ",".join(["1"] * 999) + "]"
+    uses = MAX_ALIAS_NODES // 1000 + 1
+    text = f"a: &a {block}\nb: [" + ",".join(["*a"] * uses) + "]\n"
+    with pytest.raises(yaml.YAMLError, match="aliases expand"):
+        load(text)
+    fewer = f"a: &a {block}\nb: [" + ",".join(["*a"] * (uses - 2)) + "]\n"
+    assert len(load(fewer)["b"]) == uses - 2
+
+
+def test_aliases_cannot_smuggle_depth_past_the_bound():
+    half = MAX_DEPTH // 2 + 5
+    text = f"a: &a {'[' * half}1{']' * half}\nb: {'[' * half}*a{']' * half}\n"
+    with pytest.raises(yaml.YAMLError, match="nest more than"):
+        load(text)
+
+
+def test_multi_document_streams_are_bounded_too():
+    assert list(load_all("a: 1\n---\nb: 2\n")) == [{"a": 1}, {"b": 2}]
+    with pytest.raises(yaml.YAMLError, match="aliases expand"):
+        list(load_all("a: 1\n---\n" + billion_laughs()))
+
+
+def test_adapter_config_text_is_read_with_the_bounded_loader():
+    with pytest.raises(yaml.YAMLError, match="aliases expand"):
+        load_config_text(billion_laughs())
+    with pytest.raises(yaml.YAMLError):
+        load_config_text("rules: []\x00\n")
+    with pytest.raises(yaml.YAMLError, match="already set"):
+        load_config_text("rules: []\nrules: []\n")
+
+
+def test_a_hostile_profile_referenced_by_an_experiment_is_named(capsys, write):
+    write(billion_laughs(), name="profiles/bad.yaml")
+    smoke = SMOKE.read_text()
+    stages = smoke[smoke.index("    stages:") : smoke.index("    arrivals:")]
+    path = write(smoke.replace(stages, "    profile: profiles/bad.yaml\n"))
+    code, output = _validate(capsys, path)
+    assert code == 2, output
+    assert "cannot load profile 'profiles/bad.yaml'" in output
+    assert re.search(r"bad.yaml:6:\d+: aliases expand", output), output
+
+
+@pytest.mark.parametrize("text", [billion_laughs(), "kind: x\x00\n"], ids=["laughs", "nul"])
+def test_adapter_commands_refuse_hostile_configs(capsys, write, text):
+    path = write(text, name="adapter.yaml")
+    for argv in (["adapter", "lint", str(path)], ["adapter", "render", str(path)]):
+        code = run(argv)
+        captured = capsys.readouterr()
+        output = captured.out + captured.err
+        assert code == 2, output
+        assert "Traceback" not in output
+        assert re.search(rf"{re.escape(str(path))}:\d+:\d+: ", output), output
+
+
+def test_explain_refuses_a_hostile_hpa_manifest(capsys, write):
+    path = write("kind: HorizontalPodAutoscaler\nspec:\n" + billion_laughs(), name="hpa.yaml")
+    code = run(["explain", str(path), "--value", "cpu=50%"])
+    output = capsys.readouterr().err
+    assert code == 2, output
+    assert re.search(r"hpa.yaml:8:\d+: aliases expand", output), output
+
+
+def test_a_hostile_lock_file_is_refused_on_resume(capsys, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "experiment.lock.yaml").write_text(billion_laughs())
+    code = run(["run", "--resume", str(run_dir), "--dry-run"])
+    output = capsys.readouterr().err
+    assert code == 2, output
+    assert re.search(r"experiment.lock.yaml:6:\d+: aliases expand", output), output
+
+
+def test_hostile_kubeconfigs_are_refused_before_the_client_reads_them(tmp_path, monkeypatch):
+    bad = tmp_path / "kubeconfig"
+    bad.write_text("apiVersion: v1\nkind: Config\nclusters:\n" + billion_laughs())
+    with pytest.raises(SpecError) as caught:
+        check_kubeconfigs(bad)
+    assert re.search(r"kubeconfig:9:\d+: aliases expand", str(caught.value))
+    good = tmp_path / "good"
+    good.write_text("apiVersion: v1\nkind: Config\nclusters: []\n")
+    monkeypatch.setenv("KUBECONFIG", f"{good}:{tmp_path / 'missing'}:{bad}")
+    with pytest.raises(SpecError, match="kubeconfig:9"):
+        check_kubeconfigs(None)
+    monkeypatch.setenv("KUBECONFIG", str(good))
+    check_kubeconfigs(None)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status", "--platform", "kubernetes"],
+        ["down", "--platform", "kubernetes"],
+        ["up", "--platform", "kubernetes"],
+        ["doctor", "--platform", "kubernetes"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_kubernetes_commands_refuse_a_hostile_kubeconfig(capsys, tmp_path, argv):
+    bad = tmp_path / "kubeconfig"
+    bad.write_bytes(b"apiVersion: v1\nkind: Config\x00\n")
+    code = run([*argv, "--kubeconfig", str(bad)])
+    output = capsys.readouterr().err
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert f"{bad}:2:13: character 0x0000" in output, output
+
+
+def test_kubernetes_run_checks_kubeconfig_from_the_environment(capsys, monkeypatch, tmp_path):
+    bad = tmp_path / "kubeconfig"
+    bad.write_text(billion_laughs())
+    monkeypatch.setenv("KUBECONFIG", str(bad))
+    code = run(["run", str(SMOKE), "--platform", "kubernetes", "--out", str(tmp_path)])
+    output = capsys.readouterr().err
+    assert code == 2, output
+    assert "aliases expand" in output
+    assert list(tmp_path.iterdir()) == [bad], "nothing may be written"
