@@ -12,6 +12,7 @@ from rich.table import Table
 from hpalab.errors import SpecError
 from hpalab.specs import Experiment, LoadedExperiment, LoadProfile, RateCurve, compile_profile
 from hpalab.specs import load_spec as _load_spec
+from hpalab.specs.loader import spec_warnings
 from hpalab.specs.units import format_duration
 from hpalab.specs.variants import spec_diff
 
@@ -38,15 +39,22 @@ def validate(
             problems.extend(error.problems)
     if problems:
         raise SpecError(problems)
+    warnings = [spec_warnings(path, item) for path, item in zip(files, loaded, strict=True)]
     if as_json:
-        typer.echo(json.dumps([_resolved(item) for item in loaded], indent=2))
+        resolved = [
+            {**_resolved(item), "warnings": [w.render() for w in found]}
+            for item, found in zip(loaded, warnings, strict=True)
+        ]
+        typer.echo(json.dumps(resolved, indent=2))
         return
     console = Console(highlight=False, soft_wrap=True)
-    for path, item in zip(files, loaded, strict=True):
+    for path, item, found in zip(files, loaded, warnings, strict=True):
         if isinstance(item, LoadedExperiment):
             _print_experiment(console, path, item)
         else:
             _print_profile(console, path, item)
+        for warning in found:
+            console.print(f"  warning: {warning.render()}", style="yellow", markup=False)
 
 
 def schema(

@@ -21,7 +21,13 @@ from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.base import API_VERSION
 from hpalab.specs.experiment import Experiment, ExperimentSpec
 from hpalab.specs.hpa import hpa_problems
-from hpalab.specs.profiles import LoadProfile, ProfileSpec, RateCurve, compile_profile
+from hpalab.specs.profiles import (
+    LoadProfile,
+    ProfileSpec,
+    RateCurve,
+    compile_profile,
+    profile_warnings,
+)
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
 from hpalab.specs.traces import load_trace_points
 from hpalab.specs.variants import PatchError, TrialPlan, apply_patch, plan_trials, plan_variants
@@ -94,6 +100,29 @@ def load_experiment(path: Path) -> LoadedExperiment:
             hint="pass an experiment file, e.g. experiments/ramp.yaml",
         )
     return loaded
+
+
+def spec_warnings(path: Path, loaded: LoadedExperiment | LoadProfile) -> list[Problem]:
+    """What a valid file asks for that hpalab changes by design, each at its place.
+
+    Today: a sine stage whose rate would go below 0 (it is clamped to 0).
+    """
+    source = parse_yaml(read_text(path), file=str(path))
+    at: tuple[str, ...] = ("spec", "stages")
+    if isinstance(loaded, LoadedExperiment):
+        stages = loaded.profile.stages
+        load = loaded.experiment.spec.load
+        if load.profile is not None:
+            profile_path = path.parent / load.profile
+            source = parse_yaml(read_text(profile_path), file=str(profile_path))
+        else:
+            at = ("spec", "load", "stages")
+    else:
+        stages = loaded.spec.stages
+    return [
+        source.problem((*at, index, field), message, "the run sends what the chart shows")
+        for index, field, message in profile_warnings(stages)
+    ]
 
 
 def _check_header(source: Source) -> str:
