@@ -60,8 +60,8 @@ def _check_platform(platform: str, given: dict[str, bool]) -> None:
 
 
 def _settings(experiment: Path | None, variant: str | None) -> Any:
+    from hpalab.cli.specfiles import load_checked_experiment
     from hpalab.platforms.local.settings import default_settings, settings_from_spec
-    from hpalab.specs import load_experiment
 
     if experiment is None:
         if variant is not None:
@@ -69,7 +69,7 @@ def _settings(experiment: Path | None, variant: str | None) -> Any:
                 "--variant needs an EXPERIMENT file", hint="hpalab up FILE --variant V"
             )
         return default_settings()
-    loaded = load_experiment(experiment)
+    loaded = load_checked_experiment(experiment)
     name = variant or loaded.baseline
     try:
         return settings_from_spec(loaded.variant(name).spec)

@@ -14,9 +14,10 @@ from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
 
 if TYPE_CHECKING:
     from hpalab.orchestration.runner import RunOptions, RunResult
+from hpalab.cli.specfiles import load_checked_experiment
 from hpalab.orchestration.progress import JsonProgress, QuietProgress, RichProgress
 from hpalab.results.schema import LOCK_FILE
-from hpalab.specs import LoadedExperiment, load_experiment
+from hpalab.specs import LoadedExperiment
 from hpalab.specs.units import format_duration
 from hpalab.specs.yamlsafe import check_kubeconfigs
 
@@ -101,10 +102,10 @@ def _load(experiment: Path | None, resume: Path | None) -> LoadedExperiment:
                 f"{resume} is not a run directory (no {LOCK_FILE})",
                 hint="pass a directory written by `hpalab run`",
             )
-        return load_experiment(resume / LOCK_FILE)
+        return load_checked_experiment(resume / LOCK_FILE)
     if experiment is None:
         raise UsageError("missing the experiment file", hint="hpalab run experiments/ramp.yaml")
-    return load_experiment(experiment)
+    return load_checked_experiment(experiment)
 
 
 def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) -> None:

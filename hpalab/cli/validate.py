@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hpalab.cli.specfiles import load_checked
 from hpalab.errors import SpecError
 from hpalab.specs import Experiment, LoadedExperiment, LoadProfile, RateCurve, compile_profile
-from hpalab.specs import load_spec as _load_spec
 from hpalab.specs.loader import spec_warnings
 from hpalab.specs.units import format_duration
 from hpalab.specs.variants import spec_diff
@@ -34,7 +34,7 @@ def validate(
     loaded, problems = [], []
     for path in files:
         try:
-            loaded.append(_load_spec(path))
+            loaded.append(load_checked(path))
         except SpecError as error:
             problems.extend(error.problems)
     if problems:
