@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ def register(app: typer.Typer) -> None:
 def _lab_dir(lab_dir: Path | None, name: str) -> Path:
     from hpalab.platforms.local.labstate import default_lab_dir
 
+    _check_name(name)
     return (lab_dir or default_lab_dir(name)).absolute()
 
 
@@ -87,8 +89,12 @@ def up(
     foreground: bool = typer.Option(False, "--foreground", help="Run until Ctrl-C."),
     lab_dir: Path | None = typer.Option(None, "--lab-dir", help=LAB_DIR_HELP),
     name: str = typer.Option("default", help="Lab name (one directory per name)."),
-    port: int | None = typer.Option(None, help="Front-door port (default: a free one)."),
-    prometheus_port: int | None = typer.Option(None, help="Prometheus port (default: free)."),
+    port: int | None = typer.Option(
+        None, min=1, max=65535, help="Front-door port (default: a free one)."
+    ),
+    prometheus_port: int | None = typer.Option(
+        None, min=1, max=65535, help="Prometheus port (default: free)."
+    ),
     platform: str = PLATFORM_OPT,
     context: str | None = CONTEXT_OPT,
     namespace: str = NAMESPACE_OPT,
@@ -141,6 +147,29 @@ def up(
     _up_local(experiment, variant, directory, foreground=foreground, ports=(port, prometheus_port))
 
 
+def _check_name(name: str) -> None:
+    """A lab name becomes a directory name: no separators, no dot-dot, no surprises."""
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name):
+        raise UsageError(
+            f"--name {name!r} is not a lab name",
+            hint="use lower-case letters, digits and '-', e.g. --name demo",
+        )
+
+
+def _check_local_prerequisites(ports: tuple[int | None, int | None]) -> None:
+    """What would stop the lab process at once, checked before it is started."""
+    from hpalab.platforms.local.frontdoor import find_haproxy
+    from hpalab.platforms.local.ports import claim_port
+    from hpalab.platforms.local.prometheus import find_prometheus
+
+    find_prometheus()
+    find_haproxy()
+    names = ("the front door (--port)", "Prometheus (--prometheus-port)")
+    for value, what in zip(ports, names, strict=True):
+        if value is not None:
+            claim_port(value, what=what)
+
+
 def _up_local(
     experiment: Path | None,
     variant: str | None,
@@ -152,6 +181,7 @@ def _up_local(
     from hpalab.platforms.local import lab
 
     settings = _settings(experiment, variant)
+    _check_local_prerequisites(ports)
     started = time.monotonic()
     if foreground:
         lab.run_foreground(
