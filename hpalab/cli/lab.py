@@ -161,9 +161,11 @@ def _check_local_prerequisites(ports: tuple[int | None, int | None]) -> None:
     from hpalab.platforms.local.frontdoor import find_haproxy
     from hpalab.platforms.local.ports import claim_port
     from hpalab.platforms.local.prometheus import find_prometheus
+    from hpalab.platforms.local.registry import check_writable
 
     find_prometheus()
     find_haproxy()
+    check_writable()
     names = ("the front door (--port)", "Prometheus (--prometheus-port)")
     for value, what in zip(ports, names, strict=True):
         if value is not None:
@@ -182,6 +184,7 @@ def _up_local(
 
     settings = _settings(experiment, variant)
     _check_local_prerequisites(ports)
+    clean_stale_labs()
     started = time.monotonic()
     if foreground:
         lab.run_foreground(
@@ -330,8 +333,18 @@ def down(
     namespace: str = NAMESPACE_OPT,
     kubeconfig: Path | None = KUBECONFIG_OPT,
     dry_run: bool = typer.Option(False, "--dry-run", help=K8S + "list, delete nothing."),
+    all_labs: bool = typer.Option(
+        False, "--all", help="Stop every local lab, runs' included, and clean up killed ones."
+    ),
 ) -> None:
     """Stop a stack and everything it started (also cleans up after a killed lab)."""
+    if all_labs:
+        given = {"--lab-dir": lab_dir is not None, "--name": name != "default"}
+        _check_platform(platform, {**given, **_cluster_options(context, namespace, kubeconfig)})
+        if platform != "local":
+            raise UsageError("--all stops local labs", hint="drop --platform kubernetes")
+        _down_all()
+        return
     if platform == "kubernetes":
         _check_platform(platform, {"--lab-dir": lab_dir is not None, "--name": name != "default"})
         from hpalab.platforms.kubernetes.teardown import down as cluster_down
@@ -362,3 +375,29 @@ def down(
         typer.echo(f"no lab was running in {directory}")
     if result["killed"]:
         typer.echo(f"killed leftover processes: {', '.join(map(str, result['killed']))}")
+
+
+def _down_all() -> None:
+    from hpalab.platforms.local.lab import stop_all_labs
+
+    results = stop_all_labs()
+    for result in results:
+        what = "run" if result["kind"] == "run" else "lab"
+        if result["running"]:
+            typer.echo(f"{what} stopped: {result['lab_dir']}")
+        elif result["stale"]:
+            typer.echo(f"cleaned up a {what} that had been killed: {result['lab_dir']}")
+        if result["killed"]:
+            typer.echo(f"  killed leftover processes: {', '.join(map(str, result['killed']))}")
+    if not results:
+        typer.echo("no lab was running")
+
+
+def clean_stale_labs() -> None:
+    """Clean up after labs and runs that were killed, saying so (``up`` and ``run`` call it)."""
+    from hpalab.platforms.local.registry import clean_stale
+
+    for cleaned in clean_stale():
+        what = "run" if cleaned.kind == "run" else "lab"
+        killed = f"; killed {', '.join(map(str, cleaned.killed))}" if cleaned.killed else ""
+        typer.echo(f"cleaned up a {what} that had been killed: {cleaned.lab_dir}{killed}", err=True)

@@ -67,6 +67,10 @@ def run(
         _check_can_run(loaded, options, platform)
         return
     _check_can_run(loaded, options, platform)  # every argument, before anything starts
+    if platform == "local":
+        from hpalab.cli.lab import clean_stale_labs
+
+        clean_stale_labs()
     factory = platform_factory(platform, context=context, namespace=namespace)
     progress = (
         JsonProgress()
@@ -150,9 +154,11 @@ def _check_can_run(loaded: LoadedExperiment, options: RunOptions, platform: str)
     if platform == "local":
         from hpalab.platforms.local.frontdoor import find_haproxy
         from hpalab.platforms.local.prometheus import find_prometheus
+        from hpalab.platforms.local.registry import check_writable
 
         find_prometheus()
         find_haproxy()
+        check_writable()
 
 
 def _deploys(loaded: LoadedExperiment, platform: str) -> str:
