@@ -113,11 +113,13 @@ def _print_experiment(console: Console, path: Path, item: LoadedExperiment) -> N
 
 def _print_profile(console: Console, path: Path, item: LoadProfile) -> None:
     curve = compile_profile(item.spec.stages)
+    # at most ~50,000 slices: a profile of weeks is summed as fast as one of minutes
+    step_s = max(0.1, curve.duration_s / 50_000)
     console.print(
         f"[bold]{path}[/]: LoadProfile [bold]{item.metadata.name}[/] is valid: "
         f"{len(item.spec.stages)} stages, {format_duration(curve.duration_s)}, "
         f"{item.spec.arrivals.process} arrivals, "
-        f"{curve.requests_between(0, curve.duration_s):,.0f} requests"
+        f"{curve.requests_between(0, curve.duration_s, step_s=step_s):,.0f} requests"
     )
     _print_chart(console, curve)
 

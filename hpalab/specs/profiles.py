@@ -257,11 +257,11 @@ def _stage_rate(stage: AnyStage, segment: Segment, t: float) -> float:
         case SineStage(mean=mean, amplitude=amplitude, period=period):
             return max(0.0, mean + amplitude * math.sin(2 * math.pi * t / period))
         case TraceStage(points=points, rate_scale=scale, time_scale=time_scale):
-            times = [p[0] * time_scale for p in points]
-            i = bisect.bisect_right(times, t)
+            # O(log n) per call: validate and the load driver ask for every second of the trace
+            i = bisect.bisect_right(points, t / time_scale, key=lambda point: point[0])
             if i >= len(points):
                 return points[-1][1] * scale
-            t0, r0 = times[i - 1], points[i - 1][1]
-            t1, r1 = times[i], points[i][1]
+            t0, r0 = points[i - 1][0] * time_scale, points[i - 1][1]
+            t1, r1 = points[i][0] * time_scale, points[i][1]
             return (r0 + (r1 - r0) * (t - t0) / (t1 - t0)) * scale if t1 > t0 else r1 * scale
     return segment.start_rps

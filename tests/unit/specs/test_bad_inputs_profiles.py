@@ -138,3 +138,11 @@ def test_a_clamped_sine_in_a_referenced_profile_is_warned_at_the_profile(capsys,
     assert code == 0
     assert f"warning: {profile}:7:" in out, out
     assert "50% of each period" in out
+
+
+def test_a_profile_of_years_is_summed_in_bounded_steps(capsys, write):
+    # it was summed every 0.1 s: 36 billion steps, a validate that never ended
+    path = write(PROFILE.format(stage="{type: hold, rps: 5, duration: 1000000h}"))
+    code, out, err = _validate(capsys, path)
+    assert code == 0, err
+    assert "18,000,000,100 requests" in out, out
