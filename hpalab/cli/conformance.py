@@ -37,6 +37,8 @@ def _load(path: Path) -> Any:
         raise BadInput(
             f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}", hint=hint
         ) from error
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise BadInput(f"{path}: JSON nested too deeply to be a case file", hint=hint) from None
 
 
 def _run(path: Path, run_case: RunCase, *, check: bool) -> int:

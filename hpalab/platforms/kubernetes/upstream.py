@@ -20,6 +20,7 @@ import yaml
 
 from hpalab.errors import PlatformError, PrerequisiteError
 from hpalab.platforms.kubernetes.objects import INSTANCE, MANAGED_BY, NAME, Obj
+from hpalab.specs import yamlsafe
 
 Downloader = Callable[[str], bytes]
 PROMETHEUS_OPERATOR = "prometheus-operator"
@@ -147,7 +148,8 @@ def upstream_objects(
     with self-signed kubelet certificates (kind, minikube) need.
     """
     try:
-        docs = [d for d in yaml.safe_load_all(data) if isinstance(d, dict)]
+        # release files can come from --manifests-dir: read them as every user YAML is read
+        docs = [d for d in yamlsafe.load_all(data) if isinstance(d, dict)]
     except yaml.YAMLError as error:
         raise PlatformError(
             f"{component.file} is not YAML: {error}", hint="fetch it again"

@@ -209,3 +209,12 @@ def test_kubernetes_run_checks_kubeconfig_from_the_environment(capsys, monkeypat
     assert code == 2, output
     assert "aliases expand" in output
     assert list(tmp_path.iterdir()) == [bad], "nothing may be written"
+
+
+def test_release_files_from_a_manifests_dir_are_read_with_the_bounded_loader():
+    from hpalab.errors import PlatformError
+    from hpalab.platforms.kubernetes import upstream
+
+    component = upstream.components()["metrics-server"]
+    with pytest.raises(PlatformError, match="aliases expand"):
+        upstream.upstream_objects(component, billion_laughs().encode(), instance="lab")
