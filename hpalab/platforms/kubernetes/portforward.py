@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from hpalab.errors import PlatformError, PrerequisiteError
+from hpalab.lifetime import die_with_parent
 
 _FORWARDING = re.compile(rb"Forwarding from 127\.0\.0\.1:(\d+)")
 
@@ -57,7 +58,13 @@ class PortForward:
                 f"{self.argv[0]} not found",
                 hint="install kubectl, or pass the Prometheus URL (e.g. its NodePort)",
             )
-        self.process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            # kubectl goes with us even after a kill -9 (see hpalab.lifetime)
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 - only arms prctl
+        )
         deadline = time.monotonic() + self.timeout_s
         assert self.process.stdout is not None
         while time.monotonic() < deadline:

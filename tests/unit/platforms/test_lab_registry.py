@@ -157,3 +157,36 @@ def test_a_child_dies_with_its_parent(tmp_path):
 
 def test_die_with_parent_is_armed_on_linux():
     assert (die_with_parent() is not None) == sys.platform.startswith("linux")
+
+
+class _Stop(Exception):
+    """Stands in for everything after the sweep: nothing is started in these tests."""
+
+
+@pytest.mark.parametrize(
+    ("argv", "seam"),
+    [
+        (["run", "SMOKE", "--out", "OUT"], "hpalab.orchestration.runner.run_experiment"),
+        (["up", "--lab-dir", "OUT"], "hpalab.platforms.local.lab.start_detached"),
+    ],
+    ids=["run", "up"],
+)
+def test_the_next_run_or_up_cleans_up_a_killed_lab(
+    state, tmp_path, orphan, capsys, monkeypatch, argv, seam
+):
+    run_dir = _lab(tmp_path, "hpalab-run-old", "old-run", kind="run")
+    left = orphan("old-run")
+
+    def stop(*args, **kwargs):
+        raise _Stop
+
+    monkeypatch.setattr(seam, stop)
+    smoke = Path(__file__).resolve().parents[3] / "experiments" / "ci-smoke.yaml"
+    names = {"SMOKE": str(smoke), "OUT": str(tmp_path / "out")}
+    argv = [names.get(a, a) for a in argv]
+    with pytest.raises(_Stop):
+        run(argv)
+    err = capsys.readouterr().err
+    assert f"cleaned up a run that had been killed: {run_dir}; killed {left.pid}" in err
+    assert wait_gone([left.pid], timeout_s=5) == []
+    assert registry.entries() == []
