@@ -5,6 +5,7 @@ import pytest
 
 from hpalab.errors import PlatformError, PrerequisiteError
 from hpalab.platforms.kubernetes.portforward import PortForward
+from tests.unit.orphans import assert_child_dies_with_parent
 
 
 def _kubectl(tmp_path, body: str):
@@ -74,13 +75,8 @@ def test_no_kubectl_is_a_prerequisite_error(tmp_path):
 
 def test_kubectl_dies_with_a_killed_hpalab(tmp_path):
     """A kill -9 of the process that started the port-forward takes kubectl with it."""
-    import subprocess
-    import sys
-
-    from hpalab.platforms.local.processes import pid_alive, wait_gone
-
     kubectl = _kubectl(tmp_path, 'echo "Forwarding from 127.0.0.1:41234 -> 9090"\nexec sleep 60\n')
-    script = (
+    assert_child_dies_with_parent(
         "import sys, time\n"
         "from hpalab.platforms.kubernetes.portforward import PortForward\n"
         f"f = PortForward(namespace='n', target='svc/p', remote_port=1, kubectl={kubectl!r})\n"
@@ -88,13 +84,3 @@ def test_kubectl_dies_with_a_killed_hpalab(tmp_path):
         "print(f.process.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
-    assert parent.stdout is not None
-    child = int(parent.stdout.readline())
-    try:
-        parent.kill()
-        parent.wait()
-        assert wait_gone([child], timeout_s=10) == [], "kubectl outlived hpalab"
-    finally:
-        if pid_alive(child):
-            subprocess.run(["kill", "-9", str(child)], check=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from hpalab.platforms.local.labstate import (
     write_json,
 )
 from hpalab.platforms.local.processes import pid_alive, wait_gone
+from tests.unit.orphans import assert_child_dies_with_parent
 
 DEAD = [2**22 + 4321, 1.0]  # a lab process that no longer exists
 
@@ -132,27 +132,15 @@ def test_an_unwritable_state_directory_is_refused_before_a_run(monkeypatch, tmp_
     assert not (tmp_path / "out").exists()
 
 
-def test_a_child_dies_with_its_parent(tmp_path):
+def test_a_child_dies_with_its_parent():
     """A parent killed with SIGKILL takes its die_with_parent child with it."""
-    script = (
+    assert_child_dies_with_parent(
         "import subprocess, sys, time\n"
         "from hpalab.lifetime import die_with_parent\n"
         "child = subprocess.Popen(['sleep', '60'], preexec_fn=die_with_parent())\n"
         "print(child.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
-    assert parent.stdout is not None
-    child = int(parent.stdout.readline())
-    try:
-        assert pid_alive(child)
-        parent.kill()
-        parent.wait()
-        assert wait_gone([child], timeout_s=10) == [], "the child outlived its parent"
-    finally:
-        if pid_alive(child):
-            os.kill(child, 9)
-            time.sleep(0.1)
 
 
 def test_die_with_parent_is_armed_on_linux():
