@@ -25,6 +25,8 @@ _CHECK_HELP = "Compare each output with the case's 'expect'; exit 1 if any case 
 
 def _load(path: Path) -> Any:
     hint = "pass a readable JSON case file, e.g. tests/conformance/hpa/replica_calculator.json"
+    if path.exists() and not path.is_file():
+        raise BadInput(f"{path}: not a regular file", hint=hint)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:

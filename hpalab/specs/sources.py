@@ -60,15 +60,24 @@ def read_text(path: Path, *, display: str | None = None) -> str:
         raise SpecError.single(name, "file not found", hint="check the path and its spelling")
     if path.is_dir():
         raise SpecError.single(name, "is a directory, not a file", hint="name a .yaml file")
+    if not path.is_file():  # /dev/zero or a pipe would be read for ever
+        raise SpecError.single(name, "not a regular file (a device or a pipe?)", hint="name a file")
+    too_big = SpecError.single(
+        name,
+        "file is over 10 MB; spec files are limited to 10 MB",
+        hint="a spec this large is a mistake; put long traces in a CSV trace file",
+    )
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SpecError.single(
-                name,
-                f"file is {size / 1e6:.1f} MB; spec files are limited to 10 MB",
-                hint="a spec this large is a mistake; put long traces in a CSV trace file",
-            )
-        raw = path.read_bytes()
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise too_big
+        with path.open("rb") as file:  # bounded even if the file grows while it is read
+            chunks, total = [], 0
+            while chunk := file.read(1 << 16):
+                total += len(chunk)
+                if total > MAX_FILE_BYTES:
+                    raise too_big
+                chunks.append(chunk)
+        raw = b"".join(chunks)
     except PermissionError as error:
         raise SpecError.single(name, "permission denied", hint="make it readable") from error
     except OSError as error:

@@ -4,13 +4,17 @@ PyYAML's ``SafeLoader`` refuses arbitrary Python objects but not resource exhaus
 of its errors are not ``YAMLError``. :class:`BoundedLoader` closes those gaps, as hardened YAML
 decoders do (Go's yaml.v3 since CVE-2019-11253, used by every Kubernetes component):
 
-- aliases may add at most :data:`MAX_ALIAS_NODES` values to the document: a "billion laughs"
-  file (nested aliases, each expanding to the one before it nine times) is refused at the alias
-  that crosses the bound, after reading only the few kilobytes of the file itself;
+- a document holds at most :data:`MAX_VALUES` values, counting what aliases bring in: a
+  "billion laughs" file (nested aliases, each expanding to the one before it nine times) is
+  refused at the alias that crosses the bound, after reading only the few kilobytes of the file
+  itself, and a file of a million tiny keys is refused long before it is all read;
 - values nest at most :data:`MAX_DEPTH` levels deep (counting what aliases bring in), so no
   walk over the document can exhaust Python's stack;
 - a value Python cannot hold (an integer of 5,000 digits, the 13th month of a timestamp)
   is a :class:`yaml.constructor.ConstructorError` at its line instead of a ``ValueError``.
+
+The events come from libyaml when PyYAML was built with it (scanning and parsing in C, many
+times faster, nesting capped by libyaml too); the pure-Python parser is the fallback.
 
 Every problem is a :class:`yaml.MarkedYAMLError` (or a ``ReaderError`` for characters YAML
 forbids), so callers need catch only ``yaml.YAMLError``; :func:`yaml_error_problem` turns any
@@ -25,6 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from hpalab.errors import Problem, SpecError
 
@@ -32,41 +42,76 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 """Largest YAML file hpalab reads; long traces belong in CSV trace files."""
 MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences; Kubernetes objects stay below 20."""
-MAX_ALIAS_NODES = 100_000
-"""Values that aliases may add in all; real files reuse a few blocks of tens of values."""
+MAX_VALUES = 50_000
+"""Values in one document, aliases expanded; specs hold hundreds, kubeconfigs thousands."""
 
 
 class YamlLimitError(yaml.MarkedYAMLError):
-    """The document is nested too deeply or its aliases expand it too far."""
+    """The document is nested too deeply or holds too many values."""
 
 
-class BoundedLoader(yaml.SafeLoader):
-    """``SafeLoader`` with bounded nesting and alias expansion (see the module docstring)."""
+class _PythonEvents(Reader, Scanner, Parser):
+    """PyYAML's pure-Python event source, for a PyYAML built without libyaml."""
 
     def __init__(self, stream: str | bytes) -> None:
-        super().__init__(stream)
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # the scanner looks up to 1024 characters ahead per bracket, in time quadratic in the
+        # open brackets: a line of '[' would take seconds before the composer saw any depth
+        if self.flow_level >= MAX_DEPTH:
+            message = f"values nest more than {MAX_DEPTH} levels"
+            raise YamlLimitError(None, None, message, self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+
+try:
+    from yaml._yaml import CParser as _Events
+
+    _BYTE_OFFSETS = True  # libyaml reports where a reader error is in UTF-8 bytes
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _Events = _PythonEvents  # type: ignore[assignment,misc]
+    _BYTE_OFFSETS = False
+
+
+class BoundedLoader(Composer, SafeConstructor, Resolver, _Events):
+    """A safe loader with bounded values and nesting (see the module docstring).
+
+    ``unique_keys`` refuses a key set twice in a mapping, as strict Go decoders do.
+    """
+
+    max_values = MAX_VALUES
+    unique_keys = False
+
+    def __init__(self, stream: str | bytes) -> None:
+        _Events.__init__(self, stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self._reset_limits()
+
+    def _reset_limits(self) -> None:
         self._depth = 0
-        self._alias_nodes = 0
+        self._values = 0
         self._measured: dict[int, tuple[int, int]] = {}
 
+    def compose_document(self) -> yaml.Node | None:
+        self._reset_limits()  # each document of a stream has its own budget
+        return super().compose_document()
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        event: Any = self.peek_event()
         mark: yaml.Mark = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             node = super().compose_node(parent, index)
             assert node is not None  # an alias names a node composed before
             size, height = self._measure(node)
-            self._alias_nodes += size
-            if self._alias_nodes > MAX_ALIAS_NODES:
-                raise YamlLimitError(
-                    None,
-                    None,
-                    f"aliases expand the document beyond {MAX_ALIAS_NODES:,} values (alias "
-                    f"*{event.anchor} adds {size:,})",
-                    mark,
-                )
+            self._count(size, mark, f"alias *{event.anchor} adds {size:,}")
             self._check_depth(self._depth + height, mark)
             return node
+        self._count(1, mark, "")
         self._check_depth(self._depth + 1, mark)
         self._depth += 1
         try:
@@ -74,11 +119,12 @@ class BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
-        # the scanner looks up to 1024 characters ahead per bracket, in time quadratic in the
-        # open brackets: a line of '[' would take seconds before the composer saw any depth
-        self._check_depth(self.flow_level + 1, self.get_mark())
-        super().fetch_flow_collection_start(TokenClass)
+    def _count(self, values: int, mark: yaml.Mark, detail: str) -> None:
+        self._values += values
+        if self._values > self.max_values:
+            where = f" ({detail})" if detail else ""
+            message = f"the document holds more than {self.max_values:,} values{where}"
+            raise YamlLimitError(None, None, message, mark)
 
     def _check_depth(self, depth: int, mark: yaml.Mark) -> None:
         if depth > MAX_DEPTH:
@@ -110,19 +156,36 @@ class BoundedLoader(yaml.SafeLoader):
                 None, None, f"cannot read this value: {error}", node.start_mark
             ) from error
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if self.unique_keys:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} already set in map", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
-def load(text: str | bytes, *, loader: type[BoundedLoader] = BoundedLoader) -> Any:
+
+def load(text: str | bytes, *, unique_keys: bool = False) -> Any:
     """The one document in ``text``; raises ``yaml.YAMLError`` and nothing else."""
-    instance = loader(text)  # its reader checks the characters here: a YAMLError too
+    instance = BoundedLoader(text)  # its reader checks the characters: a YAMLError too
+    instance.unique_keys = unique_keys
     try:
         return instance.get_single_data()
     finally:
         instance.dispose()
 
 
-def load_all(text: str | bytes, *, loader: type[BoundedLoader] = BoundedLoader) -> Iterator[Any]:
-    """Every document in ``text`` (a stream of manifests); raises ``yaml.YAMLError``."""
-    instance = loader(text)
+def load_all(text: str | bytes, *, max_values: int = MAX_VALUES) -> Iterator[Any]:
+    """Every document in ``text`` (a stream of manifests); raises ``yaml.YAMLError``.
+
+    ``max_values`` bounds each document (release files carry CRD schemas of many values).
+    """
+    instance = BoundedLoader(text)
+    instance.max_values = max_values
     try:
         while instance.check_data():  # type: ignore[no-untyped-call]
             yield instance.get_data()
@@ -136,8 +199,7 @@ def yaml_error_problem(error: yaml.YAMLError, *, file: str, text: str | None = N
     hint = "check the indentation and the quoting near this place"
     if isinstance(error, yaml.reader.ReaderError):
         if text is not None:
-            line = text.count("\n", 0, error.position) + 1
-            column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+            line, column = _place(text, error.position)
         message = f"character {error.character:#06x} is not allowed in YAML"
         hint = "remove it (a NUL or control character: is this a binary file?)"
         return Problem(file, "", message, hint, line, column)
@@ -147,14 +209,11 @@ def yaml_error_problem(error: yaml.YAMLError, *, file: str, text: str | None = N
     if mark is not None:
         line, column = mark.line + 1, mark.column + 1
     problem = error.problem or error.context or "invalid YAML"
-    if isinstance(error, YamlLimitError):
-        hint = (
-            "write the values out instead of nesting aliases"
-            if "alias" in problem
-            else "flatten the structure; no spec nests this deep"
-        )
-        return Problem(file, "", problem, hint, line, column)
-    if "\\t" in problem or "\t" in problem:
+    if "nesting depth" in problem:  # libyaml's own bound, above ours
+        problem = "values nest too deeply"
+    if isinstance(error, YamlLimitError) or problem == "values nest too deeply":
+        return Problem(file, "", problem, _limit_hint(problem), line, column)
+    if "\\t" in problem or "\t" in problem or _char_at(text, mark) == "\t":
         problem, hint = "tab character: YAML indentation must use spaces", "use spaces"
     elif "single document" in (error.context or ""):
         problem = "more than one YAML document in the file"
@@ -164,14 +223,43 @@ def yaml_error_problem(error: yaml.YAMLError, *, file: str, text: str | None = N
     return Problem(file, "", f"YAML syntax error: {problem}", hint, line, column)
 
 
+def _char_at(text: str | None, mark: yaml.Mark | None) -> str:
+    """The character a mark points at (libyaml's messages do not name a tab)."""
+    if text is None or mark is None:
+        return ""
+    lines = text.split("\n", mark.line + 1)
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    return line[mark.column] if mark.column < len(line) else ""
+
+
+def _limit_hint(problem: str) -> str:
+    if "nest" in problem:
+        return "flatten the structure; no spec nests this deep"
+    if "alias" in problem:
+        return "write the values out instead of nesting aliases"
+    return "split the file: a spec holds hundreds of values, not tens of thousands"
+
+
+def _place(text: str, position: int) -> tuple[int, int]:
+    """Line and column (1-based) of a reader error's position: a byte offset into the UTF-8
+    text for libyaml, a character offset for the pure-Python reader."""
+    if not _BYTE_OFFSETS:
+        return text.count("\n", 0, position) + 1, position - text.rfind("\n", 0, position)
+    raw = text.encode("utf-8")
+    start = raw.rfind(b"\n", 0, position) + 1
+    return raw.count(b"\n", 0, position) + 1, len(
+        raw[start:position].decode("utf-8", "replace")
+    ) + 1
+
+
 def kubeconfig_files(explicit: Path | None) -> list[Path]:
     """The kubeconfig files the Kubernetes client would read: ``explicit``, else every file
-    in ``$KUBECONFIG`` (``:``-separated), else ``~/.kube/config``; missing ones left out."""
+    in ``$KUBECONFIG`` (``:``-separated), else ``~/.kube/config``; absent ones left out."""
     if explicit is not None:
         return [explicit]
     listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
     paths = [Path(p).expanduser() for p in listed] or [Path("~/.kube/config").expanduser()]
-    return [p for p in paths if p.is_file()]
+    return [p for p in paths if p.exists()]
 
 
 def check_kubeconfigs(explicit: Path | None) -> None:
@@ -180,6 +268,8 @@ def check_kubeconfigs(explicit: Path | None) -> None:
     Raises :class:`SpecError` naming the file and line of the first hostile or broken one.
     """
     for path in kubeconfig_files(explicit):
+        if not path.is_file():  # a device or a pipe: the client would read it for ever
+            raise SpecError.single(str(path), "kubeconfig is not a regular file")
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 raise SpecError.single(str(path), "kubeconfig larger than 10 MB")

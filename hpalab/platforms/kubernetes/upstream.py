@@ -148,8 +148,9 @@ def upstream_objects(
     with self-signed kubelet certificates (kind, minikube) need.
     """
     try:
-        # release files can come from --manifests-dir: read them as every user YAML is read
-        docs = [d for d in yamlsafe.load_all(data) if isinstance(d, dict)]
+        # release files can come from --manifests-dir: read them as every user YAML is read,
+        # with room for CRDs, whose schemas hold tens of thousands of values each
+        docs = [d for d in yamlsafe.load_all(data, max_values=1_000_000) if isinstance(d, dict)]
     except yaml.YAMLError as error:
         raise PlatformError(
             f"{component.file} is not YAML: {error}", hint="fetch it again"
