@@ -37,6 +37,8 @@ CASES = {
     "1,000,000 '[' on one line": "a: " + "[" * 1_000_000 + "\n",
     "3,000 nested block lists": "a:\n" + "".join("  " * i + "- \n" for i in range(3000)),
     "5,000-digit integer": HEADER + "spec:\n  seed: " + "9" * 5000 + "\n",
+    "100,000 keys (1.4 MB)": "".join(f"k{i}: {i}\n" for i in range(100_000)),
+    "one 9 MB scalar": "a: " + "x" * 9_000_000 + "\n",
 }
 
 

@@ -42,7 +42,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 """Largest YAML file hpalab reads; long traces belong in CSV trace files."""
 MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences; Kubernetes objects stay below 20."""
-MAX_VALUES = 50_000
+MAX_VALUES = 20_000
 """Values in one document, aliases expanded; specs hold hundreds, kubeconfigs thousands."""
 
 
