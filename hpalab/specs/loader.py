@@ -148,7 +148,7 @@ def _check_header(source: Source) -> str:
             )
         )
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
         hint = f"did you mean {close[0]}?" if close else "write kind: Experiment or LoadProfile"
         problems.append(source.problem(("kind",), f"unknown kind {kind!r}", hint))

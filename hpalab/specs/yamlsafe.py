@@ -76,6 +76,21 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _BYTE_OFFSETS = False
 
 
+def _check_encodable(stream: str | bytes) -> None:
+    """A lone surrogate (from JSON's ``\\ud800``) is a reader error, not a UnicodeEncodeError."""
+    if not isinstance(stream, str):
+        return
+    try:
+        stream.encode("utf-8")
+    except UnicodeEncodeError as error:
+        before = stream[: error.start].encode("utf-8", "surrogatepass")
+        position = len(before) if _BYTE_OFFSETS else error.start
+        character = ord(stream[error.start])
+        raise yaml.reader.ReaderError(
+            "<unicode string>", position, character, "utf-8", "a lone surrogate is not text"
+        ) from None
+
+
 class BoundedLoader(Composer, SafeConstructor, Resolver, _Events):
     """A safe loader with bounded values and nesting (see the module docstring).
 
@@ -86,6 +101,7 @@ class BoundedLoader(Composer, SafeConstructor, Resolver, _Events):
     unique_keys = False
 
     def __init__(self, stream: str | bytes) -> None:
+        _check_encodable(stream)
         _Events.__init__(self, stream)
         Composer.__init__(self)
         SafeConstructor.__init__(self)

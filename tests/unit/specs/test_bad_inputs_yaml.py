@@ -142,6 +142,9 @@ def test_adapter_config_text_is_read_with_the_bounded_loader():
         load_config_text("rules: []\x00\n")
     with pytest.raises(yaml.YAMLError, match="already set"):
         load_config_text("rules: []\nrules: []\n")
+    # conformance cases carry configs in JSON strings, where "\ud800" is a lone surrogate
+    with pytest.raises(yaml.YAMLError, match="lone surrogate"):
+        load_config_text("rules: \ud800\n")
 
 
 def test_a_hostile_profile_referenced_by_an_experiment_is_named(capsys, write):

@@ -185,3 +185,18 @@ def test_data_mutations_of_shipped_specs_never_crash_validate(tree, case):
     path = tree / name
     path.write_text(text, encoding="utf-8")
     _validate(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "apiVersion: hpalab/v1\nkind: [Experiment]\n",  # was TypeError: unhashable type
+        "apiVersion: hpalab/v1\nkind: LoadProfile\nmetadata: {name: p}\nspec:\n  stages:\n"
+        "    - {type: hold, rps: 1, duration: 1000000h}\n",  # was summed for hours
+    ],
+    ids=["kind-is-a-list", "profile-of-years"],
+)
+def test_inputs_this_property_found(tree, text):
+    path = tree / "found.yaml"
+    path.write_text(text)
+    _validate(path)
