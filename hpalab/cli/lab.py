@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hpalab.cli.cleanup import clean_stale_labs
 from hpalab.errors import PlatformError, UsageError
 from hpalab.specs.yamlsafe import check_kubeconfigs
 
@@ -343,7 +344,9 @@ def down(
         _check_platform(platform, {**given, **_cluster_options(context, namespace, kubeconfig)})
         if platform != "local":
             raise UsageError("--all stops local labs", hint="drop --platform kubernetes")
-        _down_all()
+        from hpalab.cli.cleanup import down_all
+
+        down_all()
         return
     if platform == "kubernetes":
         _check_platform(platform, {"--lab-dir": lab_dir is not None, "--name": name != "default"})
@@ -375,29 +378,3 @@ def down(
         typer.echo(f"no lab was running in {directory}")
     if result["killed"]:
         typer.echo(f"killed leftover processes: {', '.join(map(str, result['killed']))}")
-
-
-def _down_all() -> None:
-    from hpalab.platforms.local.lab import stop_all_labs
-
-    results = stop_all_labs()
-    for result in results:
-        what = "run" if result["kind"] == "run" else "lab"
-        if result["running"]:
-            typer.echo(f"{what} stopped: {result['lab_dir']}")
-        elif result["stale"]:
-            typer.echo(f"cleaned up a {what} that had been killed: {result['lab_dir']}")
-        if result["killed"]:
-            typer.echo(f"  killed leftover processes: {', '.join(map(str, result['killed']))}")
-    if not results:
-        typer.echo("no lab was running")
-
-
-def clean_stale_labs() -> None:
-    """Clean up after labs and runs that were killed, saying so (``up`` and ``run`` call it)."""
-    from hpalab.platforms.local.registry import clean_stale
-
-    for cleaned in clean_stale():
-        what = "run" if cleaned.kind == "run" else "lab"
-        killed = f"; killed {', '.join(map(str, cleaned.killed))}" if cleaned.killed else ""
-        typer.echo(f"cleaned up a {what} that had been killed: {cleaned.lab_dir}{killed}", err=True)

@@ -68,7 +68,7 @@ def run(
         return
     _check_can_run(loaded, options, platform)  # every argument, before anything starts
     if platform == "local":
-        from hpalab.cli.lab import clean_stale_labs
+        from hpalab.cli.cleanup import clean_stale_labs
 
         clean_stale_labs()
     factory = platform_factory(platform, context=context, namespace=namespace)
