@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -147,6 +148,14 @@ def _check_can_run(loaded: LoadedExperiment, options: RunOptions, platform: str)
         raise UsageError(
             f"--out {options.out_dir} is a file, not a directory",
             hint="pass a directory for the run directories, e.g. --out reports",
+        )
+    existing = next(
+        p for p in (options.out_dir.absolute(), *options.out_dir.absolute().parents) if p.exists()
+    )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {options.out_dir}: {existing} is not writable",
+            hint="pass a directory you can write to, e.g. --out reports",
         )
     select_trials(loaded, options)  # --only names known variants
     if platform == "kubernetes":

@@ -91,3 +91,13 @@ def test_run_refuses_an_out_that_is_a_file_before_starting(capsys, tmp_path):
     out.write_text("not a directory")
     output = _refused(capsys, ["run", str(SMOKE), "--out", str(out)])
     assert "is a file, not a directory" in output
+
+
+def test_run_refuses_an_out_it_cannot_write_before_starting(capsys, tmp_path, monkeypatch):
+    # root may write anywhere, so the permission answer is what the test controls
+    import os
+
+    monkeypatch.setattr(os, "access", lambda path, mode: path != tmp_path)
+    output = _refused(capsys, ["run", str(SMOKE), "--out", str(tmp_path / "reports")])
+    assert f"{tmp_path} is not writable" in output
+    assert not (tmp_path / "reports").exists()
