@@ -284,6 +284,8 @@ def check_kubeconfigs(explicit: Path | None) -> None:
     Raises :class:`SpecError` naming the file and line of the first hostile or broken one.
     """
     for path in kubeconfig_files(explicit):
+        if not path.exists():
+            continue  # a missing kubeconfig is reported by the client, with its hint
         if not path.is_file():  # a device or a pipe: the client would read it for ever
             raise SpecError.single(str(path), "kubeconfig is not a regular file")
         try:

@@ -201,6 +201,9 @@ def test_hostile_kubeconfigs_are_refused_before_the_client_reads_them(tmp_path, 
         check_kubeconfigs(None)
     monkeypatch.setenv("KUBECONFIG", str(good))
     check_kubeconfigs(None)
+    check_kubeconfigs(tmp_path / "missing")  # left to the client, whose hint says what to do
+    with pytest.raises(SpecError, match="not a regular file"):
+        check_kubeconfigs(Path("/dev/zero"))
 
 
 @pytest.mark.parametrize(
