@@ -36,7 +36,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from hpalab.errors import Problem, SpecError
+from hpalab.errors import PrerequisiteError, Problem
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Largest YAML file hpalab reads; long traces belong in CSV trace files."""
@@ -281,16 +281,17 @@ def kubeconfig_files(explicit: Path | None) -> list[Path]:
 def check_kubeconfigs(explicit: Path | None) -> None:
     """Read every kubeconfig with the bounded loader before the Kubernetes client does.
 
-    Raises :class:`SpecError` naming the file and line of the first hostile or broken one.
+    Raises :class:`PrerequisiteError` naming the file and line of the first hostile or
+    broken one.
     """
     for path in kubeconfig_files(explicit):
         if not path.exists():
             continue  # a missing kubeconfig is reported by the client, with its hint
         if not path.is_file():  # a device or a pipe: the client would read it for ever
-            raise SpecError.single(str(path), "kubeconfig is not a regular file")
+            raise _kubeconfig_error(Problem(str(path), "", "not a regular file"))
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
-                raise SpecError.single(str(path), "kubeconfig larger than 10 MB")
+                raise _kubeconfig_error(Problem(str(path), "", "larger than 10 MB"))
             text = path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue  # an unreadable kubeconfig is reported by the client, with its hint
@@ -298,4 +299,11 @@ def check_kubeconfigs(explicit: Path | None) -> None:
             load(text)
         except yaml.YAMLError as error:
             problem = yaml_error_problem(error, file=str(path), text=text)
-            raise SpecError([problem]) from None
+            raise _kubeconfig_error(problem) from None
+
+
+def _kubeconfig_error(problem: Problem) -> PrerequisiteError:
+    return PrerequisiteError(
+        f"cannot load the kubeconfig: {problem.render()}",
+        hint="fix that file, or point KUBECONFIG or --kubeconfig at another",
+    )

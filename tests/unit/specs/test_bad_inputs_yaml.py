@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from hpalab.cli.main import run
-from hpalab.errors import SpecError
+from hpalab.errors import PrerequisiteError, SpecError
 from hpalab.specs import load_spec
 from hpalab.specs.adapter import load_config_text
 from hpalab.specs.yamlsafe import MAX_DEPTH, MAX_VALUES, check_kubeconfigs, load, load_all
@@ -191,18 +191,18 @@ def test_a_hostile_lock_file_is_refused_on_resume(capsys, tmp_path):
 def test_hostile_kubeconfigs_are_refused_before_the_client_reads_them(tmp_path, monkeypatch):
     bad = tmp_path / "kubeconfig"
     bad.write_text("apiVersion: v1\nkind: Config\nclusters:\n" + billion_laughs())
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(PrerequisiteError) as caught:
         check_kubeconfigs(bad)
     assert re.search(r"kubeconfig:8:\d+: the document holds more than", str(caught.value))
     good = tmp_path / "good"
     good.write_text("apiVersion: v1\nkind: Config\nclusters: []\n")
     monkeypatch.setenv("KUBECONFIG", f"{good}:{tmp_path / 'missing'}:{bad}")
-    with pytest.raises(SpecError, match="kubeconfig:8"):
+    with pytest.raises(PrerequisiteError, match="kubeconfig:8"):
         check_kubeconfigs(None)
     monkeypatch.setenv("KUBECONFIG", str(good))
     check_kubeconfigs(None)
     check_kubeconfigs(tmp_path / "missing")  # left to the client, whose hint says what to do
-    with pytest.raises(SpecError, match="not a regular file"):
+    with pytest.raises(PrerequisiteError, match="not a regular file"):
         check_kubeconfigs(Path("/dev/zero"))
 
 
