@@ -129,3 +129,36 @@ def _same(proc: psutil.Process) -> bool:
         return proc.is_running()
     except psutil.Error:
         return False
+
+
+def test_down_all_stops_a_live_run(tmp_path, reaper, state_env):
+    """A run still running is stopped like Ctrl-C: it saves what it has, nothing remains."""
+    with (tmp_path / "stderr.txt").open("wb") as err:
+        proc = subprocess.Popen(
+            [*HPALAB, "run", str(SMOKE), "--only", "target-8", "--out", str(tmp_path), "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=REPO,
+            env=state_env,
+            start_new_session=True,
+        )
+    reaper.track(proc)
+    _wait_for(proc, POINTS["load-running"])
+    children = _tree(proc.pid)
+    for child in children:
+        reaper.track_pid(child.pid)
+    down = subprocess.run(
+        [*HPALAB, "down", "--all"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=state_env,
+        timeout=120,
+    )
+    assert down.returncode == 0, down.stderr
+    assert "run stopped:" in down.stdout
+    assert proc.wait(timeout=60) == 130, (tmp_path / "stderr.txt").read_text()
+    assert not [c for c in children if pid_alive(c.pid) and _same(c)]
+    manifests = list(tmp_path.glob("*/manifest.json"))
+    assert len(manifests) == 1
+    assert json.loads(manifests[0].read_text())["status"] == "incomplete"
