@@ -72,7 +72,9 @@ def _stop_on_signals() -> Iterator[None]:
 
 
 def _refuse_running(lab_dir: Path) -> None:
-    clean_stale(lab_dir)
+    stale = read_lab(lab_dir)
+    if clean_stale(lab_dir) is not None and stale is not None:
+        unregister(str(stale.data.get("lab_id")))
     record = read_lab(lab_dir)
     if record is not None and record.alive:
         raise UsageError(
@@ -241,6 +243,7 @@ def stop_lab(
             time.sleep(0.02)
     killed = kill_leftovers(record)
     clear_state(lab_dir)
+    unregister(str(record.data.get("lab_id")))
     return {"running": was_alive, "stale": not was_alive, "killed": killed}
 
 

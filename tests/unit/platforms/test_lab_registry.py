@@ -178,3 +178,10 @@ def test_the_next_run_or_up_cleans_up_a_killed_lab(
     assert f"cleaned up a run that had been killed: {run_dir}; killed {left.pid}" in err
     assert wait_gone([left.pid], timeout_s=5) == []
     assert registry.entries() == []
+
+
+def test_down_of_one_lab_also_forgets_its_entry(state, tmp_path, capsys):
+    lab_dir = _lab(tmp_path, "lab", "one", kind="up")
+    assert run(["down", "--lab-dir", str(lab_dir)]) == 0
+    assert "cleaned up a lab that had been killed" in capsys.readouterr().out
+    assert registry.entries() == []
