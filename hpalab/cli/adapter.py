@@ -17,9 +17,9 @@ import typer
 import yaml
 from pydantic import ValidationError
 
-from hpalab.autoscaling.adapter import DEFAULT_REST_MAPPER, AdapterError
+from hpalab.autoscaling.adapter import DEFAULT_REST_MAPPER
 from hpalab.autoscaling.adapter.lint import HpaMetric, LintWarning, lint_config
-from hpalab.autoscaling.adapter.naming import MetricNamer
+from hpalab.cli.specfiles import adapter_problems
 from hpalab.errors import EXIT_ERROR, SpecError, UsageError
 from hpalab.specs import load_experiment
 from hpalab.specs.adapter import AdapterConfig, BlockDumper, parse_prometheus_duration
@@ -62,15 +62,7 @@ def _validate_config(data: Any, source: Source, prefix: tuple[str | int, ...]) -
             hint = "prometheus-adapter rejects unknown keys (strict YAML decoding)"
             problems.append(source.problem(loc, message, hint if "unknown" in message else None))
         raise SpecError(problems) from None
-    problems = []
-    mapper = DEFAULT_REST_MAPPER.including(config.override_resources())
-    for key, rules in (("rules", config.rules), ("externalRules", config.external_rules)):
-        for index, rule in enumerate(rules):
-            try:
-                MetricNamer.from_rule(rule, mapper)
-            except AdapterError as error:
-                hint = "prometheus-adapter would refuse to start with this rule"
-                problems.append(source.problem((*prefix, key, index), error.message, hint))
+    problems = adapter_problems(config, source, prefix)
     if problems:
         raise SpecError(problems)
     return config

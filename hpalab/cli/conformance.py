@@ -25,6 +25,8 @@ _CHECK_HELP = "Compare each output with the case's 'expect'; exit 1 if any case 
 
 def _load(path: Path) -> Any:
     hint = "pass a readable JSON case file, e.g. tests/conformance/hpa/replica_calculator.json"
+    if path.exists() and not path.is_file():
+        raise BadInput(f"{path}: not a regular file", hint=hint)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:
@@ -37,6 +39,8 @@ def _load(path: Path) -> Any:
         raise BadInput(
             f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}", hint=hint
         ) from error
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise BadInput(f"{path}: JSON nested too deeply to be a case file", hint=hint) from None
 
 
 def _run(path: Path, run_case: RunCase, *, check: bool, compare_with: Compare | None = None) -> int:

@@ -68,6 +68,9 @@ def doctor(
         results = _local_checks(experiment)
     else:
         from hpalab.platforms.kubernetes.doctor import run_checks
+        from hpalab.specs.yamlsafe import check_kubeconfigs
+
+        check_kubeconfigs(kubeconfig)
 
         hpa_spec = None
         if experiment is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -19,7 +20,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hpalab.cli.cleanup import clean_stale_labs
 from hpalab.errors import PlatformError, UsageError
+from hpalab.specs.yamlsafe import check_kubeconfigs
 
 PLATFORMS = ("local", "kubernetes")
 LAB_DIR_HELP = "Lab state directory (default: $HPALAB_LAB_DIR or ~/.local/state/hpalab/labs/NAME)."
@@ -40,6 +43,7 @@ def register(app: typer.Typer) -> None:
 def _lab_dir(lab_dir: Path | None, name: str) -> Path:
     from hpalab.platforms.local.labstate import default_lab_dir
 
+    _check_name(name)
     return (lab_dir or default_lab_dir(name)).absolute()
 
 
@@ -59,8 +63,8 @@ def _check_platform(platform: str, given: dict[str, bool]) -> None:
 
 
 def _settings(experiment: Path | None, variant: str | None) -> Any:
+    from hpalab.cli.specfiles import load_checked_experiment
     from hpalab.platforms.local.settings import default_settings, settings_from_spec
-    from hpalab.specs import load_experiment
 
     if experiment is None:
         if variant is not None:
@@ -68,7 +72,7 @@ def _settings(experiment: Path | None, variant: str | None) -> Any:
                 "--variant needs an EXPERIMENT file", hint="hpalab up FILE --variant V"
             )
         return default_settings()
-    loaded = load_experiment(experiment)
+    loaded = load_checked_experiment(experiment)
     name = variant or loaded.baseline
     try:
         return settings_from_spec(loaded.variant(name).spec)
@@ -86,8 +90,12 @@ def up(
     foreground: bool = typer.Option(False, "--foreground", help="Run until Ctrl-C."),
     lab_dir: Path | None = typer.Option(None, "--lab-dir", help=LAB_DIR_HELP),
     name: str = typer.Option("default", help="Lab name (one directory per name)."),
-    port: int | None = typer.Option(None, help="Front-door port (default: a free one)."),
-    prometheus_port: int | None = typer.Option(None, help="Prometheus port (default: free)."),
+    port: int | None = typer.Option(
+        None, min=1, max=65535, help="Front-door port (default: a free one)."
+    ),
+    prometheus_port: int | None = typer.Option(
+        None, min=1, max=65535, help="Prometheus port (default: free)."
+    ),
     platform: str = PLATFORM_OPT,
     context: str | None = CONTEXT_OPT,
     namespace: str = NAMESPACE_OPT,
@@ -128,6 +136,9 @@ def up(
     if platform == "kubernetes":
         from hpalab.platforms.kubernetes.lifecycle import up as cluster_up
 
+        if not dry_run:
+            check_kubeconfigs(kubeconfig)
+
         cluster_up(
             experiment,
             context=context,
@@ -150,6 +161,31 @@ def up(
     _up_local(experiment, variant, directory, foreground=foreground, ports=(port, prometheus_port))
 
 
+def _check_name(name: str) -> None:
+    """A lab name becomes a directory name: no separators, no dot-dot, no surprises."""
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name):
+        raise UsageError(
+            f"--name {name!r} is not a lab name",
+            hint="use lower-case letters, digits and '-', e.g. --name demo",
+        )
+
+
+def _check_local_prerequisites(ports: tuple[int | None, int | None]) -> None:
+    """What would stop the lab process at once, checked before it is started."""
+    from hpalab.platforms.local.frontdoor import find_haproxy
+    from hpalab.platforms.local.ports import claim_port
+    from hpalab.platforms.local.prometheus import find_prometheus
+    from hpalab.platforms.local.registry import check_writable
+
+    find_prometheus()
+    find_haproxy()
+    check_writable()
+    names = ("the front door (--port)", "Prometheus (--prometheus-port)")
+    for value, what in zip(ports, names, strict=True):
+        if value is not None:
+            claim_port(value, what=what)
+
+
 def _up_local(
     experiment: Path | None,
     variant: str | None,
@@ -161,6 +197,8 @@ def _up_local(
     from hpalab.platforms.local import lab
 
     settings = _settings(experiment, variant)
+    _check_local_prerequisites(ports)
+    clean_stale_labs()
     started = time.monotonic()
     if foreground:
         lab.run_foreground(
@@ -217,6 +255,8 @@ def status(
     if platform == "kubernetes":
         _check_platform(platform, {"--lab-dir": lab_dir is not None, "--name": name != "default"})
         from hpalab.platforms.kubernetes.lifecycle import status as cluster_status
+
+        check_kubeconfigs(kubeconfig)
 
         out = io.StringIO() if as_json else sys.stdout
         report = cluster_status(
@@ -310,11 +350,25 @@ def down(
     wait: bool = typer.Option(
         True, "--wait/--no-wait", help=K8S + "return only once everything deleted is gone."
     ),
+    all_labs: bool = typer.Option(
+        False, "--all", help="Stop every local lab, runs' included, and clean up killed ones."
+    ),
 ) -> None:
     """Stop a stack and everything it started (also cleans up after a killed lab)."""
+    if all_labs:
+        given = {"--lab-dir": lab_dir is not None, "--name": name != "default"}
+        _check_platform(platform, {**given, **_cluster_options(context, namespace, kubeconfig)})
+        if platform != "local":
+            raise UsageError("--all stops local labs", hint="drop --platform kubernetes")
+        from hpalab.cli.cleanup import down_all
+
+        down_all()
+        return
     if platform == "kubernetes":
         _check_platform(platform, {"--lab-dir": lab_dir is not None, "--name": name != "default"})
         from hpalab.platforms.kubernetes.teardown import down as cluster_down
+
+        check_kubeconfigs(kubeconfig)
 
         cluster_down(
             context=context,

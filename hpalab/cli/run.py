@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,6 +18,7 @@ from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
 if TYPE_CHECKING:
     from hpalab.cli.gate import GateRequest
     from hpalab.orchestration.runner import RunOptions, RunResult
+from hpalab.cli.specfiles import load_checked_experiment
 from hpalab.orchestration.progress import (
     JsonProgress,
     PlainProgress,
@@ -24,9 +26,10 @@ from hpalab.orchestration.progress import (
     RichProgress,
 )
 from hpalab.results.schema import LOCK_FILE
-from hpalab.specs import LoadedExperiment, load_experiment
+from hpalab.specs import LoadedExperiment
 from hpalab.specs.eventchecks import check_platform
 from hpalab.specs.units import format_duration
+from hpalab.specs.yamlsafe import check_kubeconfigs
 
 PLATFORMS = ("local", "kubernetes")
 
@@ -90,8 +93,13 @@ def run(
     _check_keda_platform(loaded, platform, only=options.only)
     if dry_run:
         _print_plan(loaded, options, platform)
-        _check_can_run(options, platform)
+        _check_can_run(loaded, options, platform)
         return
+    _check_can_run(loaded, options, platform)  # every argument, before anything starts
+    if platform == "local":
+        from hpalab.cli.cleanup import clean_stale_labs
+
+        clean_stale_labs()
     factory = platform_factory(platform, context=context, namespace=namespace)
     progress = (
         JsonProgress()
@@ -129,10 +137,10 @@ def _load(experiment: Path | None, resume: Path | None) -> LoadedExperiment:
                 f"{resume} is not a run directory (no {LOCK_FILE})",
                 hint="pass a directory written by `hpalab run`",
             )
-        return load_experiment(resume / LOCK_FILE)
+        return load_checked_experiment(resume / LOCK_FILE)
     if experiment is None:
         raise UsageError("missing the experiment file", hint="hpalab run experiments/ramp.yaml")
-    return load_experiment(experiment)
+    return load_checked_experiment(experiment)
 
 
 def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) -> None:
@@ -162,19 +170,34 @@ def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) ->
     )
 
 
-def _check_can_run(options: RunOptions, platform: str) -> None:
+def _check_can_run(loaded: LoadedExperiment, options: RunOptions, platform: str) -> None:
     """What would stop the real run at once: the same checks it makes, without starting."""
+    from hpalab.orchestration.runner import select_trials
+
     if options.out_dir.exists() and not options.out_dir.is_dir():
         raise UsageError(
             f"--out {options.out_dir} is a file, not a directory",
             hint="pass a directory for the run directories, e.g. --out reports",
         )
+    existing = next(
+        p for p in (options.out_dir.absolute(), *options.out_dir.absolute().parents) if p.exists()
+    )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {options.out_dir}: {existing} is not writable",
+            hint="pass a directory you can write to, e.g. --out reports",
+        )
+    select_trials(loaded, options)  # --only names known variants
+    if platform == "kubernetes":
+        check_kubeconfigs(None)
     if platform == "local":
         from hpalab.platforms.local.frontdoor import find_haproxy
         from hpalab.platforms.local.prometheus import find_prometheus
+        from hpalab.platforms.local.registry import check_writable
 
         find_prometheus()
         find_haproxy()
+        check_writable()
 
 
 def _check_keda_platform(loaded: LoadedExperiment, platform: str, *, only: list[str]) -> None:

@@ -9,11 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hpalab.cli.specfiles import load_checked
 from hpalab.errors import SpecError, UsageError
 from hpalab.specs import Experiment, LoadedExperiment, LoadProfile, RateCurve, compile_profile
-from hpalab.specs import load_spec as _load_spec
 from hpalab.specs.eventchecks import check_platform
 from hpalab.specs.events import PLATFORM_SUPPORT, AnyEvent, event_end
+from hpalab.specs.loader import spec_warnings
 from hpalab.specs.units import format_duration
 from hpalab.specs.variants import spec_diff
 
@@ -43,22 +44,29 @@ def validate(
     loaded, problems = [], []
     for path in files:
         try:
-            loaded.append(_load_spec(path))
+            loaded.append(load_checked(path))
             if platform is not None and isinstance(loaded[-1], LoadedExperiment):
                 check_platform(loaded[-1], platform)
         except SpecError as error:
             problems.extend(error.problems)
     if problems:
         raise SpecError(problems)
+    warnings = [spec_warnings(path, item) for path, item in zip(files, loaded, strict=True)]
     if as_json:
-        typer.echo(json.dumps([_resolved(item) for item in loaded], indent=2))
+        resolved = [
+            {**_resolved(item), "warnings": [w.render() for w in found]}
+            for item, found in zip(loaded, warnings, strict=True)
+        ]
+        typer.echo(json.dumps(resolved, indent=2))
         return
     console = Console(highlight=False, soft_wrap=True)
-    for path, item in zip(files, loaded, strict=True):
+    for path, item, found in zip(files, loaded, warnings, strict=True):
         if isinstance(item, LoadedExperiment):
             _print_experiment(console, path, item)
         else:
             _print_profile(console, path, item)
+        for warning in found:
+            console.print(f"  warning: {warning.render()}", style="yellow", markup=False)
 
 
 def schema(
@@ -135,11 +143,13 @@ def _print_events(console: Console, events: list[AnyEvent]) -> None:
 
 def _print_profile(console: Console, path: Path, item: LoadProfile) -> None:
     curve = compile_profile(item.spec.stages)
+    # at most ~50,000 slices: a profile of weeks is summed as fast as one of minutes
+    step_s = max(0.1, curve.duration_s / 50_000)
     console.print(
         f"[bold]{path}[/]: LoadProfile [bold]{item.metadata.name}[/] is valid: "
         f"{len(item.spec.stages)} stages, {format_duration(curve.duration_s)}, "
         f"{item.spec.arrivals.process} arrivals, "
-        f"{curve.requests_between(0, curve.duration_s):,.0f} requests"
+        f"{curve.requests_between(0, curve.duration_s, step_s=step_s):,.0f} requests"
     )
     _print_chart(console, curve)
 

@@ -140,11 +140,23 @@ def _shortened(stage: AnyStage, segment: Segment, length_s: float, rate: float) 
 
 def check_url(url: str) -> str:
     """``url`` without a trailing slash, or a UsageError when it is not http(s)://host."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [ of an IPv6 address
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
             f"not an http(s) URL: {url!r}",
             hint="pass the app's base URL, e.g. --url http://127.0.0.1:8080",
+        )
+    try:
+        port = parts.port
+    except ValueError:  # urllib refuses ports outside 0-65535 only when asked for them
+        port = 0
+    if port == 0:
+        raise UsageError(
+            f"the URL's port is not a TCP port: {url!r}",
+            hint="use a port from 1 to 65535, e.g. --url http://127.0.0.1:8080",
         )
     if parts.path not in ("", "/") or parts.query:
         raise UsageError(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import hpalab
+from hpalab.lifetime import die_with_parent
 from hpalab.load.job import JOB_ENV, WORKER_ENV
 
 LOCUSTFILE = Path(__file__).resolve().parent / "worker" / "locustfile.py"
@@ -146,6 +147,8 @@ def _spawn(
             env=_environment(job_file, worker),
             # A group of their own keeps a terminal's Ctrl-C away: the driver stops them.
             process_group=0 if group is None else group,
+            # and no Locust outlives us, not even after a kill -9 (see hpalab.lifetime)
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 - only arms prctl
         )
     return LocustProcess(role, worker, proc, stderr)
 

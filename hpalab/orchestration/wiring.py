@@ -6,8 +6,6 @@ Imports are lazy: ``hpalab run --dry-run`` and ``hpalab validate`` never load th
 from __future__ import annotations
 
 import queue
-import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,24 +36,14 @@ def platform_factory(name: str, *, context: str | None, namespace: str) -> Platf
 
 def _local(loaded: LoadedExperiment) -> Platform:
     from hpalab.platforms.local.frontdoor import find_haproxy
-    from hpalab.platforms.local.platform import LocalPlatform
     from hpalab.platforms.local.prometheus import find_prometheus
+    from hpalab.platforms.local.runlab import RunPlatform
     from hpalab.platforms.local.settings import settings_from_spec
-
-    class RunPlatform(LocalPlatform):
-        """A local platform whose working directory (Prometheus data, logs) goes with it."""
-
-        def stop(self) -> None:
-            try:
-                super().stop()
-            finally:
-                shutil.rmtree(self.workdir, ignore_errors=True)
 
     find_prometheus()  # a missing binary is bad input: nothing is written or started
     find_haproxy()
     variant = loaded.variant(loaded.baseline)
-    workdir = Path(tempfile.mkdtemp(prefix="hpalab-run-"))
-    return RunPlatform(workdir, settings_from_spec(variant.spec))
+    return RunPlatform(settings_from_spec(variant.spec), experiment=str(loaded.path))
 
 
 def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str) -> Platform:

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hpalab.specs import yamlsafe
+
 _PROM_DURATION = re.compile(r"^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$")
 
 
@@ -168,28 +170,13 @@ class AdapterConfig(_Strict):
         return yaml.dump(self.to_yaml_dict(), Dumper=BlockDumper, sort_keys=False, width=1000)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Refuses duplicate mapping keys, as the adapter's strict YAML decoding does."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} already set in map", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def load_config_text(text: str) -> AdapterConfig:
     """Parse an adapter config file's text like the adapter (``yaml.UnmarshalStrict``).
 
     Raises ``yaml.YAMLError`` (syntax, duplicate keys) or pydantic's ``ValidationError``
     (unknown keys: ``extra_forbidden``; wrong types). An empty file is an empty config.
     """
-    data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    data = yamlsafe.load(text, unique_keys=True)
     return AdapterConfig.model_validate(data or {})
 
 

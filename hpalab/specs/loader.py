@@ -23,7 +23,13 @@ from hpalab.specs.eventchecks import timeline_problems
 from hpalab.specs.experiment import Experiment, ExperimentSpec
 from hpalab.specs.hpa import hpa_problems
 from hpalab.specs.keda.problems import keda_problems
-from hpalab.specs.profiles import LoadProfile, ProfileSpec, RateCurve, compile_profile
+from hpalab.specs.profiles import (
+    LoadProfile,
+    ProfileSpec,
+    RateCurve,
+    compile_profile,
+    profile_warnings,
+)
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
 from hpalab.specs.traces import load_trace_points
 from hpalab.specs.variants import PatchError, TrialPlan, apply_patch, plan_trials, plan_variants
@@ -98,6 +104,29 @@ def load_experiment(path: Path) -> LoadedExperiment:
     return loaded
 
 
+def spec_warnings(path: Path, loaded: LoadedExperiment | LoadProfile) -> list[Problem]:
+    """What a valid file asks for that hpalab changes by design, each at its place.
+
+    Today: a sine stage whose rate would go below 0 (it is clamped to 0).
+    """
+    source = parse_yaml(read_text(path), file=str(path))
+    at: tuple[str, ...] = ("spec", "stages")
+    if isinstance(loaded, LoadedExperiment):
+        stages = loaded.profile.stages
+        load = loaded.experiment.spec.load
+        if load.profile is not None:
+            profile_path = path.parent / load.profile
+            source = parse_yaml(read_text(profile_path), file=str(profile_path))
+        else:
+            at = ("spec", "load", "stages")
+    else:
+        stages = loaded.spec.stages
+    return [
+        source.problem((*at, index, field), message, "the run sends what the chart shows")
+        for index, field, message in profile_warnings(stages)
+    ]
+
+
 def _check_header(source: Source) -> str:
     data = source.data
     if not isinstance(data, dict):
@@ -121,7 +150,7 @@ def _check_header(source: Source) -> str:
             )
         )
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
         hint = f"did you mean {close[0]}?" if close else "write kind: Experiment or LoadProfile"
         problems.append(source.problem(("kind",), f"unknown kind {kind!r}", hint))

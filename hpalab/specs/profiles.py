@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from hpalab.specs.base import Header, SpecModel
 from hpalab.specs.units import Duration
@@ -22,7 +22,20 @@ from hpalab.specs.units import Duration
 Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
-class HoldStage(SpecModel):
+class TimedStage(SpecModel):
+    """A stage with a ``duration``: it must last, or it would silently vanish from the curve."""
+
+    @field_validator("duration", check_fields=False)
+    @classmethod
+    def _lasts(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(
+                "must be > 0: a stage that lasts 0 s would be dropped from the profile"
+            )
+        return value
+
+
+class HoldStage(TimedStage):
     """Keep a constant rate."""
 
     type: Literal["hold"] = Field(description="hold")
@@ -30,7 +43,7 @@ class HoldStage(SpecModel):
     rps: Rate | None = Field(None, description="rate in requests/s; default: the previous rate")
 
 
-class RampStage(SpecModel):
+class RampStage(TimedStage):
     """Change the rate linearly."""
 
     type: Literal["ramp"] = Field(description="ramp")
@@ -41,7 +54,7 @@ class RampStage(SpecModel):
     )
 
 
-class StepStage(SpecModel):
+class StepStage(TimedStage):
     """Jump to a rate at once and hold it."""
 
     type: Literal["step"] = Field(description="step")
@@ -49,7 +62,7 @@ class StepStage(SpecModel):
     rps: Rate = Field(description="the new rate, requests/s")
 
 
-class SpikeStage(SpecModel):
+class SpikeStage(TimedStage):
     """Jump to a peak, hold it briefly, fall back to the previous rate for the rest."""
 
     type: Literal["spike"] = Field(description="spike")
@@ -60,8 +73,22 @@ class SpikeStage(SpecModel):
     )
     base: Rate | None = Field(None, description="rate around the peak; default: previous rate")
 
+    @field_validator("peak_duration")
+    @classmethod
+    def _peak_fits(cls, value: float, info: ValidationInfo) -> float:
+        if value <= 0:
+            raise ValueError("must be > 0: a peak of 0 s sends no peak at all")
+        duration = info.data.get("duration")
+        if duration is not None and value > duration:
+            raise ValueError(
+                f"{value:g}s is longer than the stage's duration {duration:g}s, which would cut "
+                "the peak short (peakDuration defaults to 10s); make the stage longer or the "
+                "peak shorter"
+            )
+        return value
 
-class SineStage(SpecModel):
+
+class SineStage(TimedStage):
     """Oscillate around a mean: ``mean + amplitude · sin(2π t / period)``, never below 0."""
 
     type: Literal["sine"] = Field(description="sine")
@@ -114,6 +141,24 @@ class LoadProfile(Header):
 
     kind: Literal["LoadProfile"] = Field(description="LoadProfile")
     spec: ProfileSpec = Field(description="stages and arrivals")
+
+
+def profile_warnings(stages: Sequence[AnyStage]) -> list[tuple[int, str, str]]:
+    """``(stage index, field, message)`` for each value the curve clamps by design."""
+    out = []
+    for index, stage in enumerate(stages):
+        if isinstance(stage, SineStage) and stage.amplitude > stage.mean:
+            share = 0.5 - math.asin(stage.mean / stage.amplitude) / math.pi
+            out.append(
+                (
+                    index,
+                    "amplitude",
+                    f"the sine would go below 0 (mean {stage.mean:g} − amplitude "
+                    f"{stage.amplitude:g} = {stage.mean - stage.amplitude:g} requests/s): the "
+                    f"rate is clamped to 0 for {share:.0%} of each period",
+                )
+            )
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,11 +257,11 @@ def _stage_rate(stage: AnyStage, segment: Segment, t: float) -> float:
         case SineStage(mean=mean, amplitude=amplitude, period=period):
             return max(0.0, mean + amplitude * math.sin(2 * math.pi * t / period))
         case TraceStage(points=points, rate_scale=scale, time_scale=time_scale):
-            times = [p[0] * time_scale for p in points]
-            i = bisect.bisect_right(times, t)
+            # O(log n) per call: validate and the load driver ask for every second of the trace
+            i = bisect.bisect_right(points, t / time_scale, key=lambda point: point[0])
             if i >= len(points):
                 return points[-1][1] * scale
-            t0, r0 = times[i - 1], points[i - 1][1]
-            t1, r1 = times[i], points[i][1]
+            t0, r0 = points[i - 1][0] * time_scale, points[i - 1][1]
+            t1, r1 = points[i][0] * time_scale, points[i][1]
             return (r0 + (r1 - r0) * (t - t0) / (t1 - t0)) * scale if t1 > t0 else r1 * scale
     return segment.start_rps

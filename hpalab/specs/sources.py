@@ -15,8 +15,7 @@ from typing import Any
 import yaml
 
 from hpalab.errors import Problem, SpecError
-
-MAX_FILE_BYTES = 10 * 1024 * 1024
+from hpalab.specs.yamlsafe import MAX_FILE_BYTES, BoundedLoader, yaml_error_problem
 
 PathKey = tuple[str | int, ...]
 
@@ -61,15 +60,24 @@ def read_text(path: Path, *, display: str | None = None) -> str:
         raise SpecError.single(name, "file not found", hint="check the path and its spelling")
     if path.is_dir():
         raise SpecError.single(name, "is a directory, not a file", hint="name a .yaml file")
+    if not path.is_file():  # /dev/zero or a pipe would be read for ever
+        raise SpecError.single(name, "not a regular file (a device or a pipe?)", hint="name a file")
+    too_big = SpecError.single(
+        name,
+        "file is over 10 MB; spec files are limited to 10 MB",
+        hint="a spec this large is a mistake; put long traces in a CSV trace file",
+    )
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SpecError.single(
-                name,
-                f"file is {size / 1e6:.1f} MB; spec files are limited to 10 MB",
-                hint="a spec this large is a mistake; put long traces in a CSV trace file",
-            )
-        raw = path.read_bytes()
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise too_big
+        with path.open("rb") as file:  # bounded even if the file grows while it is read
+            chunks, total = [], 0
+            while chunk := file.read(1 << 16):
+                total += len(chunk)
+                if total > MAX_FILE_BYTES:
+                    raise too_big
+                chunks.append(chunk)
+        raw = b"".join(chunks)
     except PermissionError as error:
         raise SpecError.single(name, "permission denied", hint="make it readable") from error
     except OSError as error:
@@ -90,10 +98,17 @@ def read_text(path: Path, *, display: str | None = None) -> str:
 
 
 def parse_yaml(text: str, *, file: str) -> Source:
-    """Parse one YAML document, refusing duplicate keys, and record where values stand."""
+    """Parse one YAML document, refusing duplicate keys, and record where values stand.
+
+    The document is read by :class:`~hpalab.specs.yamlsafe.BoundedLoader`: characters YAML
+    forbids, deep nesting and alias bombs are problems with a line, never a crash.
+    """
     if not text.strip():
         raise SpecError.single(file, "file is empty", hint="start from a file in experiments/")
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = BoundedLoader(text)
+    except yaml.YAMLError as error:
+        raise SpecError([yaml_error_problem(error, file=file, text=text)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -104,10 +119,8 @@ def parse_yaml(text: str, *, file: str) -> Source:
         if problems:
             raise SpecError(problems)
         source.data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as error:
-        raise _yaml_problem(error, file) from error
     except yaml.YAMLError as error:
-        raise SpecError.single(file, f"invalid YAML: {error}") from error
+        raise SpecError([yaml_error_problem(error, file=file, text=text)]) from None
     finally:
         loader.dispose()
     return source
@@ -118,8 +131,20 @@ def _index(node: yaml.Node, path: PathKey, source: Source, problems: list[Proble
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value)
             line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    Problem(
+                        source.file,
+                        dotted(path),
+                        "a key must be a plain name, not a list or a mapping",
+                        "remove the `?` or the brackets around the key",
+                        line,
+                        key_node.start_mark.column + 1,
+                    )
+                )
+                continue
+            key = str(key_node.value)
             if key in seen:
                 problems.append(
                     Problem(
@@ -139,22 +164,3 @@ def _index(node: yaml.Node, path: PathKey, source: Source, problems: list[Proble
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _index(item, (*path, index), source, problems)
-
-
-def _yaml_problem(error: yaml.MarkedYAMLError, file: str) -> SpecError:
-    mark = error.problem_mark or error.context_mark
-    problem = error.problem or error.context or "invalid YAML"
-    hint = "check the indentation and the quoting near this place"
-    if "\\t" in problem or "\t" in problem:
-        problem = "tab character: YAML indentation must use spaces"
-        hint = "replace the tabs with spaces"
-    elif "single document" in (error.context or ""):
-        problem = "more than one YAML document in the file"
-        hint = "put one experiment or profile in each file (remove the extra ---)"
-    return SpecError.single(
-        file,
-        f"YAML syntax error: {problem}",
-        hint=hint,
-        line=mark.line + 1 if mark else None,
-        column=mark.column + 1 if mark else None,
-    )

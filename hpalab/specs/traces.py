@@ -36,6 +36,10 @@ def load_trace_points(path: Path) -> list[tuple[float, float]]:
         points.append((float(row[0]), float(row[1])))
     if not problems and not points:
         problems.append(Problem(str(path), "", "the trace has no rows", "add t_s,rps rows"))
+    elif not problems and len(points) < 2:
+        problems.append(
+            Problem(str(path), "", "a trace of one row lasts 0 s", "add a row at a later t_s")
+        )
     elif not problems and points[0][0] != 0:
         problems.append(Problem(str(path), "", "the first row must be at t_s = 0", None, None))
     if problems:

@@ -64,7 +64,12 @@ def compile_filters(filters: Iterable[tuple[str, str]], name_matches: str) -> li
     """Series filters plus the implicit ``is: name.matches`` filter."""
     out = [SeriesFilter.build(is_, is_not) for is_, is_not in filters]
     if name_matches:
-        out.append(SeriesFilter.build(name_matches, ""))
+        try:
+            out.append(SeriesFilter(compile_go(name_matches), True))
+        except GoRegexError as error:
+            raise AdapterError(
+                "config", f"cannot compile name.matches {name_matches!r}: {error}"
+            ) from error
     return out
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from hpalab.errors import PlatformError, PrerequisiteError
+from hpalab.lifetime import die_with_parent
 
 _FORWARDING = re.compile(rb"Forwarding from 127\.0\.0\.1:(\d+)")
 
@@ -69,7 +70,13 @@ class PortForward:
                 hint="install kubectl, or pass the Prometheus URL (e.g. its NodePort)",
             )
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=self._stderr)
+        self.process = subprocess.Popen(
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            # kubectl goes with us even after a kill -9 (see hpalab.lifetime)
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 - only arms prctl
+        )
         ports: queue.Queue[int | None] = queue.Queue()
         assert self.process.stdout is not None
         self._reader = threading.Thread(

@@ -21,6 +21,7 @@ import yaml
 
 from hpalab.errors import PlatformError, PrerequisiteError
 from hpalab.platforms.kubernetes.objects import INSTANCE, MANAGED_BY, NAME, Obj
+from hpalab.specs import yamlsafe
 
 Downloader = Callable[[str], bytes]
 VERSION_ANNOTATION = "hpalab.dev/upstream-version"
@@ -162,16 +163,6 @@ def _from_module(component: Component, *, cache: Path, download: Downloader | No
     return yaml.safe_dump_all(docs, sort_keys=False).encode()
 
 
-class _ManifestLoader(yaml.SafeLoader):
-    """A safe loader that reads a bare ``=`` as the string it is in Kubernetes manifests
-    (YAML 1.1's ``value`` tag, which PyYAML resolves but cannot construct; CRD enums use it)."""
-
-
-_ManifestLoader.add_constructor(  # type: ignore[type-var]
-    "tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str
-)
-
-
 def upstream_objects(
     component: Component, data: bytes, *, instance: str, kubelet_insecure_tls: bool = False
 ) -> list[Obj]:
@@ -181,7 +172,9 @@ def upstream_objects(
     with self-signed kubelet certificates (kind, minikube) need.
     """
     try:
-        docs = [d for d in yaml.load_all(data, Loader=_ManifestLoader) if isinstance(d, dict)]
+        # release files can come from --manifests-dir: read them as every user YAML is read,
+        # with room for CRDs, whose schemas hold tens of thousands of values each
+        docs = [d for d in yamlsafe.load_all(data, max_values=1_000_000) if isinstance(d, dict)]
     except yaml.YAMLError as error:
         raise PlatformError(
             f"{component.file} is not YAML: {error}", hint="fetch it again"

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,8 +23,8 @@ from types import FrameType
 from typing import Any
 
 from hpalab.errors import HpalabError, PlatformError, PrerequisiteError, UsageError
+from hpalab.platforms.local import registry
 from hpalab.platforms.local.labstate import (
-    ENV_LAB_ID,
     ERROR_FILE,
     LAB_FILE,
     LOG_FILE,
@@ -38,9 +37,12 @@ from hpalab.platforms.local.labstate import (
     process_identity,
     read_json,
     read_lab,
+    start_record,
+    state_dir,
     write_json,
 )
 from hpalab.platforms.local.platform import LocalPlatform
+from hpalab.platforms.local.registry import register, unregister
 from hpalab.platforms.local.settings import LabSettings
 
 STATUS_PERIOD_S = 1.0
@@ -70,7 +72,9 @@ def _stop_on_signals() -> Iterator[None]:
 
 
 def _refuse_running(lab_dir: Path) -> None:
-    clean_stale(lab_dir)
+    stale = read_lab(lab_dir)
+    if clean_stale(lab_dir) is not None and stale is not None:
+        unregister(str(stale.data.get("lab_id")))
     record = read_lab(lab_dir)
     if record is not None and record.alive:
         raise UsageError(
@@ -103,7 +107,8 @@ def run_foreground(
     ensure_lab_dir(lab_dir)
     _refuse_running(lab_dir)
     (lab_dir / ERROR_FILE).unlink(missing_ok=True)
-    record = _new_record(lab_dir, experiment)
+    record = start_record(lab_dir, experiment=experiment)
+    register(lab_dir, record, kind="up")
     platform = LocalPlatform(lab_dir, settings, port=port, prometheus_port=prometheus_port)
     try:
         with _stop_on_signals(), platform:
@@ -128,6 +133,7 @@ def run_foreground(
         # error.json stays for the process that started this one; it is cleared on next start
         for name in (LAB_FILE, STATUS_FILE):
             (lab_dir / name).unlink(missing_ok=True)
+        unregister(record["lab_id"])
 
 
 def _serve(lab_dir: Path, record: dict[str, Any], platform: LocalPlatform) -> None:
@@ -141,21 +147,6 @@ def _serve(lab_dir: Path, record: dict[str, Any], platform: LocalPlatform) -> No
                 hint="keep the lab directory while the lab runs; `hpalab down` stops it",
             ) from error
         time.sleep(STATUS_PERIOD_S)
-
-
-def _new_record(lab_dir: Path, experiment: str | None) -> dict[str, Any]:
-    lab_id = uuid.uuid4().hex
-    os.environ[ENV_LAB_ID] = lab_id  # inherited by every child: found even if we are killed
-    record: dict[str, Any] = {
-        "lab_id": lab_id,
-        "lab_process": process_identity(os.getpid()),
-        "state": "starting",
-        "started_at": _now_iso(),
-        "experiment": experiment,
-        "pids": {},
-    }
-    write_json(lab_dir / LAB_FILE, record)
-    return record
 
 
 def _record_pids(lab_dir: Path, record: dict[str, Any], platform: LocalPlatform) -> None:
@@ -234,12 +225,14 @@ def _terminate_lab(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def stop_lab(lab_dir: Path, *, timeout_s: float = 15.0) -> dict[str, Any]:
-    """Stop the lab in ``lab_dir``: SIGTERM, wait, then SIGKILL whatever is left.
+def stop_lab(
+    lab_dir: Path, *, record: LabRecord | None = None, timeout_s: float = 15.0
+) -> dict[str, Any]:
+    """Stop the lab in ``lab_dir`` (or of ``record``): SIGTERM, wait, then SIGKILL the rest.
 
     Returns ``{"running": bool, "stale": bool, "killed": [pids]}``; no lab is not an error.
     """
-    record = read_lab(lab_dir)
+    record = record or read_lab(lab_dir)
     if record is None:
         return {"running": False, "stale": False, "killed": []}
     was_alive = record.alive
@@ -250,7 +243,29 @@ def stop_lab(lab_dir: Path, *, timeout_s: float = 15.0) -> dict[str, Any]:
             time.sleep(0.02)
     killed = kill_leftovers(record)
     clear_state(lab_dir)
+    unregister(str(record.data.get("lab_id")))
     return {"running": was_alive, "stale": not was_alive, "killed": killed}
+
+
+def stop_all_labs(*, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    """Stop every registered lab, runs' included, and every lab in the default labs directory.
+
+    A run gets SIGTERM like Ctrl-C: it saves what it has and stops; ``timeout_s`` seconds
+    later whatever is left is killed. Returns one :func:`stop_lab` result per lab, with its
+    ``lab_dir`` and ``kind``.
+    """
+    results, seen = [], set()
+    for entry in registry.entries():
+        result = stop_lab(entry.lab_dir, record=entry.record(), timeout_s=timeout_s)
+        registry.forget(entry)
+        results.append({"lab_dir": str(entry.lab_dir), "kind": entry.kind, **result})
+        seen.add(entry.lab_dir)
+    # labs started before the registry existed live only in their directory
+    for lab_file in sorted((state_dir() / "labs").glob(f"*/{LAB_FILE}")):
+        if lab_file.parent not in seen:
+            result = stop_lab(lab_file.parent, timeout_s=timeout_s)
+            results.append({"lab_dir": str(lab_file.parent), "kind": "up", **result})
+    return results
 
 
 def lab_status(lab_dir: Path) -> dict[str, Any]:

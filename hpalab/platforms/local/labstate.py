@@ -4,6 +4,12 @@ One directory per lab holds everything: ``lab.json`` (the lab process, its URLs 
 every process it started), ``status.json`` (rewritten every second while it runs), the logs,
 and Prometheus' data. Every process of a lab carries ``HPALAB_LAB_ID`` in its environment, so
 a lab whose supervisor was killed can still be cleaned up completely.
+
+Every lab, the one ``hpalab run`` starts included, is also registered in the well-known state
+directory (``$HPALAB_STATE_DIR``, else ``$XDG_STATE_HOME/hpalab``, else
+``~/.local/state/hpalab``) under ``registry/<lab id>.json``, wherever its own directory is.
+``hpalab down --all`` and the next ``hpalab run`` or ``hpalab up`` read the registry and clean
+up after labs whose process is gone.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import contextlib
 import json
 import os
 import signal
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,8 @@ from hpalab.errors import PrerequisiteError
 from hpalab.platforms.local.processes import signal_group, wait_gone
 
 ENV_LAB_DIR = "HPALAB_LAB_DIR"
+ENV_STATE_DIR = "HPALAB_STATE_DIR"
+REGISTRY = "registry"
 ENV_LAB_ID = "HPALAB_LAB_ID"
 LAB_FILE = "lab.json"
 STATUS_FILE = "status.json"
@@ -29,27 +39,46 @@ ERROR_FILE = "error.json"
 LOG_FILE = "lab.log"
 
 
-def default_lab_dir(name: str = "default") -> Path:
-    """``$HPALAB_LAB_DIR``, else ``$XDG_STATE_HOME/hpalab/labs/<name>`` (``~/.local/state``)."""
-    explicit = os.environ.get(ENV_LAB_DIR)
+def state_dir() -> Path:
+    """``$HPALAB_STATE_DIR``, else ``$XDG_STATE_HOME/hpalab``, else ``~/.local/state/hpalab``."""
+    explicit = os.environ.get(ENV_STATE_DIR)
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "hpalab" / "labs" / name
+    return Path(base) / "hpalab"
+
+
+def default_lab_dir(name: str = "default") -> Path:
+    """``$HPALAB_LAB_DIR``, else ``<state dir>/labs/<name>``."""
+    explicit = os.environ.get(ENV_LAB_DIR)
+    if explicit:
+        return Path(explicit)
+    return state_dir() / "labs" / name
+
+
+def registry_dir() -> Path:
+    """Where every running lab has an entry: ``<state dir>/registry``."""
+    return state_dir() / REGISTRY
 
 
 def ensure_lab_dir(path: Path) -> Path:
     """Create the lab directory; a path that cannot be written is a ``PrerequisiteError``."""
+    return ensure_writable(
+        path,
+        what="as the lab directory",
+        hint=f"pass --lab-dir with a writable directory or set {ENV_LAB_DIR}",
+    )
+
+
+def ensure_writable(path: Path, *, what: str, hint: str) -> Path:
+    """Create the directory ``path``; one that cannot be written is a ``PrerequisiteError``."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".writable"
         probe.write_text("")
         probe.unlink()
     except OSError as error:
-        raise PrerequisiteError(
-            f"cannot use {path} as the lab directory: {error.strerror}",
-            hint=f"pass --lab-dir with a writable directory or set {ENV_LAB_DIR}",
-        ) from error
+        raise PrerequisiteError(f"cannot use {path} {what}: {error.strerror}", hint=hint) from error
     return path
 
 
@@ -67,6 +96,26 @@ def read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def start_record(lab_dir: Path, *, experiment: str | None) -> dict[str, Any]:
+    """A new lab's record, written to ``lab.json``; this process becomes the lab process.
+
+    Sets ``HPALAB_LAB_ID`` in this process's environment, so every child inherits it and is
+    found even if this process is killed.
+    """
+    lab_id = uuid.uuid4().hex
+    os.environ[ENV_LAB_ID] = lab_id
+    record: dict[str, Any] = {
+        "lab_id": lab_id,
+        "lab_process": process_identity(os.getpid()),
+        "state": "starting",
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "experiment": experiment,
+        "pids": {},
+    }
+    write_json(lab_dir / LAB_FILE, record)
+    return record
 
 
 def process_identity(pid: int) -> list[float] | None:

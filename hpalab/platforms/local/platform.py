@@ -388,6 +388,8 @@ class LocalPlatform(Platform):
             if stop.is_set() or self._stopping:
                 return
             try:
+                # the new Prometheus dies with the executor thread that starts it (see
+                # hpalab.lifetime); that thread lives until stop() closes the loop
                 await asyncio.to_thread(prom.start)
                 state = {"state": "restarted", "pid": prom.pid}
             except HpalabError as error:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from hpalab.errors import PrerequisiteError
+from hpalab.lifetime import die_with_parent
 
 
 def spawn(
@@ -19,7 +20,9 @@ def spawn(
     """Start ``argv`` in a new session (its own process group), output appended to ``log``.
 
     A new session keeps a terminal's Ctrl-C from reaching the child directly: the lab decides
-    the shutdown order (stop routing, drain, then terminate).
+    the shutdown order (stop routing, drain, then terminate). The child dies with this process
+    even when it is killed with SIGKILL (:func:`hpalab.lifetime.die_with_parent`), so call this
+    only from a thread that lives as long as the child should.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -30,6 +33,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=env,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 - only arms prctl, see hpalab.lifetime
         )
 
 

@@ -97,3 +97,9 @@ def test_wrong_shape_is_bad_input(tmp_path, capsys):
 def test_adapter_command_reads_files_the_same_way(tmp_path, capsys):
     assert run(["conformance", "adapter", str(tmp_path / "absent.json")]) == 2
     assert "no such case file" in capsys.readouterr().err
+
+
+def test_json_nested_thousands_deep_is_bad_input_not_a_traceback(tmp_path, capsys):
+    path = write(tmp_path, "[" * 100_000)
+    assert run(["conformance", "hpa", str(path)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import pytest
 
 from hpalab.errors import PlatformError, PrerequisiteError
 from hpalab.platforms.kubernetes.portforward import PortForward
+from tests.unit.orphans import assert_child_dies_with_parent
 
 
 def _kubectl(tmp_path, body: str):
@@ -117,3 +118,16 @@ def test_a_silent_kubectl_is_given_up_on_after_the_timeout(tmp_path):
     with pytest.raises(PlatformError, match=r"did not start within 0\.5 s: no output"):
         forward.start()
     assert forward.process is None
+
+
+def test_kubectl_dies_with_a_killed_hpalab(tmp_path):
+    """A kill -9 of the process that started the port-forward takes kubectl with it."""
+    kubectl = _kubectl(tmp_path, 'echo "Forwarding from 127.0.0.1:41234 -> 9090"\nexec sleep 60\n')
+    assert_child_dies_with_parent(
+        "import sys, time\n"
+        "from hpalab.platforms.kubernetes.portforward import PortForward\n"
+        f"f = PortForward(namespace='n', target='svc/p', remote_port=1, kubectl={kubectl!r})\n"
+        "f.start()\n"
+        "print(f.process.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )

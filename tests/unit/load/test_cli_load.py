@@ -26,6 +26,9 @@ def closed_port():
         (["--url", "http://127.0.0.1:1", "--duration", "abc"], "bad --duration"),
         (["--url", "http://127.0.0.1:1", "--duration", "0s"], "must be > 0"),
         (["--url", "http://127.0.0.1:1", "--variant", "x"], "needs an experiment"),
+        (["--url", "http://127.0.0.1:99999"], "not a TCP port"),
+        (["--url", "http://127.0.0.1:0"], "not a TCP port"),
+        (["--url", "http://[::1"], "not an http(s) URL"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_hint(capsys, args, message):
