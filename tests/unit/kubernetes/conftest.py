@@ -14,7 +14,10 @@ EXPERIMENTS = ROOT / "experiments"
 
 @pytest.fixture
 def api() -> FakeApi:
-    return FakeApi()
+    fake = FakeApi()
+    # Prometheus' running configuration, recorded from a real cluster: the variant waits read it.
+    fake.load("real/prometheus_status_config")
+    return fake
 
 
 @pytest.fixture
