@@ -4,6 +4,7 @@
   warm (what a version bump of hpalab's own program or a wiped ~/.cache/hpalab costs); the
   cold build is timed by `.ci/run` on a fresh machine, where it prints "cluster build took";
 - `up` to node Ready and to CoreDNS answering (median of 3 ups), and `down`;
+  (``--no-build`` skips it: it relinks every program, about 10 minutes on 2 cores);
 - pod create → Ready for the sample app (median of 10 pods, each timed from the create call
   to the watch event that shows it Ready), against a bare `python -c pass` start on the host
   as the baseline of the same run;
@@ -116,7 +117,8 @@ def control_plane_rss(cluster: ClusterConfig) -> float:
 
 
 def main() -> None:
-    print(f"warm build (compile cache warm, empty binary cache): {warm_build():.0f} s")
+    if "--no-build" not in sys.argv[1:]:
+        print(f"warm build (compile cache warm, empty binary cache): {warm_build():.0f} s")
     building.build(lifecycle.PROGRAMS)
     node, dns, downs = up_down()
     each = ", ".join(f"{x:.1f}" for x in node)
