@@ -2,9 +2,9 @@
 
 - the warm build: every program rebuilt into an empty binary cache while Go's compile cache is
   warm (what a version bump of hpalab's own program or a wiped ~/.cache/hpalab costs); the
-  cold build is timed by `.ci/run` on a fresh machine, where it prints "cluster build took";
+  cold build is timed by `.ci/run` on a fresh machine, where it prints "cluster build took"
+  (``--no-build`` skips the warm build: it relinks every program, many minutes on 2 cores);
 - `up` to node Ready and to CoreDNS answering (median of 3 ups), and `down`;
-  (``--no-build`` skips it: it relinks every program, about 10 minutes on 2 cores);
 - pod create → Ready for the sample app (median of 10 pods, each timed from the create call
   to the watch event that shows it Ready), against a bare `python -c pass` start on the host
   as the baseline of the same run;
