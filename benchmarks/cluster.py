@@ -139,7 +139,12 @@ def main() -> None:
         )
         time.sleep(5)
         rss = control_plane_rss(cluster)
-        print(f"control-plane RSS with 10 sample-app pods: {rss:.0f} MiB (target ≤ 1536)")
+        print(
+            print(
+                "RSS of the components and all their children (shims and containers too), "
+                f"10 sample-app pods: {rss:.0f} MiB"
+            )
+        )
     finally:
         lifecycle.down(NAME)
 
