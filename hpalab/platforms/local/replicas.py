@@ -28,6 +28,10 @@ class ReplicaTemplate:
     """The container's CPU request, the denominator of CPU utilization."""
     shutdown_timeout_s: float = 30.0
     """How long the app lets in-flight requests finish after SIGTERM."""
+    concurrency: int = 0
+    """Worker slots per replica; 0 for no limit."""
+    queue_limit: int | None = None
+    """Requests that may wait for a slot before 503; None for no limit."""
 
     def template_hash(self) -> str:
         """A stable 10-character hash, like a Deployment's ``pod-template-hash``."""
@@ -52,6 +56,9 @@ class ReplicaTemplate:
             repr(self.shutdown_timeout_s),
             "--pod-name",
             pod,
+            "--concurrency",
+            str(self.concurrency),
+            *(["--queue-limit", str(self.queue_limit)] if self.queue_limit is not None else []),
         ]
 
 
