@@ -39,7 +39,7 @@ def test_slo_tolerance_and_windows(ramp):
     slo = specparams.slo(spec)
     assert (slo.latency_ms, slo.percentile, slo.error_rate) == (500, 95, 0.01)
     assert specparams.tolerance(spec) == 0.1
-    assert specparams.stabilization_s(spec) == 60
+    assert specparams.stabilization_s(spec) == 30
     assert specparams.settings(spec)["policies"] == "default"
     # the table shows the HPA's target, not the replica's capacity
     assert specparams.settings(spec)["target"] == "10 rps/pod"
