@@ -47,12 +47,13 @@ class SimPod:
     marks: list[tuple[float, int]] = field(default_factory=list)
     """(t_s, ok) at each count, for CPU usage over a window."""
 
-    def complete(self, done_s: float) -> None:
-        """Remember an accepted request completing at ``done_s``."""
+    def complete(self, done: list[float]) -> None:
+        """Remember accepted requests completing at the times ``done``."""
         if self.monotone:
-            self.pending.append(done_s)
+            self.pending.extend(done)
         else:
-            heapq.heappush(self.pending, done_s)
+            for done_s in done:
+                heapq.heappush(self.pending, done_s)
 
     def count_until(self, t_s: float) -> int:
         """Count the completions up to ``t_s`` into ``ok`` and return it."""

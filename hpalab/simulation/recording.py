@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from hpalab.autoscaling.hpa import SyncResult
 from hpalab.autoscaling.hpa.readout import decision_detail, first_metric
 from hpalab.collectors.hpa import hpa_signals
@@ -45,10 +47,12 @@ class Recorder:
         self, *, warmup_s: float, end_s: float, offered: tuple[float, ...], spec: ExperimentSpec
     ) -> None:
         self.first = -math.floor(warmup_s)
-        seconds = math.ceil(end_s) - self.first + 2
-        self.responses = [0] * seconds
-        self.errors = [0] * seconds
-        self.latencies: list[list[float]] = [[] for _ in range(seconds)]
+        self.served: list[float] = []
+        """Arrival times of the requests a replica accepted."""
+        self.done: list[float] = []
+        """Their completion times, in the same order."""
+        self.refused: list[float] = []
+        """Arrival times of the requests refused at once (503: queue full or no replica)."""
         self.offered = offered
         self.spec = spec
         self.hpa = spec.hpa.to_kubernetes()
@@ -57,21 +61,8 @@ class Recorder:
         self.events: list[tuple[float, str, str, dict[str, Any]]] = []
         self.counters: list[tuple[float, str, float]] = []
         self.last: SyncResult | None = None
-
-    def ok(self, t_s: float, latency_s: float) -> None:
-        """A response at ``t_s`` after ``latency_s``."""
-        index = math.floor(t_s) - self.first
-        if 0 <= index < len(self.responses):
-            self.responses[index] += 1
-            self.latencies[index].append(latency_s)
-
-    def error(self, t_s: float, latency_s: float) -> None:
-        """A failed response (503) at ``t_s``."""
-        index = math.floor(t_s) - self.first
-        if 0 <= index < len(self.responses):
-            self.responses[index] += 1
-            self.errors[index] += 1
-            self.latencies[index].append(latency_s)
+        self.metric: tuple[float | None, float | None] = first_metric({}, self.hpa)
+        """(current value, target) of the first metric at the last sync."""
 
     def event(self, t_s: float, kind: str, obj: str, detail: dict[str, Any]) -> None:
         self.events.append((round(t_s, 3), kind, obj, detail))
@@ -79,15 +70,16 @@ class Recorder:
     def decision(self, t_s: float, current: int, result: SyncResult) -> None:
         """An HPA sync, with the detail the local control plane records."""
         self.last = result
+        self.metric = first_metric(result.status, self.hpa)
         self.event(t_s, "hpa_decision", "hpa/sample-app", decision_detail(current, result))
 
     def tick(self, t_s: float, trial: _Trial) -> None:
         """Sample the platform at a whole second."""
-        status = dict(self.last.status) if self.last is not None else {}
-        value, target = first_metric(status, self.hpa)
+        desired = self.last.status.get("desiredReplicas") if self.last is not None else None
+        value, target = self.metric
         view = _View(
             spec_replicas=trial.replicas,
-            desired_replicas=int(status.get("desiredReplicas", trial.replicas)),
+            desired_replicas=int(trial.replicas if desired is None else desired),
             ready_replicas=sum(p.is_ready(t_s) and p.terminating_s is None for p in trial.pods),
             metric_value=value,
             metric_target=target,
@@ -100,27 +92,42 @@ class Recorder:
             if pod.scraped_total is not None:
                 self.counters.append((t_s, pod.name, pod.scraped_total))
 
-    def output(self, trial_id: str) -> TrialOutput:
-        """Every row of the trial, load signals included."""
+    def output(self, trial_id: str, *, overhead_s: float) -> TrialOutput:
+        """Every row of the trial, load signals included (``overhead_s`` is what the client
+        and front door add to each response time)."""
         from hpalab.simulation.trial import TrialOutput
 
-        for index, offered in enumerate(self.offered):
-            self.signals.extend(self._load_second(self.first + index, index, offered))
+        self.signals.extend(self._load_signals(overhead_s))
         return TrialOutput(trial_id, self.signals, self.events, self.counters)
 
-    def _load_second(self, t: int, index: int, offered: float) -> list[tuple[float, str, float]]:
-        responses = self.responses[index] if index < len(self.responses) else 0
-        rows = [
-            (float(t), "offered_rps", offered),
-            (float(t), "achieved_rps", float(responses)),
-            (float(t), "error_rate", self.errors[index] / responses if responses else 0.0),
-        ]
-        if responses:
-            ordered = sorted(self.latencies[index])
-            for q, name in _PERCENTILES:
-                rank = max(1, math.ceil(q / 100 * len(ordered)))
-                ms = ordered[rank - 1] * 1000.0
-                rows.append((float(t), name, bucket_value(bucket_of(ms))))
+    def _load_signals(self, overhead_s: float) -> list[tuple[float, str, float]]:
+        """Responses per second ``[t, t + 1)`` by the time they end, errors and percentiles."""
+        served, done = np.array(self.served), np.array(self.done)
+        refused = np.array(self.refused)
+        ends = np.concatenate((done, refused)) + overhead_s
+        latency = np.concatenate((done - served, np.zeros(len(refused)))) + overhead_s
+        failed = np.concatenate((np.zeros(len(done), bool), np.ones(len(refused), bool)))
+        second = np.floor(ends).astype(np.int64) - self.first
+        keep = (second >= 0) & (second < len(self.offered))
+        second, latency, failed = second[keep], latency[keep], failed[keep]
+        size = len(self.offered)
+        responses = np.bincount(second, minlength=size)
+        errors = np.bincount(second, weights=failed, minlength=size)
+        order = np.lexsort((latency, second))
+        ranked = latency[order]
+        starts = np.concatenate(([0], np.cumsum(responses)[:-1]))
+        rows: list[tuple[float, str, float]] = []
+        for index, offered in enumerate(self.offered):
+            t, n = float(self.first + index), int(responses[index])
+            rows += [
+                (t, "offered_rps", offered),
+                (t, "achieved_rps", float(n)),
+                (t, "error_rate", float(errors[index]) / n if n else 0.0),
+            ]
+            for q, name in _PERCENTILES if n else ():
+                rank = max(1, math.ceil(q / 100 * n))
+                ms = float(ranked[starts[index] + rank - 1]) * 1000.0
+                rows.append((t, name, bucket_value(bucket_of(ms))))
         return rows
 
     def cpu_seconds(self, pod: SimPod, t0: float, t1: float) -> float:

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -86,32 +85,25 @@ def simulate_experiment(
 
 def _append(writer: RunWriter, output: TrialOutput) -> None:
     trial = output.trial_id
-    writer.append(
-        TIMESERIES,
-        ({"trial_id": trial, "t_s": t, "signal": s, "value": v} for t, s, v in output.signals),
-    )
-    writer.append(
+    writer.append_rows(TIMESERIES, ((trial, t, s, v) for t, s, v in output.signals))
+    writer.append_rows(
         EVENTS,
         (
-            {"trial_id": trial, "t_s": t, "kind": kind, "object": obj, "detail": detail}
+            (trial, t, kind, obj, json.dumps(detail, sort_keys=True, separators=(",", ":")))
             for t, kind, obj, detail in output.events
         ),
     )
-    writer.append(PROMETHEUS, _counter_rows(trial, output.counters))
+    writer.append_rows(PROMETHEUS, _counter_rows(trial, output.counters))
 
 
-def _counter_rows(trial: str, counters: list[tuple[float, str, float]]) -> Iterable[dict[str, Any]]:
+def _counter_rows(
+    trial: str, counters: list[tuple[float, str, float]]
+) -> Iterable[tuple[str, float, str, str, float]]:
     labels: dict[str, str] = {}
     for t, pod, value in counters:
         if pod not in labels:
             labels[pod] = json.dumps({"namespace": "default", "pod": pod}, sort_keys=True)
-        yield {
-            "trial_id": trial,
-            "t_s": t,
-            "query": COUNTER_QUERY,
-            "labels": labels[pod],
-            "value": value,
-        }
+        yield (trial, t, COUNTER_QUERY, labels[pod], value)
 
 
 def _manifest(

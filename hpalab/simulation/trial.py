@@ -13,6 +13,7 @@ randomness comes from generators seeded by the caller.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import random
@@ -134,7 +135,7 @@ class _Trial:
 
     def run(self) -> TrialOutput:
         self.start()
-        arrivals = self.data.arrivals
+        arrivals: list[float] = self.data.arrivals.tolist()
         index, total = 0, len(arrivals)
         while self.heap:
             t_s, kind, _, payload = heapq.heappop(self.heap)
@@ -150,34 +151,36 @@ class _Trial:
                 self._sync(t_s)
             else:
                 self._transition(payload, t_s)
-        return self.recorder.output(self.data.trial_id)
+        return self.recorder.output(self.data.trial_id, overhead_s=self.overhead_s)
 
-    def _route(self, arrivals: Any, index: int, until: float) -> int:
-        """Send the arrivals before ``until`` to the Ready replicas; returns the next index."""
-        ready, rng, overhead = self.routable, self.rng, self.overhead_s
-        record_ok, record_error = self.recorder.ok, self.recorder.error
-        n = len(ready)
-        total = len(arrivals)
-        rr = self.rr
-        while index < total:
-            a = float(arrivals[index])
-            if a >= until:
-                break
-            index += 1
-            if n == 0:  # the front door has no server: 503 at once
-                record_error(a + overhead, overhead)
+    def _route(self, arrivals: list[float], index: int, until: float) -> int:
+        """Send the arrivals before ``until`` to the Ready replicas; returns the next index.
+
+        Round robin sends arrival ``j`` of the batch to replica ``(rr + j) mod n``, so each
+        replica's share is a strided slice, offered to its queue in one call.
+        """
+        stop = bisect.bisect_left(arrivals, until, lo=index)
+        batch = arrivals[index:stop]
+        ready, n = self.routable, len(self.routable)
+        record = self.recorder
+        if n == 0:  # the front door has no server: 503 at once
+            record.refused.extend(batch)
+            return stop
+        for k, pod in enumerate(ready):
+            share = batch[(k - self.rr) % n :: n]
+            if not share:
                 continue
-            pod = ready[rr % n]
-            rr += 1
-            done = pod.queue.offer(a, rng)
-            if done is None:
-                pod.refused += 1
-                record_error(a + overhead, overhead)
-            else:
-                pod.complete(done)
-                record_ok(done + overhead, done - a + overhead)
-        self.rr = rr
-        return index
+            served: list[float] = []
+            done: list[float] = []
+            refused: list[float] = []
+            pod.queue.offer_many(share, self.rng, served=served, done=done, refused=refused)
+            pod.complete(done)
+            pod.refused += len(refused)
+            record.served.extend(served)
+            record.done.extend(done)
+            record.refused.extend(refused)
+        self.rr = (self.rr + len(batch)) % n
+        return stop
 
     def _new_pod(self, t_s: float, *, events: bool = True) -> SimPod:
         app = self.spec.app
