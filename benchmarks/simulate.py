@@ -122,9 +122,7 @@ def main() -> None:
         path = Path(scratch) / "old-ramp.yaml"
         path.write_text(OLD_RAMP, encoding="utf-8")
         report_trial("ramp as of 2026-11", load_experiment(path), args.rounds)
-    report_trial(
-        "flagship ramp", load_experiment(ROOT / "experiments" / "ramp.yaml"), args.rounds
-    )
+    report_trial("flagship ramp", load_experiment(ROOT / "experiments" / "ramp.yaml"), args.rounds)
     whole_experiment(args.repetitions)
 
 
