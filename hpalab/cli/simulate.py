@@ -51,7 +51,7 @@ def simulate(
         for line in calibration.describe():
             console.print(f"  {line}", markup=False, highlight=False)
     began = time.perf_counter()
-    with _bar(console, enabled=not as_json) as progress:
+    with progress_bar(console, enabled=not as_json, unit="trials") as progress:
         task = progress.add_task("simulating", total=None)
         result = simulate_experiment(
             loaded,
@@ -81,12 +81,14 @@ def simulate(
     typer.echo(str(result.path))
 
 
-def _bar(console: Console, *, enabled: bool) -> Progress:
+def progress_bar(console: Console, *, enabled: bool, unit: str) -> Progress:
+    """A transient progress bar with elapsed time and ETA on stderr (off for --json)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} trials"),
+        TextColumn(f"{{task.completed}}/{{task.total}} {unit}"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
         TimeRemainingColumn(),
         console=console,
         disable=not enabled,
