@@ -116,6 +116,12 @@ class Recorder:
         order = np.lexsort((latency, second))
         ranked = latency[order]
         starts = np.concatenate(([0], np.cumsum(responses)[:-1]))
+        # requests in flight at the start of each second: the users an open-model generator
+        # needs busy at that instant
+        grid = self.first + np.arange(size, dtype="float64")
+        arrived = np.searchsorted(np.sort(np.concatenate((served, refused))), grid, side="right")
+        ended = np.searchsorted(np.sort(ends), grid, side="right")
+        in_flight = arrived - ended
         rows: list[tuple[float, str, float]] = []
         for index, offered in enumerate(self.offered):
             t, n = float(self.first + index), int(responses[index])
@@ -123,6 +129,7 @@ class Recorder:
                 (t, "offered_rps", offered),
                 (t, "achieved_rps", float(n)),
                 (t, "error_rate", float(errors[index]) / n if n else 0.0),
+                (t, "users", float(in_flight[index])),
             ]
             for q, name in _PERCENTILES if n else ():
                 rank = max(1, math.ceil(q / 100 * n))

@@ -11,6 +11,7 @@ import pytest
 from hpalab.cli.main import run
 from hpalab.load.arrivals import arrival_times
 from hpalab.results import read_manifest
+from hpalab.results.schema import TIMESERIES_SIGNALS
 from hpalab.simulation.calibration import fit
 from hpalab.simulation.schedule import Intensity
 from hpalab.specs import load_experiment
@@ -58,6 +59,7 @@ def test_the_run_directory_is_a_run_that_report_and_compare_read(tmp_path, capsy
     assert sorted(trials["variant"]) == sorted(v.name for v in load_experiment(RAMP).variants)
     assert set(trials["status"]) == {"complete"}
     events = pd.read_csv(path / "events.csv")
+    assert set(TIMESERIES_SIGNALS) <= set(pd.read_csv(path / "timeseries.csv")["signal"])
     assert {"hpa_decision", "hpa_rescale", "pod_created", "pod_ready", "load_step"} <= set(
         events["kind"]
     )
