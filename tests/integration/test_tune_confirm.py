@@ -48,7 +48,7 @@ def test_confirm_one_candidate_on_the_local_platform(tmp_path, reaper):
         start_new_session=True,
     )
     reaper.track_pid(proc.pid)
-    stdout, stderr = proc.communicate(timeout=400)
+    _, stderr = proc.communicate(timeout=400)
     # 3: a real result left its simulated interval (flagged); both are a finished confirmation
     assert proc.returncode in (0, 3), stderr
     (tuning,) = [p for p in tmp_path.iterdir() if p.name.endswith("-tune")]
