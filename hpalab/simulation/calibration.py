@@ -88,7 +88,7 @@ def fit(
         "start-up to Ready": _spread(startup, "s"),
         "first sync phase": _spread(phases, "of the sync period"),
         "service time": f"{service * 1000:.1f} ms per request"
-        + (" (from capacity)" if service != app_service_s else " (spec.app, no saturation)"),
+        + (" (from capacity)" if capacity is not None and concurrency else " (spec.app)"),
         "client overhead": f"{overhead * 1000:.1f} ms (median low-load latency "
         f"{'n/a' if low is None else f'{low * 1000:.1f} ms'} − service time)",
     }
