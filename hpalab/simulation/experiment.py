@@ -86,8 +86,11 @@ class Planner:
             )
         return self._loads[key]
 
-    def trial(self, *, trial_id: str, spec: ExperimentSpec, repetition: int) -> TrialInput:
-        """The input of one trial of ``spec`` (a variant's resolved spec)."""
+    def trial(
+        self, *, trial_id: str, spec: ExperimentSpec, repetition: int, first: bool = False
+    ) -> TrialInput:
+        """The input of one trial of ``spec`` (a variant's resolved spec); ``first``: the
+        run's first trial, on a freshly started platform."""
         check_simulable_spec(spec)
         load = self.load_for(spec)
         arrivals = self.loaded.profile.arrivals
@@ -103,6 +106,7 @@ class Planner:
             plan=load.plan,
             seed=trial_seed(spec.seed, trial_id),
             calibration=self.calibration,
+            fresh_platform=first,
         )
 
     def plan(self, plans: Sequence[TrialPlan]) -> list[TrialInput]:
@@ -111,6 +115,7 @@ class Planner:
                 trial_id=p.trial_id,
                 spec=self.loaded.variant(p.variant).spec,
                 repetition=p.repetition,
+                first=p.order == 1,
             )
             for p in plans
         ]

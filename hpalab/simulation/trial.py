@@ -32,8 +32,8 @@ from hpalab.specs import ExperimentSpec, parse_quantity_value
 _POD, _SCRAPE, _SYNC, _TICK = 0, 1, 2, 3
 """Event kinds, in the order they run when due at the same instant."""
 HPA_NAME = "sample-app"
-RESET_GAP_S = 1.0
-"""Seconds between the HPA's first sync (right after the reset) and the load start."""
+RESET_GAP_S = 0.05
+"""Seconds between the end of the reset (the HPA starts) and the start of the load."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class TrialInput:
     plan: tuple[tuple[float, str, str, dict[str, Any]], ...]
     """The phase and load_step events of the trial, as the trial loop writes them."""
     seed: int
+    fresh_platform: bool = False
+    """The run's first trial: the platform (and its replicas) just started."""
     calibration: Calibration = field(default_factory=Calibration)
 
 
@@ -118,17 +120,24 @@ class _Trial:
         heapq.heappush(self.heap, (t_s, kind, self.order, payload))
 
     def start(self) -> None:
-        """The state right after the platform's reset: initial replicas Ready, HPA starting."""
+        """The state right after the platform's reset: initial replicas Ready, HPA starting.
+
+        After an earlier trial the initial replicas are old pods whose request counters have
+        a long history; on a freshly started platform (the run's first trial) they are new,
+        and ``rate()`` over a long window sees only the seconds since their first scrape.
+        """
         begin = -self.warmup - RESET_GAP_S
         for _ in range(self.spec.app.initial_replicas):
-            pod = self._new_pod(begin - 60.0, events=False)
-            pod.ok = 1  # its series exists from earlier traffic
+            fresh = self.data.fresh_platform
+            pod = self._new_pod(begin if fresh else begin - 60.0, events=False)
+            pod.ok = 0 if fresh else 1  # an old pod's series exists from earlier traffic
             pod.ready_s = pod.started_s = pod.created_s
             self.routable.append(pod)
         period = self.spec.controller.sync_period
         phases = self.calibration.sync_phase
         phase = phases[int(self.rng.random() * len(phases))] if phases else self.rng.random()
-        first = begin - ((begin / period - phase) % 1.0) * period
+        # the controller starts with the reset: its first sync is the first at its phase after
+        first = begin + ((phase - begin / period) % 1.0) * period
         self.push(first, _SYNC)
         for t in range(-math.floor(self.warmup), math.floor(self.end_s) + 1):
             self.push(float(t), _TICK)
