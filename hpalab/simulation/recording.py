@@ -140,7 +140,17 @@ class Recorder:
     def cpu_seconds(self, pod: SimPod, t0: float, t1: float) -> float:
         """CPU a replica spent on requests completed in ``[t0, t1]`` (cpuPerRequest each)."""
         now = pod.count_until(t1)
-        times = [t for t, _ in pod.marks]
-        before = bisect.bisect_right(times, t0)
-        start = pod.marks[before - 1][1] if before else 0
-        return (now - start) * self.spec.app.cpu_per_request
+        return (now - _count_at(pod.marks, t0)) * self.spec.app.cpu_per_request
+
+
+def _count_at(marks: list[tuple[float, int]], t_s: float) -> float:
+    """The completed-request count at ``t_s``, interpolated between the counts taken at
+    scrapes and syncs (the requests in between complete at an even pace, near enough)."""
+    times = [t for t, _ in marks]
+    after = bisect.bisect_right(times, t_s)
+    if after == 0:
+        return 0.0
+    if after == len(marks):
+        return float(marks[-1][1])
+    (t0, c0), (t1, c1) = marks[after - 1], marks[after]
+    return c0 + (c1 - c0) * (t_s - t0) / (t1 - t0) if t1 > t0 else float(c1)

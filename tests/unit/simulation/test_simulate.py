@@ -228,3 +228,50 @@ def test_an_experiment_the_simulator_cannot_model_is_refused(tmp_path, capsys):
     assert code == 2, captured.err
     assert "does not model External metrics" in captured.err
     assert not (tmp_path / "o").exists()
+
+
+CPU = """\
+apiVersion: hpalab/v1
+kind: Experiment
+metadata:
+  name: cpu
+spec:
+  hpa:
+    minReplicas: 1
+    maxReplicas: 10
+    metrics:
+      - type: Resource
+        resource:
+          name: cpu
+          target: {type: Utilization, averageUtilization: 50}
+  adapter: {rules: []}
+  controller: {syncPeriod: 5s, cpuInitializationPeriod: 10s, initialReadinessDelay: 5s}
+  app:
+    cpuPerRequest: 10ms
+    latency: 0s
+    startupDelay: 1s
+    resources: {requests: {cpu: 100m}}
+  load:
+    arrivals: {process: uniform}
+    stages:
+      - {type: hold, rps: 20, duration: 90s}
+  phases: {warmup: 5s, warmupRps: 1, cooldown: 0s}
+"""
+
+
+def test_cpu_utilization_comes_from_busy_time(tmp_path):
+    # 20 requests/s × 10 ms = 200m of CPU against a 100m request at a 50 % target: the HPA
+    # needs 200m / (50 % × 100m) = 4 replicas (the early, young-pod readings may overshoot,
+    # and the 300 s downscale stabilization keeps the overshoot)
+    path = tmp_path / "cpu.yaml"
+    path.write_text(CPU)
+    code = run(["simulate", str(path), "--out", str(tmp_path / "o"), "--repetitions", "1"])
+    assert code == 0
+    (out,) = list((tmp_path / "o").iterdir())
+    series = pd.read_csv(out / "timeseries.csv")
+    ready = series[series["signal"] == "ready_replicas"].set_index("t_s")["value"]
+    assert ready.iloc[0] == 1 and ready.iloc[-1] in (4, 5)
+    utilization = series[series["signal"] == "metric_value"].set_index("t_s")["value"]
+    # busy time is conserved: the replicas' utilization adds up to 200 % of one request
+    total = (utilization * ready).loc[60:]
+    assert total.between(180, 220).all(), total.describe()
