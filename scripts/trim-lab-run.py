@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from hpalab.simulation.calibration import LOW_LOAD_SECONDS
+
 WHOLE = ("experiment.lock.yaml", "manifest.json", "trials.csv", "summary.csv", "comparison.csv")
 EVENT_KINDS = ("pod_created", "pod_started", "pod_ready", "hpa_decision", "phase", "load_step")
 SIGNALS = ("latency_p50_ms", "achieved_rps", "error_rate", "ready_replicas")
@@ -32,6 +34,9 @@ def trim(run_dir: Path, out_dir: Path) -> None:
     events.to_csv(out_dir / "events.csv", index=False)
     series = pd.read_csv(run_dir / "timeseries.csv")
     series = series[series["signal"].isin(SIGNALS) & (series["t_s"] >= 0)]
+    # calibration reads the median latency of the first seconds only (low load)
+    late_latency = (series["signal"] == "latency_p50_ms") & (series["t_s"] >= LOW_LOAD_SECONDS)
+    series = series[~late_latency]
     series.to_csv(out_dir / "timeseries.csv", index=False)
 
 
