@@ -96,6 +96,14 @@ class ReplicaQueue:
         waiting, free = self._waiting, self._free
         limit = math.inf if self._limit is None else self._limit
         constant, draw = self._constant, self._service.draw
+        if free is None and constant is not None and arrivals:
+            # no slot limit and a constant service: nothing ever waits
+            served.extend(arrivals)
+            done.extend([a + constant for a in arrivals])
+            self.busy_s += constant * len(arrivals)
+            self.served += len(arrivals)
+            self.last_done_s = max(self.last_done_s, done[-1])
+            return
         busy, count, last = 0.0, 0, self.last_done_s
         for a in arrivals:
             while waiting and waiting[0] <= a:
@@ -115,7 +123,8 @@ class ReplicaQueue:
                 if start > a:
                     waiting.append(start)
                 finish = free[slot] = start + service
-            last = max(last, finish)
+            if finish > last:
+                last = finish
             served.append(a)
             done.append(finish)
         self.busy_s += busy
