@@ -123,8 +123,7 @@ class ReplicaQueue:
                 if start > a:
                     waiting.append(start)
                 finish = free[slot] = start + service
-            if finish > last:
-                last = finish
+            last = max(last, finish)
             served.append(a)
             done.append(finish)
         self.busy_s += busy
