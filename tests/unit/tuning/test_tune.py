@@ -170,3 +170,32 @@ def test_bad_arguments_are_bad_input(steady, tmp_path, capsys, args, expected):
     assert expected in captured.err + captured.out
     assert "Traceback" not in captured.err
     assert not (tmp_path / "o").exists()
+
+
+def test_user_strings_in_tune_html_are_escaped(steady, tmp_path):
+    hostile = "</script><img src=x onerror=alert(1)>"
+    code = run(
+        [
+            "tune",
+            str(steady),
+            "--param",
+            f"adapter.rules[0].name.as={hostile}",
+            "--budget",
+            "6",
+            "--repetitions",
+            "1",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ]
+    )
+    assert code == 0
+    (path,) = list((tmp_path / "out").iterdir())
+    candidates = pd.read_csv(path / "candidates.csv")
+    assert set(candidates["adapter.rules[0].name.as"]) == {hostile}  # it was searched
+    html = (path / "tune.html").read_text()
+    assert hostile not in html
+    assert "<img" not in html
+    assert "\\u003c/script>" in html  # in the plot's data, escaped for a <script>
