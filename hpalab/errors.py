@@ -7,7 +7,8 @@ prints errors and picks exit codes; everything else raises::
     ├── BadInput                     exit 2: nothing was started, nothing was lost
     │   ├── SpecError                one or more problems in a spec file (all listed at once)
     │   ├── UsageError               a bad command-line argument
-    │   └── PrerequisiteError        a missing binary, a port in use, an unreadable directory
+    │   ├── PrerequisiteError        a missing binary, a port in use, an unreadable directory
+    │   └── NotSimulable             an experiment uses something the simulator does not model
     ├── PlatformError                the platform could not start, reconfigure or stop a part
     ├── LoadError                    the load generator failed
     ├── CollectorError               a collector failed (recorded as an event, never fatal)
@@ -112,6 +113,11 @@ class UsageError(BadInput):
 
 class PrerequisiteError(BadInput):
     """Something the command needs is missing or taken: a binary, a free port, a directory."""
+
+
+class NotSimulable(BadInput):
+    """The experiment uses something ``hpalab simulate`` does not model (a PromQL function,
+    a metric type); nothing was simulated."""
 
 
 class PlatformError(HpalabError):

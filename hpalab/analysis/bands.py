@@ -43,7 +43,7 @@ class PipelineParams:
     rate_window_s: float
     sync_period_s: float
     capacity_rps: float
-    """Per-replica target of the requests-per-second metric (requests/s per replica)."""
+    """What one replica serves (requests/s): demand = ceil(offered / capacity)."""
     tolerance: float = 0.1
     scale_up_stabilization_s: float = 0.0
     scale_up_policies: tuple[ScalingPolicy, ...] = DEFAULT_SCALE_UP
@@ -56,6 +56,13 @@ class PipelineParams:
     """Creation to process start (scheduling, image, process launch)."""
     min_replicas: int = 1
     max_replicas: int = 10
+    target_rps: float | None = None
+    """Per-replica HPA target of the requests-per-second metric; None: the capacity."""
+
+    @property
+    def hpa_target_rps(self) -> float:
+        """The per-replica rate the HPA scales to (requests/s)."""
+        return self.capacity_rps if self.target_rps is None else self.target_rps
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,7 @@ def predict_band(params: PipelineParams, step: LoadStep, *, horizon_s: float = 1
 @lru_cache(maxsize=512)
 def _predict(params: PipelineParams, step: LoadStep, horizon_s: float) -> Band:
     demand_final = math.ceil(step.to_rps / params.capacity_rps - 1e-9)
-    threshold = step.replicas_at_t0 * params.capacity_rps * (1 + params.tolerance)
+    threshold = step.replicas_at_t0 * params.hpa_target_rps * (1 + params.tolerance)
     if step.to_rps <= threshold:
         never = demand_final > step.replicas_at_t0
         capacity = (math.inf if never else 0.0,) * 3
@@ -211,7 +218,7 @@ def _simulate(
 def _decide(params: PipelineParams, state: _State, tau: float, rate: float) -> tuple[int, int]:
     """(new scale, unlimited proposal) of one sync; only scale-ups are modelled."""
     current = state.replicas
-    ratio = rate / (current * params.capacity_rps)
+    ratio = rate / (current * params.hpa_target_rps)
     proposal = math.ceil(ratio * current - 1e-9) if ratio > 1 + params.tolerance else current
     window = params.scale_up_stabilization_s
     state.proposals = [(t, p) for t, p in state.proposals if tau - t < window]

@@ -30,6 +30,41 @@ class Finding:
     subject: str
     message: str
     advice: str
+    kind: str = ""
+    """What sort of finding this is, in words ("too few repetitions"); findings of one kind
+    are shown as one group. Empty: shown on its own."""
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """Findings of one kind and severity, shown as one line ("3 variants: ...")."""
+
+    severity: Severity
+    headline: str
+    advice: str
+    findings: tuple[Finding, ...]
+
+
+def group_findings(findings: Sequence[Finding]) -> list[FindingGroup]:
+    """Findings of the same kind and severity as one group each, in first-seen order, so a
+    report's first screen says "5 variants: too few repetitions" once, not five times.
+    A finding without a kind, or alone of its kind, is a group of one headed by its subject.
+    """
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for index, finding in enumerate(findings):
+        key = (finding.severity, finding.kind or f"#{index}")
+        groups.setdefault(key, []).append(finding)
+    out = []
+    for members in groups.values():
+        first = members[0]
+        if len(members) == 1:
+            headline = f"{first.subject}: {first.message}"
+        else:
+            # trial ids are '<variant>#<repetition>'; variant names cannot contain '#'
+            noun = "trials" if all("#" in f.subject for f in members) else "variants"
+            headline = f"{len(members)} {noun}: {first.kind}"
+        out.append(FindingGroup(first.severity, headline, first.advice, tuple(members)))
+    return out
 
 
 def usable(summary: pd.DataFrame) -> pd.Series:
@@ -100,6 +135,7 @@ def _trial_findings(summary: pd.DataFrame, incidents: Mapping[str, int]) -> list
                     trial,
                     f"trial is {status}: left out of the comparison",
                     "repeat the trial (hpalab run resumes missing trials)",
+                    "left out of the comparison",
                 )
             )
         elif load_error > LOAD_SHORTFALL_PCT:
@@ -111,6 +147,7 @@ def _trial_findings(summary: pd.DataFrame, incidents: Mapping[str, int]) -> list
                     "left out of the comparison",
                     "add load workers or lower the load; the system under test was not "
                     "given the load the experiment asked for",
+                    "load shortfall",
                 )
             )
         if gaps > GAPS_PCT:
@@ -120,6 +157,7 @@ def _trial_findings(summary: pd.DataFrame, incidents: Mapping[str, int]) -> list
                     trial,
                     f"metric gaps: {gaps:.0f}% of core samples missing",
                     "check collector_error events; metrics of this trial may be biased",
+                    "metric gaps",
                 )
             )
         if incidents.get(trial, 0):
@@ -129,6 +167,7 @@ def _trial_findings(summary: pd.DataFrame, incidents: Mapping[str, int]) -> list
                     trial,
                     f"{incidents[trial]} fault/collector/warning events",
                     "see events.csv for what happened",
+                    "fault, collector or warning events",
                 )
             )
     return out
@@ -148,6 +187,7 @@ def _variant_findings(summary: pd.DataFrame, *, baseline: str, alpha: float) -> 
                     str(variant),
                     f"only {n} usable repetition(s)",
                     "run at least 5 repetitions per variant",
+                    "fewer than 2 usable repetitions",
                 )
             )
         elif variant != baseline and smallest_p_value(n, base_n) > alpha:
@@ -160,6 +200,7 @@ def _variant_findings(summary: pd.DataFrame, *, baseline: str, alpha: float) -> 
                     f"reach p ≤ {alpha:g} (best possible p = {best:.2f}), so every verdict "
                     "is inconclusive",
                     "run at least 5 repetitions per variant (spec.repetitions)",
+                    "too few repetitions",
                 )
             )
     return out
@@ -178,6 +219,7 @@ def _window_findings(summary: pd.DataFrame, windows: Mapping[str, float]) -> lis
                     f"a trial ({shortest:.0f} s) is shorter than the stabilization window "
                     f"({window:.0f} s): scale-down behaviour is not fully observed",
                     "lengthen the load profile or the cool-down phase",
+                    "trial shorter than the stabilization window",
                 )
             )
     return out

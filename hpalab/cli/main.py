@@ -26,6 +26,8 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "hpalab.cli.validate",
     "hpalab.cli.run",
+    "hpalab.cli.simulate",
+    "hpalab.cli.tune",
     "hpalab.cli.lab",
     "hpalab.cli.load",
     "hpalab.cli.report",

@@ -13,7 +13,13 @@ tolerance is a shortfall, with the most likely reason:
 - ``over_delivered``: more responses than arrivals (a burst after a stall).
 
 Windows with too few scheduled requests to measure a ratio (a rate near 0) are not judged.
-Overlapping bad windows are reported once, as a span with its worst ratio. Pure code.
+Overlapping bad windows are reported once, as a span with its worst ratio.
+
+:func:`generator_delivered` tells the two sides apart for an experiment: when every arrival
+was sent (none dropped) and every shortfall is the app answering late (``app_overloaded``,
+``over_delivered``), the generator delivered the profile; the app queued it, which is what
+an experiment on an overloaded app measures (latency, errors, SLO-violation seconds). Pure
+code.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from typing import Literal
 from hpalab.load.samples import LoadSample
 
 Reason = Literal["connection_errors", "generator_cpu_saturated", "app_overloaded", "over_delivered"]
+
+APP_SIDE: frozenset[str] = frozenset({"app_overloaded", "over_delivered"})
+"""Reasons that say the responses lagged the arrivals, not that arrivals were missing."""
 
 CPU_SATURATED = 0.9
 """A load process at or above this many cores is saturated (gevent runs on one core)."""
@@ -139,3 +148,9 @@ def _reason(*, missing: int, conn_errors: int, saturated: bool) -> Reason:
     if saturated:
         return "generator_cpu_saturated"
     return "app_overloaded"
+
+
+def generator_delivered(shortfalls: Sequence[Shortfall], samples: Sequence[LoadSample]) -> bool:
+    """True when the generator sent every arrival of the profile and each shortfall is the app
+    answering late (its queue), not load that never reached it."""
+    return all(s.reason in APP_SIDE for s in shortfalls) and not any(s.dropped for s in samples)

@@ -233,26 +233,38 @@ def _events(run: TrialRun, rows: Iterable[tuple[float, str, str, Any]]) -> None:
 
 
 def _write_plan_events(run: TrialRun, curve: RateCurve, warmup: float) -> None:
-    if warmup > 0:
-        _event(run, -warmup, "phase", "trial", {"phase": "warmup"})
-    _event(run, 0.0, "phase", "trial", {"phase": "load"})
-    previous = run.variant.spec.phases.warmup_rps if warmup > 0 else 0.0
+    spec = run.variant.spec
+    _events(run, plan_events(curve, warmup_s=warmup, warmup_rps=spec.phases.warmup_rps))
+
+
+def plan_events(
+    curve: RateCurve, *, warmup_s: float, warmup_rps: float
+) -> list[tuple[float, str, str, dict[str, Any]]]:
+    """The phase and ``load_step`` events a trial of ``curve`` writes before it starts:
+    ``(t_s, kind, object, detail)`` with t_s since the load phase began."""
+    rows: list[tuple[float, str, str, dict[str, Any]]] = []
+    if warmup_s > 0:
+        rows.append((-warmup_s, "phase", "trial", {"phase": "warmup"}))
+    rows.append((0.0, "phase", "trial", {"phase": "load"}))
+    previous = warmup_rps if warmup_s > 0 else 0.0
     for segment in curve.segments:
-        _event(
-            run,
-            segment.start_s,
-            "load_step",
-            "load",
-            {
-                "stage": segment.index,
-                "type": segment.kind,
-                "from_rps": previous,
-                "start_rps": segment.start_rps,
-                "to_rps": segment.end_rps,
-            },
+        rows.append(
+            (
+                segment.start_s,
+                "load_step",
+                "load",
+                {
+                    "stage": segment.index,
+                    "type": segment.kind,
+                    "from_rps": previous,
+                    "start_rps": segment.start_rps,
+                    "to_rps": segment.end_rps,
+                },
+            )
         )
         previous = segment.end_rps
-    _event(run, curve.duration_s, "phase", "trial", {"phase": "cooldown"})
+    rows.append((curve.duration_s, "phase", "trial", {"phase": "cooldown"}))
+    return rows
 
 
 def _record_prometheus(run: TrialRun, *, origin: float, warmup: float, end: float) -> None:

@@ -103,9 +103,16 @@ class _DriverSession:
         self.run.close()
 
     def result(self) -> tuple[str, list[LoadEventRow]]:
+        from hpalab.load.shortfall import generator_delivered
+
         outcome = self.run.outcome
         events = [LoadEventRow(e.t_s, e.kind, e.object, e.detail) for e in outcome.events]
-        return str(outcome.status), events
+        status = str(outcome.status)
+        # an overloaded app answers late: the trial measured it (latency, errors), and the
+        # load_shortfall events stay in events.csv for the record
+        if status == "load_shortfall" and generator_delivered(outcome.shortfalls, outcome.samples):
+            status = "complete"
+        return status, events
 
 
 def load_starter() -> LoadStarter:

@@ -87,17 +87,34 @@ def pipeline_params(spec: ExperimentSpec) -> PipelineParams | None:
         readiness_period_s=spec.app.readiness_probe.period,
         min_replicas=spec.hpa.min_replicas,
         max_replicas=spec.hpa.max_replicas,
+        target_rps=hpa_target_rps(spec),
+    )
+
+
+def hpa_target_rps(spec: ExperimentSpec) -> float | None:
+    """The HPA's per-replica target of a requests-per-second metric, ignoring the app's
+    capacity (requests/s); None when the first metric has no AverageValue target."""
+    if spec.app.capacity_rps is None and spec.app.concurrency is None:
+        return capacity_rps(spec)
+    return capacity_rps(
+        spec.model_copy(
+            update={
+                "app": spec.app.model_copy(
+                    update={"capacity_rps": None, "concurrency": None, "queue_limit": None}
+                )
+            }
+        )
     )
 
 
 def settings(spec: ExperimentSpec) -> dict[str, str]:
     """The settings that shape scaling latency, as short display strings."""
     window = rate_window_s(spec.adapter)
-    capacity = capacity_rps(spec)
+    target = hpa_target_rps(spec)
     behavior = spec.hpa.behavior
     up = behavior.scale_up if behavior else None
     return {
-        "target": f"{capacity:g} rps/pod" if capacity else "n/a",
+        "target": f"{target:g} rps/pod" if target else "n/a",
         "rate window": f"{window:g}s" if window is not None else "n/a",
         "scrape": f"{spec.prometheus.scrape_interval:g}s",
         "sync": f"{spec.controller.sync_period:g}s",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from hpalab.analysis.comparison import variant_verdicts
 from hpalab.analysis.metrics import KEY_METRICS, METRIC_INFO
-from hpalab.analysis.reliability import usable
+from hpalab.analysis.reliability import group_findings, usable
 from hpalab.analysis.waterfall import Waterfall
 from hpalab.report.analysed import AnalysedRun
 from hpalab.report.charts import Bar, stacked_bars
@@ -281,6 +281,10 @@ def build_view(a: AnalysedRun, *, lock_text: str, timelines_on: bool = True) -> 
         "trials": len(a.summary),
         "headlines": headlines(a),
         "findings": [f.__dict__ for f in a.findings],
+        "finding_groups": [
+            {**g.__dict__, "findings": [f.__dict__ for f in g.findings]}
+            for g in group_findings(a.findings)
+        ],
         "verdict": verdict_table(a),
         "waterfall_svg": waterfall_svg(a),
         "waterfall_parts": WATERFALL_PARTS,

@@ -33,6 +33,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"HPALAB_APP_{name}", default)
 
 
+def _queue_limit(text: str) -> int | None:
+    return int(text) if text.strip() else None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options, defaulting to the ``HPALAB_APP_*`` environment variables."""
     parser = argparse.ArgumentParser(prog="python -m hpalab.sampleapp", description=__doc__)
@@ -41,6 +45,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cpu-per-request", type=parse_duration, default=_env("CPU", "0"))
     parser.add_argument("--latency", type=parse_duration, default=_env("LATENCY", "0"))
     parser.add_argument("--startup-delay", type=parse_duration, default=_env("STARTUP", "0"))
+    parser.add_argument(
+        "--concurrency", type=int, default=int(_env("CONCURRENCY", "0")), help="0: no limit"
+    )
+    parser.add_argument(
+        "--queue-limit", type=int, default=_queue_limit(_env("QUEUE_LIMIT", "")), help="none"
+    )
     parser.add_argument("--pod-name", default=_env("POD_NAME", os.environ.get("HOSTNAME", "")))
     parser.add_argument("--shutdown-timeout", type=parse_duration, default="30s")
     parser.add_argument("--fault-file", default=_env("FAULT_FILE", ""))
@@ -58,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             startup_delay_s=args.startup_delay,
             pod_name=args.pod_name,
             fault_file=args.fault_file,
+            concurrency=args.concurrency,
+            queue_limit=args.queue_limit,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,7 +2,12 @@
 
 ``GET /`` burns ``cpu_per_request_s`` of CPU on the event loop (so one replica behaves like a
 single-core pod: its capacity is about ``1 / cpu_per_request_s`` requests/s), then sleeps
-``latency_s`` without holding the CPU (a downstream call). ``/healthz`` is the liveness probe,
+``latency_s`` without holding the CPU (a downstream call). With ``concurrency`` set, a request
+holds one of that many worker slots for its whole service time; requests beyond it wait in a
+FIFO queue, and once ``queue_limit`` are waiting a new one is answered 503 at once. A replica
+then behaves like a thread-pool server: its capacity is ``concurrency / (cpu + latency)``
+requests/s, and overload shows up as queueing latency and errors without burning CPU.
+``/healthz`` is the liveness probe,
 ``/readyz`` the readiness probe: it answers 503 until ``startup_delay_s`` has passed since the
 process started. ``/metrics`` serves the Prometheus text format.
 
@@ -53,12 +58,20 @@ class AppConfig:
     """Name reported in ``GET /`` responses; empty when unknown."""
     fault_file: str = ""
     """A JSON file of injected slowdowns (see :mod:`hpalab.sampleapp.faults`); empty: none."""
+    concurrency: int = 0
+    """Worker slots: requests served at once; 0 for no limit."""
+    queue_limit: int | None = None
+    """Requests that may wait for a slot; more are answered 503. None for no limit."""
 
     def __post_init__(self) -> None:
         for name in ("cpu_per_request_s", "latency_s", "startup_delay_s"):
             value = getattr(self, name)
             if not value >= 0:  # also rejects NaN
                 raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
+        if self.concurrency < 0:
+            raise ValueError(f"concurrency must be ≥ 0, got {self.concurrency}")
+        if self.queue_limit is not None and self.queue_limit < 0:
+            raise ValueError(f"queue_limit must be ≥ 0, got {self.queue_limit}")
 
 
 class AppMetrics:
@@ -91,6 +104,40 @@ class AppMetrics:
             "Requests being served right now.",
             registry=self.registry,
         )
+        self.queued = Gauge(
+            "http_requests_queued",
+            "Requests waiting for a worker slot right now.",
+            registry=self.registry,
+        )
+
+
+class WorkerSlots:
+    """``concurrency`` slots with a bounded FIFO queue in front, as a thread pool has."""
+
+    def __init__(self, *, concurrency: int, queue_limit: int | None, queued: Gauge) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._limit = queue_limit
+        self._waiting = 0
+        self._queued = queued
+
+    def full(self) -> bool:
+        """True when a new request would be refused: every slot busy and the queue full."""
+        if self._limit is None:
+            return False
+        return self._slots.locked() and self._waiting >= self._limit
+
+    async def acquire(self) -> None:
+        """Wait for a slot (first come, first served)."""
+        self._waiting += 1
+        self._queued.set(self._waiting)
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+            self._queued.set(self._waiting)
+
+    def release(self) -> None:
+        self._slots.release()
 
 
 def burn_cpu(seconds: float) -> None:
@@ -144,12 +191,31 @@ def create_app(
     greeting = f"ok {config.pod_name}\n" if config.pod_name else "ok\n"
     faults = FaultFile(Path(config.fault_file), clock=clock) if config.fault_file else None
 
-    async def root(_: web.Request) -> web.Response:
+    slots = (
+        WorkerSlots(
+            concurrency=config.concurrency, queue_limit=config.queue_limit, queued=metrics.queued
+        )
+        if config.concurrency > 0
+        else None
+    )
+
+    async def serve() -> web.Response:
         extra = faults.current() if faults is not None else NONE
         burn_cpu(config.cpu_per_request_s + extra.cpu_s)
         if config.latency_s + extra.latency_s > 0:
             await asyncio.sleep(config.latency_s + extra.latency_s)
         return web.Response(text=greeting)
+
+    async def root(_: web.Request) -> web.Response:
+        if slots is None:
+            return await serve()
+        if slots.full():
+            return web.Response(status=503, text="overloaded: queue full\n")
+        await slots.acquire()
+        try:
+            return await serve()
+        finally:
+            slots.release()
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok\n")

@@ -104,12 +104,44 @@ class AppSettings(SpecModel):
     termination_grace_period: Duration = Field(
         30.0, description="time to drain before SIGKILL (terminationGracePeriodSeconds)"
     )
+    concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=10000,
+        description="worker slots per replica: requests served at once; more wait in a queue. "
+        "A replica's capacity is then concurrency / (cpuPerRequest + latency) requests/s. "
+        "Default: no limit",
+    )
+    queue_limit: int | None = Field(
+        None,
+        ge=0,
+        description="requests that may wait for a worker slot; more get 503 at once. Needs "
+        "concurrency. Default: no limit",
+    )
     capacity_rps: float | None = Field(
         None,
         gt=0,
         description="calibrated maximum rate per replica at the SLO, requests/s; demand = "
-        "ceil(offered / capacity). Default: the HPA target of a requests-per-second metric",
+        "ceil(offered / capacity). Default: concurrency / (cpuPerRequest + latency) when "
+        "concurrency is set, else the HPA target of a requests-per-second metric",
     )
+
+    @model_validator(mode="after")
+    def _queue_needs_slots(self) -> AppSettings:
+        if self.queue_limit is not None and self.concurrency is None:
+            raise ValueError("queueLimit needs concurrency (the slots the queue waits for)")
+        if self.concurrency is not None and self.cpu_per_request + self.latency <= 0:
+            raise ValueError(
+                "concurrency needs a service time: set cpuPerRequest and/or latency above 0"
+            )
+        return self
+
+    def slot_capacity_rps(self) -> float | None:
+        """``concurrency / (cpuPerRequest + latency)``: the rate the worker slots can serve,
+        requests/s; None without a concurrency limit."""
+        if self.concurrency is None:
+            return None
+        return self.concurrency / (self.cpu_per_request + self.latency)
 
 
 class Endpoint(SpecModel):
@@ -295,12 +327,16 @@ class Experiment(Header):
 
 def capacity_rps(spec: ExperimentSpec) -> float | None:
     """Requests/s one replica is meant to carry, for ``demand_replicas = ceil(offered /
-    capacity)``: ``app.capacityRps`` when calibrated, else the HPA target of the first Pods,
+    capacity)``: ``app.capacityRps`` when calibrated, else what the app's worker slots serve
+    (``concurrency / (cpuPerRequest + latency)``), else the HPA target of the first Pods,
     Object or External metric with an ``AverageValue`` target (a per-replica rate). ``None``
-    when neither exists (a CPU utilisation target says nothing about requests/s).
+    when none exists (a CPU utilisation target says nothing about requests/s).
     """
     if spec.app.capacity_rps:
         return float(spec.app.capacity_rps)
+    slots = spec.app.slot_capacity_rps()
+    if slots is not None:
+        return slots
     for metric in spec.hpa.metrics:
         if metric.type not in ("Pods", "Object", "External"):
             continue

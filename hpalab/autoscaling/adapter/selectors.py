@@ -191,3 +191,15 @@ def selector_string(requirements: Sequence[Requirement]) -> str:
             sym = {"gt": ">", "lt": "<"}.get(req.op, req.op)
             parts.append(f"{req.key}{sym}{''.join(req.values)}")
     return ",".join(parts)
+
+
+def requirements_of(selector: Mapping[str, Any] | None) -> list[Requirement]:
+    """An HPA metric's LabelSelector as adapter requirements (``matchLabels`` first)."""
+    if not selector:
+        return []
+    out = [Requirement(k, "=", (str(v),)) for k, v in (selector.get("matchLabels") or {}).items()]
+    op_of = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+    for item in selector.get("matchExpressions") or []:
+        op = op_of.get(str(item.get("operator")), str(item.get("operator")))
+        out.append(Requirement(str(item["key"]), op, tuple(item.get("values") or ())))
+    return out

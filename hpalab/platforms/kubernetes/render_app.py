@@ -76,6 +76,11 @@ def _env(spec: ExperimentSpec) -> list[Obj]:
         "HPALAB_APP_LATENCY": repr(app.latency),
         "HPALAB_APP_STARTUP": repr(app.startup_delay),
     }
+    # Worker slots and the queue behind them, as on the local platform (capacity follows).
+    if app.concurrency:
+        values["HPALAB_APP_CONCURRENCY"] = str(app.concurrency)
+    if app.queue_limit is not None:
+        values["HPALAB_APP_QUEUE_LIMIT"] = str(app.queue_limit)
     out: list[Obj] = [{"name": k, "value": v} for k, v in values.items()]
     pod_name = {"fieldRef": {"fieldPath": "metadata.name"}}
     out.append({"name": "HPALAB_APP_POD_NAME", "valueFrom": pod_name})

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpalab.autoscaling.hpa import Container, ControllerConfig, HPAController, Pod, SyncResult
+from hpalab.autoscaling.hpa.readout import decision_detail
 from hpalab.platforms.base import PlatformEvent
 from hpalab.platforms.local.metricsapi import CONTAINER, MetricsAPI
 from hpalab.platforms.local.replicas import Replica
@@ -108,14 +109,7 @@ class ControlPlane:
                 now,
                 "hpa_decision",
                 obj,
-                {
-                    "current": current,
-                    "desired": result.desired_replicas,
-                    "proposal": result.metric_proposal,
-                    "reason": result.rescale_reason or result.error,
-                    "conditions": result.status.get("conditions", []),
-                    "metrics": result.status.get("currentMetrics"),
-                },
+                decision_detail(current, result),
             )
         )
         if result.rescale and result.desired_replicas != current:

@@ -29,6 +29,7 @@ from hpalab.autoscaling.adapter import (
     pods_query,
     series_queries,
 )
+from hpalab.autoscaling.adapter.selectors import requirements_of
 from hpalab.autoscaling.adapter.values import convert_external, match_by_name
 from hpalab.autoscaling.hpa import (
     ContainerUsage,
@@ -60,18 +61,6 @@ def server_error(api: str, cause: str) -> FetchFailure:
     return FetchFailure(
         f'an error on the server ("{cause}") has prevented the request from succeeding (get {api})'
     )
-
-
-def requirements_of(selector: Mapping[str, Any] | None) -> list[Requirement]:
-    """An HPA metric's LabelSelector as adapter requirements (``matchLabels`` first)."""
-    if not selector:
-        return []
-    out = [Requirement(k, "=", (str(v),)) for k, v in (selector.get("matchLabels") or {}).items()]
-    op_of = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
-    for item in selector.get("matchExpressions") or []:
-        op = op_of.get(str(item.get("operator")), str(item.get("operator")))
-        out.append(Requirement(str(item["key"]), op, tuple(item.get("values") or ())))
-    return out
 
 
 def unavailable(api: str) -> FetchFailure:

@@ -7,46 +7,16 @@ import platform as host_platform
 import socket
 import sys
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from hpalab import __version__
+from hpalab.autoscaling.hpa.readout import first_metric
 from hpalab.platforms.base import Snapshot
 from hpalab.platforms.local.controlplane import ControlPlane
 from hpalab.platforms.local.frontdoor import FrontDoor
 from hpalab.platforms.local.prometheus import PrometheusServer, prometheus_version
 from hpalab.platforms.local.settings import LabSettings
 from hpalab.platforms.local.supervisor import Supervisor
-from hpalab.specs import parse_quantity_value
-
-_SOURCE_KEY = {"Resource": "resource", "Pods": "pods", "Object": "object", "External": "external"}
-_VALUE_KEYS = ("averageUtilization", "averageValue", "value")
-
-
-def metric_number(block: Mapping[str, Any] | None) -> float | None:
-    """The number of a MetricValueStatus or MetricTarget (utilization in percent first)."""
-    if not block:
-        return None
-    for key in _VALUE_KEYS:
-        if block.get(key) is not None:
-            return float(parse_quantity_value(block[key]))
-    return None
-
-
-def first_metric(
-    status: Mapping[str, Any], hpa: Mapping[str, Any] | None
-) -> tuple[float | None, float | None]:
-    """``(current, target)`` of the HPA's first metric; ``None`` where unknown."""
-    specs = (hpa or {}).get("metrics") or []
-    if not specs:
-        return None, None
-    spec = specs[0]
-    key = _SOURCE_KEY.get(str(spec.get("type")), "")
-    target = metric_number((spec.get(key) or {}).get("target"))
-    for current in status.get("currentMetrics") or []:
-        if current.get("type") == spec.get("type"):
-            return metric_number((current.get(key) or {}).get("current")), target
-    return None, target
 
 
 def snapshot_of(

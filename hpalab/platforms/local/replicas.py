@@ -30,6 +30,10 @@ class ReplicaTemplate:
     """How long the app lets in-flight requests finish after SIGTERM."""
     fault_file: str = ""
     """The JSON file through which the platform injects slowdowns; empty: none."""
+    concurrency: int = 0
+    """Worker slots per replica; 0 for no limit."""
+    queue_limit: int | None = None
+    """Requests that may wait for a slot before 503; None for no limit."""
 
     def template_hash(self) -> str:
         """A stable 10-character hash, like a Deployment's ``pod-template-hash``."""
@@ -55,6 +59,9 @@ class ReplicaTemplate:
             "--pod-name",
             pod,
             *(["--fault-file", self.fault_file] if self.fault_file else []),
+            "--concurrency",
+            str(self.concurrency),
+            *(["--queue-limit", str(self.queue_limit)] if self.queue_limit is not None else []),
         ]
 
 

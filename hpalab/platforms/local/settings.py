@@ -54,6 +54,8 @@ def settings_from_spec(spec: ExperimentSpec, **overrides: Any) -> LabSettings:
             startup_delay_s=app.startup_delay,
             cpu_request_millicores=float(parse_quantity_value(cpu) * 1000),
             shutdown_timeout_s=app.termination_grace_period,
+            concurrency=app.concurrency or 0,
+            queue_limit=app.queue_limit,
         ),
         "probe": ProbeSettings(
             period_s=app.readiness_probe.period,

@@ -1,6 +1,11 @@
 import pandas as pd
 
-from hpalab.analysis.reliability import format_findings, reliability_findings, usable
+from hpalab.analysis.reliability import (
+    format_findings,
+    group_findings,
+    reliability_findings,
+    usable,
+)
 
 
 def _summary(rows):
@@ -47,3 +52,23 @@ def test_too_few_repetitions_explains_the_rank_test_limit():
     summary = _summary(_trials("a", 3) + _trials("b", 3))
     [finding] = reliability_findings(summary, run_status="complete", baseline="a", alpha=0.05)
     assert finding.subject == "b" and "best possible p = 0.10" in finding.message
+
+
+def test_repeated_findings_are_grouped_by_kind():
+    rows = _trials("a", 2) + _trials("b", 2) + _trials("c", 2) + _trials("d", 2)
+    rows[0]["load_error_pct"] = 30.0
+    rows[1]["load_error_pct"] = 30.0
+    summary = _summary(rows)
+    windows = {"a": 900.0, "b": 900.0, "c": 900.0, "d": 900.0}
+    findings = reliability_findings(
+        summary, run_status="complete", baseline="b", alpha=0.05, stabilization_s=windows
+    )
+    groups = group_findings(findings)
+    headlines = [g.headline for g in groups]
+    assert "2 trials: load shortfall" in headlines
+    assert "2 variants: too few repetitions" in headlines  # c and d against b
+    assert "4 variants: trial shorter than the stabilization window" in headlines
+    # the variant with no usable trial is alone of its kind: shown with its subject
+    assert "a: only 0 usable repetition(s)" in headlines
+    assert sum(len(g.findings) for g in groups) == len(findings)
+    assert groups[0].severity == "error"

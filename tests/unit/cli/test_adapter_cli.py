@@ -60,7 +60,7 @@ def test_rendered_configmap_passes_the_kubernetes_schema(tmp_path, capsys):
 
 def test_render_an_experiment_variant(capsys):
     ramp = REPO / "experiments" / "ramp.yaml"
-    assert run(["adapter", "render", str(ramp), "--variant", "target=10,window=2m"]) == 0
+    assert run(["adapter", "render", str(ramp), "--variant", "target10-window2m"]) == 0
     body = yaml.safe_load(capsys.readouterr().out)["data"]["config.yaml"]
     assert "[2m]" in body
 

@@ -37,7 +37,7 @@ def test_explains_the_ramp_experiment(capsys):
     assert "Tolerance band" in out
     assert "http_requests_per_second" in out
     assert "ScaleUpLimit" in out
-    assert "desired replicas 6" in out
+    assert "desired replicas 7" in out  # 8 proposed, +4 pods per 15s allowed
 
 
 def test_json_output_for_a_kubernetes_hpa(tmp_path, capsys):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hpalab.load.shortfall import find_shortfalls
+from hpalab.load.shortfall import find_shortfalls, generator_delivered
 
 from .builders import run_of, sample
 
@@ -75,3 +75,18 @@ def test_empty_run_has_no_shortfall():
 def test_bad_parameters_are_refused(kwargs):
     with pytest.raises(ValueError):
         find_shortfalls(run_of(3), **kwargs)
+
+
+def test_an_app_answering_late_is_delivered_load_but_dropped_arrivals_are_not():
+    # a queueing app: responses lag the arrivals, then a burst as its queue drains
+    lagging = run_of(10) + [sample(t, achieved_rps=80) for t in range(10, 20)]
+    lagging += [sample(t) for t in range(20, 40)]
+    lagging += [sample(t, achieved_rps=130) for t in range(40, 50)]
+    shortfalls = find_shortfalls(lagging)
+    assert {s.reason for s in shortfalls} == {"app_overloaded", "over_delivered"}
+    assert generator_delivered(shortfalls, lagging)
+    # every user waited and arrivals were dropped: the app never got that load
+    dropped = run_of(10) + [sample(t, achieved_rps=50, dropped=50) for t in range(10, 20)]
+    assert not generator_delivered(find_shortfalls(dropped), dropped)
+    saturated = run_of(12, achieved_rps=70, generator_cpu=0.97)
+    assert not generator_delivered(find_shortfalls(saturated), saturated)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from hpalab.autoscaling.hpa.readout import first_metric, metric_number
 from hpalab.errors import PrerequisiteError
 from hpalab.platforms.local.labstate import (
     ENV_LAB_DIR,
@@ -16,7 +17,6 @@ from hpalab.platforms.local.labstate import (
     read_lab,
     write_json,
 )
-from hpalab.platforms.local.observing import first_metric, metric_number
 from hpalab.platforms.local.settings import settings_from_spec
 from hpalab.specs import load_experiment
 

@@ -4,9 +4,10 @@ import json
 import httpx
 import pytest
 
+from hpalab.autoscaling.adapter.selectors import requirements_of
 from hpalab.autoscaling.hpa import FetchFailure, parse_hpa_spec
 from hpalab.platforms.local.metrics import CpuMeter
-from hpalab.platforms.local.metricsapi import MetricsAPI, requirements_of
+from hpalab.platforms.local.metricsapi import MetricsAPI
 from hpalab.platforms.local.settings import DEFAULT_ADAPTER
 
 PODS = ["sample-app-a", "sample-app-b"]

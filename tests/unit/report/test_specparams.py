@@ -26,20 +26,23 @@ def test_pipeline_params_of_every_ramp_variant(ramp):
         params = specparams.pipeline_params(variant.spec)
         assert params is not None
         assert params.scrape_interval_s == 5 and params.sync_period_s == 15
-        assert params.capacity_rps in (10, 20)
-        assert params.legacy_limits  # the ramp experiment has no spec.behavior
-        assert params.startup_delay_s == 3 and params.max_replicas == 25
+        # 3 worker slots of 200 ms each: the capacity follows from the app, not the target
+        assert params.capacity_rps == pytest.approx(15)
+        assert params.hpa_target_rps in (10, 13)
+        assert params.startup_delay_s == 3 and params.max_replicas == 20
         windows.add(params.rate_window_s)
-    assert windows == {30, 60, 120}
+    assert windows == {30, 120}
 
 
 def test_slo_tolerance_and_windows(ramp):
     spec = ramp.variants[0].spec
     slo = specparams.slo(spec)
-    assert (slo.latency_ms, slo.percentile, slo.error_rate) == (250, 95, 0.01)
+    assert (slo.latency_ms, slo.percentile, slo.error_rate) == (500, 95, 0.01)
     assert specparams.tolerance(spec) == 0.1
-    assert specparams.stabilization_s(spec) == 300
-    assert specparams.settings(spec)["policies"].startswith("legacy")
+    assert specparams.stabilization_s(spec) == 30
+    assert specparams.settings(spec)["policies"] == "default"
+    # the table shows the HPA's target, not the replica's capacity
+    assert specparams.settings(spec)["target"] == "10 rps/pod"
 
 
 def test_behavior_policies_reach_the_band(ramp):

@@ -114,3 +114,58 @@ def test_options_come_from_the_environment(monkeypatch):
     assert args.cpu_per_request == pytest.approx(0.005)
     assert args.port == 9999
     assert parse_args(["--latency", "20ms"]).latency == pytest.approx(0.02)
+
+
+def test_worker_slots_queue_then_refuse_past_the_queue_limit():
+    # one slot, one queue place: of three simultaneous requests one is served at once, one
+    # waits a full service time, the third is refused
+    config = AppConfig(latency_s=0.2, concurrency=1, queue_limit=1)
+
+    async def body(client):
+        async def timed():
+            begin = time.perf_counter()
+            response = await client.get("/")
+            return response.status, time.perf_counter() - begin
+
+        first = asyncio.ensure_future(timed())
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(timed())
+        await asyncio.sleep(0.05)
+        queued = _sample(await (await client.get("/metrics")).text(), "http_requests_queued")
+        third = await timed()
+        results = [await first, await second, third]
+        return results, queued, await (await client.get("/metrics")).text()
+
+    (first, second, third), queued, text = _with_client(config, body)
+    assert first[0] == 200 and second[0] == 200 and third[0] == 503
+    assert queued == 1.0
+    # the queued request waited for the first one's slot: about two service times in all
+    assert second[1] >= 0.3
+    assert _sample(text, "http_requests_total", path="/", status="503") == 1.0
+    assert _sample(text, "http_requests_queued") == 0.0
+
+
+def test_worker_slots_without_queue_limit_never_refuse():
+    config = AppConfig(latency_s=0.05, concurrency=2)
+
+    async def body(client):
+        responses = await asyncio.gather(*(client.get("/") for _ in range(6)))
+        return [r.status for r in responses]
+
+    assert _with_client(config, body) == [200] * 6
+
+
+@pytest.mark.parametrize(("field", "value"), [("concurrency", -1), ("queue_limit", -2)])
+def test_worker_slot_settings_must_not_be_negative(field, value):
+    with pytest.raises(ValueError, match=field):
+        AppConfig(**{field: value})
+
+
+def test_concurrency_and_queue_limit_from_the_command_line_and_environment(monkeypatch):
+    args = parse_args(["--concurrency", "3", "--queue-limit", "20"])
+    assert (args.concurrency, args.queue_limit) == (3, 20)
+    assert parse_args([]).queue_limit is None
+    monkeypatch.setenv("HPALAB_APP_CONCURRENCY", "4")
+    monkeypatch.setenv("HPALAB_APP_QUEUE_LIMIT", "0")
+    args = parse_args([])
+    assert (args.concurrency, args.queue_limit) == (4, 0)
