@@ -192,6 +192,15 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
+def kill_all(record: ContainerRecord) -> None:
+    """SIGKILL every process in the container's cgroups, and wait (briefly) until none is left."""
+    deadline = time.monotonic() + 5
+    while (pids := cgroup_pids(record)) and time.monotonic() < deadline:
+        for pid in pids:
+            _signal(pid, signal.SIGKILL)
+        time.sleep(0.02)
+
+
 def cgroup_pids(record: ContainerRecord) -> list[int]:
     pids: set[int] = set()
     for path in record.cgroups:

@@ -158,6 +158,8 @@ class Runtime:
         if record is None:
             return
         containers.stop(record, self.container_dir(container_id), timeout_s=0)
+        # Whatever its recorded state, nothing of a removed container may keep running.
+        containers.kill_all(record)
         cgroups.remove([Path(p) for p in record.cgroups])
         with self.lock:
             self.containers.pop(container_id, None)

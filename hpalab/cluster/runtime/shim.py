@@ -221,9 +221,11 @@ def main(directory: Path) -> int:
         _child(spec, out_w, err_w)
     os.close(out_w)
     os.close(err_w)
-    (directory / "pid").write_text(
-        json.dumps({"pid": pid, "shim": os.getpid(), "started_at": time.time_ns()})
-    )
+    # Written whole or not at all: the runtime reports the container running once it exists,
+    # and a half-written file read as "not started yet" made the kubelet restart it.
+    started = json.dumps({"pid": pid, "shim": os.getpid(), "started_at": time.time_ns()})
+    (directory / "pid.partial").write_text(started)
+    (directory / "pid.partial").replace(directory / "pid")
     selector = selectors.DefaultSelector()
     selector.register(out_r, selectors.EVENT_READ, "stdout")
     selector.register(err_r, selectors.EVENT_READ, "stderr")
