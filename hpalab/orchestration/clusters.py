@@ -9,6 +9,7 @@ the flags are read where visible, else recorded as assumed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +22,12 @@ def _server(context: str | None) -> str | None:
     from kubernetes import client, config
 
     configuration = client.Configuration()
+    # The client reads $KUBECONFIG once, at import; read it now, as `hpalab run` is given it.
+    path = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None
     try:
-        config.load_kube_config(context=context, client_configuration=configuration)  # type: ignore[no-untyped-call]
+        config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=path, context=context, client_configuration=configuration
+        )
     except Exception:
         return None
     return str(configuration.host)

@@ -332,7 +332,9 @@ class KubernetesPlatform(Platform):
         kubelets = sorted(
             {n.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "") for n in nodes}
         )
-        if not self._flags:
+        if not self._flags and self._controller_hook is not None:
+            self._flags = self._controller_hook(self.spec.controller)
+        elif not self._flags:
             self._flags, _ = fingerprinting.flag_record(client, self.spec)
         return {
             "platform": "kubernetes",
