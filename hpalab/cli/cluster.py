@@ -202,14 +202,10 @@ def status(name: str = NAME_OPT, as_json: bool = typer.Option(False, "--json")) 
 @cluster_app.command("kubeconfig")
 def kubeconfig(name: str = NAME_OPT) -> None:
     """Print the path of the cluster's admin kubeconfig."""
-    from hpalab.cluster.config import ClusterConfig, check_name
-    from hpalab.errors import PlatformError
+    from hpalab.cluster import lifecycle
+    from hpalab.cluster.config import check_name
 
-    config = ClusterConfig.load(check_name(name))
-    if config is None or not config.kubeconfig.is_file():
-        raise PlatformError(
-            f"there is no cluster named {name!r}", hint="start it with `hpalab cluster up`"
-        )
+    config = lifecycle.existing(check_name(name))
     typer.echo(str(config.kubeconfig))
 
 
@@ -240,14 +236,9 @@ def restart_controller_manager(
 ) -> None:
     """Restart kube-controller-manager with new HPA flags (the others keep their values)."""
     from hpalab.cluster import lifecycle
-    from hpalab.cluster.config import ClusterConfig, check_name
-    from hpalab.errors import PlatformError
+    from hpalab.cluster.config import check_name
 
-    existing = ClusterConfig.load(check_name(name))
-    if existing is None:
-        raise PlatformError(
-            f"there is no cluster named {name!r}", hint="start it with `hpalab cluster up`"
-        )
+    existing = lifecycle.existing(check_name(name))
     controller = _controller(
         hpa_sync_period,
         hpa_tolerance,

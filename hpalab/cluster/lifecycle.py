@@ -166,14 +166,15 @@ def is_running(config: ClusterConfig) -> bool:
 
 def restart_controller_manager(name: str, controller: ControllerFlags) -> ClusterConfig:
     """Restart kube-controller-manager with new HPA flags (a run does this per variant)."""
-    config = _existing(name).with_controller(controller)
+    config = existing(name).with_controller(controller)
     config.save()
     component = next(c for c in ORDER if c.name == "kube-controller-manager")
     start_component(config, component)
     return config
 
 
-def _existing(name: str) -> ClusterConfig:
+def existing(name: str) -> ClusterConfig:
+    """The saved configuration of cluster ``name``; a PlatformError when there is none."""
     config = ClusterConfig.load(name)
     if config is None:
         raise PlatformError(
@@ -250,7 +251,7 @@ def leftovers(config: ClusterConfig) -> list[str]:
 
 def status(name: str) -> dict[str, object]:
     """Components with PID and health, and the node's readiness."""
-    config = _existing(name)
+    config = existing(name)
     components = []
     for component in ORDER:
         pid = Daemon(config, component.name).pid()

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hpalab.cluster.daemons import alive
 from hpalab.cluster.network import in_netns
 from hpalab.cluster.runtime import cgroups, images
 from hpalab.cluster.runtime.records import ContainerRecord, SandboxRecord
@@ -112,14 +113,6 @@ def start(
         )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
 def state(record: ContainerRecord, directory: Path) -> State:
     try:
         started = json.loads((directory / "pid").read_text())
@@ -133,7 +126,7 @@ def state(record: ContainerRecord, directory: Path) -> State:
     try:
         ended = json.loads((directory / "exit.json").read_text())
     except (OSError, ValueError):
-        if _alive(pid) or _shim_alive(directory):
+        if alive(pid) or _shim_alive(directory):
             return State("CONTAINER_RUNNING", pid=pid, started_at=started_at)
         return State(
             "CONTAINER_EXITED",
