@@ -55,9 +55,16 @@ def _root(
     """Deploy an autoscaling stack, drive load at it, and compare HPA tunings."""
 
 
+_registered: list[str] = []
+
+
 def _register_all() -> None:
+    # Once per process: `run` is also called in-process (tests, embedding), and registering
+    # again would add every command a second time and make each call slower than the last.
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+        if name not in _registered:
+            importlib.import_module(name).register(app)
+            _registered.append(name)
 
 
 def report_error(error: HpalabError, console: Console) -> None:

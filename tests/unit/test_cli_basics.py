@@ -8,3 +8,14 @@ def test_version_prints_and_exits_zero(capsys):
 
 def test_unknown_command_is_bad_input():
     assert run(["no-such-command"]) == 2
+
+
+def test_running_again_in_process_registers_nothing_twice(capsys):
+    from hpalab.cli.main import app
+
+    run(["--version"])
+    counts = (len(app.registered_commands), len(app.registered_groups))
+    run(["--version"])
+    run(["--version"])
+    assert (len(app.registered_commands), len(app.registered_groups)) == counts
+    assert capsys.readouterr().out.count("hpalab") == 3
