@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,6 +70,14 @@ def wait_for(check: Callable[[], Any], *, timeout_s: float, what: str, every_s: 
             return last
         time.sleep(every_s)
     pytest.fail(f"{what}: not reached in {timeout_s:.0f} s (last: {last!r})")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is a ``cluster`` test: ``-m cluster`` selects them."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.cluster)
 
 
 @pytest.fixture(scope="session")
