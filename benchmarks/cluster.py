@@ -7,7 +7,9 @@
 - `up` to node Ready and to CoreDNS answering (median of 3 ups), and `down`;
 - pod create → Ready for the sample app (median of 10 pods, each timed from the create call
   to the watch event that shows it Ready), against a bare `python -c pass` start on the host
-  as the baseline of the same run;
+  as the baseline of the same run; then for the stock-python mode, whose init container
+  pip-installs the app's dependencies (from the local wheelhouse: pods cannot reach PyPI here,
+  so this is the floor of what that mode adds), as a ratio to the built image;
 - resident memory of the control plane (etcd, apiserver, controller-manager, scheduler,
   kubelet, kube-proxy, runtime, streaming server) with 10 sample-app pods running.
 """
@@ -33,6 +35,7 @@ from hpalab.cluster import building, lifecycle  # noqa: E402
 from hpalab.cluster.components import ORDER  # noqa: E402
 from hpalab.cluster.config import ClusterConfig  # noqa: E402
 from hpalab.cluster.daemons import Daemon  # noqa: E402
+from hpalab.platforms.kubernetes.render_app import APP_REQUIREMENTS  # noqa: E402
 
 NAME = "bench"
 MIB = 1024 * 1024
@@ -63,8 +66,8 @@ def up_down() -> tuple[list[float], list[float], list[float]]:
     return node, dns, downs
 
 
-def _pod(name: str) -> dict[str, object]:
-    container = {
+def _pod(name: str, *, stock_python: bool = False) -> dict[str, object]:
+    container: dict[str, object] = {
         "name": "app",
         "image": "hpalab/sample-app",
         "imagePullPolicy": "IfNotPresent",
@@ -72,20 +75,34 @@ def _pod(name: str) -> dict[str, object]:
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}, "periodSeconds": 1},
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
     }
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {"containers": [container]},
-    }
+    spec: dict[str, object] = {"containers": [container]}
+    if stock_python:
+        # the ConfigMap mode's start: an init container pip-installs the app's dependencies
+        # (here from the local wheelhouse) into an emptyDir the app imports them from
+        mount = [{"name": "deps", "mountPath": "/deps"}]
+        install = ["pip", "install", "--no-cache-dir", "--quiet", "--target", "/deps"]
+        spec["initContainers"] = [
+            {
+                "name": "install",
+                "image": "python:3.12-slim",
+                "command": [*install, *APP_REQUIREMENTS],
+                "volumeMounts": mount,
+            }
+        ]
+        spec["volumes"] = [{"name": "deps", "emptyDir": {}}]
+        container["env"] = [{"name": "PYTHONPATH", "value": "/deps"}]
+        container["volumeMounts"] = mount
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
 
-def pod_ready_times(api: client.CoreV1Api, count: int) -> list[float]:
+def pod_ready_times(
+    api: client.CoreV1Api, count: int, *, stock_python: bool = False
+) -> list[float]:
     times = []
     for i in range(count):
-        name = f"app-{i}"
+        name = f"{'stock' if stock_python else 'app'}-{i}"
         started = time.monotonic()
-        api.create_namespaced_pod("default", _pod(name))
+        api.create_namespaced_pod("default", _pod(name, stock_python=stock_python))
         stream = watch.Watch()
         for event in stream.stream(
             api.list_namespaced_pod,
@@ -140,10 +157,14 @@ def main() -> None:
         time.sleep(5)
         rss = control_plane_rss(cluster)
         print(
-            print(
-                "RSS of the components and all their children (shims and containers too), "
-                f"10 sample-app pods: {rss:.0f} MiB"
-            )
+            "RSS of the components and all their children (shims and containers too), "
+            f"10 sample-app pods: {rss:.0f} MiB"
+        )
+        stock = pod_ready_times(api, 5, stock_python=True)
+        print(
+            f"pod create → Ready, stock python image (pip install from the local wheelhouse in "
+            f"an init container), 5 pods: median {statistics.median(stock):.2f} s, "
+            f"{statistics.median(stock) / median:.1f}× the built image"
         )
     finally:
         lifecycle.down(NAME)

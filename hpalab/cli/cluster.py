@@ -86,7 +86,7 @@ CPU_OPT = typer.Option(None, "--cpu-initialization-period", help="Default 5m.")
 def build() -> None:
     """Build every pinned program that is not in the cache yet (progress bar)."""
     from hpalab.cluster import building
-    from hpalab.cluster.runtime import protos
+    from hpalab.cluster.runtime import protos, wheels
 
     todo = building.missing()
     console = Console(stderr=True)
@@ -109,6 +109,7 @@ def build() -> None:
             building.build([program], progress=step)
             progress.advance(task)
     protos.ensure()
+    wheels.ensure_all()
     typer.echo(f"built {len(todo)} programs in {time.monotonic() - started:.0f} s; all cached")
 
 

@@ -35,7 +35,7 @@ from hpalab.cluster.daemons import (
     terminate,
     unmount_under,
 )
-from hpalab.cluster.runtime import protos
+from hpalab.cluster.runtime import protos, wheels
 from hpalab.errors import PlatformError
 
 Say = Callable[[str], None]
@@ -125,6 +125,7 @@ def up(
         say("building " + ", ".join(building.missing(PROGRAMS)))
         building.build(PROGRAMS)
     protos.ensure()
+    wheels.ensure_all()
     timings.mark("built")
     existing = ClusterConfig.load(name)
     if existing is not None and is_running(existing):

@@ -31,6 +31,9 @@ JOB_ENV = "HPALAB_LOAD_JOB"
 """Environment variable with the path of the job file, read by the Locust processes."""
 WORKER_ENV = "HPALAB_LOAD_WORKER"
 """Environment variable with the index of a load process among ``worker_count``."""
+TARGET_ENV = "HPALAB_TARGET_URL"
+"""Environment variable that, when set, replaces the job's ``url`` (in-cluster load reaches the
+app by its Service name, not by the address the user's machine uses)."""
 
 DEFAULT_SEED = 1
 USERS_PER_WORKER = 1000
@@ -58,7 +61,9 @@ class LoadJob:
     max_lateness_s: float = 1.0
     """An arrival not started within this delay of its due time is dropped and counted."""
     report_port: int = 0
-    """Port on 127.0.0.1 where the driver collects the per-second records (set by it)."""
+    """Port on 127.0.0.1 where the driver collects the per-second records (set by it); 0 when
+    no driver listens (in-cluster load): each process then writes them to its standard output,
+    one JSON line each, where ``kubectl logs`` reads them."""
 
     @property
     def worker_count(self) -> int:

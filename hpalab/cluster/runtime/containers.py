@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hpalab.cluster.daemons import alive
 from hpalab.cluster.network import in_netns
-from hpalab.cluster.runtime import cgroups, images
+from hpalab.cluster.runtime import cgroups, images, wheels
 from hpalab.cluster.runtime.records import ContainerRecord, SandboxRecord
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -70,6 +70,8 @@ def container_env(image: str, envs: dict[str, str], hostname: str) -> dict[str, 
     entry = images.lookup(image)
     env = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname}
     env.update(entry.env if entry else {})
+    if entry is not None and entry.wheels:
+        env.update(wheels.pip_env(entry.wheels))
     env.update(envs)
     return env
 

@@ -17,12 +17,16 @@ IMAGE_MAP = DATA / "images.yaml"
 
 
 class ProgramRef(BaseModel):
-    """Exactly one of: a built program, the Python interpreter, a command on the host."""
+    """Exactly one of: a built program, the Python interpreter, one of its scripts, a command
+    on the host."""
 
     model_config = ConfigDict(extra="forbid")
 
     built: str | None = Field(default=None, description="a program `hpalab cluster build` makes")
     python: bool = Field(default=False, description="the interpreter hpalab runs on")
+    script: str | None = Field(
+        default=None, description="a console script beside that interpreter (pip, locust)"
+    )
     host: str | None = Field(default=None, description="a command on this machine's PATH")
 
     def resolve(self) -> Path | None:
@@ -34,12 +38,17 @@ class ProgramRef(BaseModel):
             return path if path.is_file() else None
         if self.python:
             return Path(sys.executable)
+        if self.script:
+            path = Path(sys.executable).parent / self.script
+            return path if path.is_file() else None
         found = shutil.which(self.host or "")
         return Path(found) if found else None
 
     def describe(self) -> str:
         if self.built:
             return f"{self.built} (built)"
+        if self.script:
+            return f"{self.script} (hpalab's interpreter)"
         return "python (hpalab's interpreter)" if self.python else f"{self.host} (host)"
 
 
@@ -52,6 +61,8 @@ class ImageEntry(BaseModel):
     paths: dict[str, ProgramRef] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict)
     host_path: bool = Field(default=False, alias="hostPath")
+    wheels: list[str] = Field(default_factory=list)
+    """Requirements `pip install` in this image is served from a local wheelhouse."""
 
 
 class ImageMap(BaseModel):

@@ -22,7 +22,7 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from hpalab.load.job import JOB_ENV, WORKER_ENV, LoadJob
+from hpalab.load.job import JOB_ENV, TARGET_ENV, WORKER_ENV, LoadJob
 from hpalab.load.samples import WorkerSecond
 from hpalab.load.sizing import pool_size
 from hpalab.load.worker.runtime import Runtime
@@ -87,7 +87,7 @@ _SILENT = _Silent()
 class OpenModelUser(FastHttpUser):
     """One lane of the open model: sends the next due arrival, whatever came before."""
 
-    host = JOB.url
+    host = os.environ.get(TARGET_ENV) or JOB.url
     network_timeout = JOB.timeout_s
     connection_timeout = JOB.timeout_s
     concurrency = 1

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import math
 import socket
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
@@ -67,7 +68,7 @@ class Runtime:
             worker_count=job.worker_count,
         )
         self.finished = Event()
-        self._sink: socket.socket | None = None
+        self._sink: Callable[[bytes], object] | None = None
 
     def claim(self) -> tuple[int, float] | None:
         """The next arrival nobody has taken: ``(index, due s)``; ``None`` at the end."""
@@ -107,8 +108,12 @@ class Runtime:
             self.recorder.lag(self.clock.now(), max(0.0, lag))
 
     def connect(self) -> None:
-        """Open the report stream to the driver and say hello."""
-        self._sink = socket.create_connection(("127.0.0.1", self.job.report_port), timeout=10)
+        """Open the report stream to the driver (standard output without one); say hello."""
+        if self.job.report_port:
+            sink = socket.create_connection(("127.0.0.1", self.job.report_port), timeout=10)
+            self._sink = sink.sendall
+        else:
+            self._sink = _write_stdout
         self._send({"type": "hello", "worker": self.worker})
 
     def report_loop(self, on_second: Any = None) -> None:
@@ -124,7 +129,7 @@ class Runtime:
     def flush(self, upto_s: int, on_second: Any = None) -> None:
         records = self.recorder.close(upto_s)
         if self._sink is not None and records:
-            self._sink.sendall(b"".join(r.to_line() for r in records))
+            self._sink(b"".join(r.to_line() for r in records))
         if on_second is not None and records:
             on_second(records)
 
@@ -135,4 +140,9 @@ class Runtime:
 
     def _send(self, message: dict[str, Any]) -> None:
         if self._sink is not None:
-            self._sink.sendall((json.dumps(message) + "\n").encode())
+            self._sink((json.dumps(message) + "\n").encode())
+
+
+def _write_stdout(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()

@@ -1,23 +1,29 @@
-"""Distributed load inside the cluster: a Locust master Deployment and N worker pods (one
-Indexed Job), for more load than one machine can send.
+"""Distributed load inside the cluster: a Locust master and N workers, each an Indexed Job, for
+more load than one machine can send.
 
 The load job (what to send, when) and the locustfile are the ones the local load generator
-uses, carried in a ConfigMap; each worker learns its index from the Job's completion index, which
-is what ``HPALAB_LOAD_WORKER`` means locally. The image must contain hpalab (build the
-Dockerfile's ``load`` target). Workers reach the app through its Service, so every Ready pod gets
-its share; the master's web API (port 8089) is reached by port-forward from the user's machine.
+uses, carried in a ConfigMap. Each worker learns its index from the Job's completion index,
+which is what ``HPALAB_LOAD_WORKER`` means locally, and reaches the app through its Service
+(``HPALAB_TARGET_URL``), so every Ready pod gets its share. The image must have hpalab: the
+Dockerfile's ``load`` target, or on ``hpalab cluster`` the ``locustio/locust`` image, which runs
+the Locust of hpalab's own interpreter.
+
+One load is one set of objects named by a digest of what it sends (``locust-master-<id>``…): a
+Job's pod template cannot change, so a different load is a new set, never an update. The master
+runs headless and starts once every worker has connected; when the profile ends it stops the
+workers and every pod exits: both Jobs complete. No driver listens inside the cluster, so each
+worker writes its per-second records to its standard output (``kubectl logs``). Both Jobs have a
+deadline, so a load that cannot finish still stops by itself.
 """
 
 from __future__ import annotations
 
 from hpalab.platforms.kubernetes.objects import (
     APP,
-    CONFIG_HASH,
     LOCUST,
     Obj,
     StackOptions,
     content_hash,
-    deployment,
     labels,
     meta,
     obj,
@@ -28,9 +34,11 @@ from hpalab.platforms.kubernetes.objects import (
 MASTER = f"{LOCUST}-master"
 WORKER = f"{LOCUST}-worker"
 MASTER_PORT = 5557
-WEB_PORT = 8089
+LOAD_ID = "hpalab.io/load"
+"""Label with the load's digest: the master Service selects only its own load's master."""
+START_MARGIN_S = 300
+"""Added to the load's duration for each Job's deadline: pod starts and the workers' wait."""
 _COMPLETION_INDEX = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
-_VOLUMES = [{"name": "job", "configMap": {"name": LOCUST}}]
 _MOUNTS = [{"name": "job", "mountPath": "/locust", "readOnly": True}]
 
 
@@ -38,11 +46,12 @@ def _container(options: StackOptions, name: str, image: str, args: list[str]) ->
     env: list[Obj] = [
         {"name": "HPALAB_LOAD_JOB", "value": "/locust/job.json"},
         {"name": "HPALAB_TARGET_URL", "value": f"http://{APP}.{options.namespace}.svc"},
+        {"name": "PYTHONUNBUFFERED", "value": "1"},
     ]
     return {
         "name": name,
         "image": image,
-        "args": ["-f", "/locust/locustfile.py", *args],
+        "args": ["-f", "/locust/locustfile.py", *args, "--loglevel", "WARNING"],
         "env": env,
         "resources": {
             "requests": {"cpu": "500m" if name == "worker" else "200m", "memory": "256Mi"}
@@ -51,65 +60,118 @@ def _container(options: StackOptions, name: str, image: str, args: list[str]) ->
     }
 
 
-def _master(options: StackOptions, image: str, *, workers: int, digest: dict[str, str]) -> Obj:
-    args = ["--master", f"--expect-workers={workers}"]
-    args += [f"--master-bind-port={MASTER_PORT}", f"--web-port={WEB_PORT}"]
-    container = _container(options, "master", image, args)
-    container["ports"] = [
-        {"name": "master", "containerPort": MASTER_PORT, "protocol": "TCP"},
-        {"name": "web", "containerPort": WEB_PORT, "protocol": "TCP"},
-    ]
-    pod = {"containers": [container], "volumes": _VOLUMES}
-    return deployment(options, MASTER, component="master", pod_spec=pod, annotations=digest)
-
-
-def _workers(options: StackOptions, image: str, *, workers: int, digest: dict[str, str]) -> Obj:
-    args = ["--worker", f"--master-host={MASTER}", f"--master-port={MASTER_PORT}"]
-    container = _container(options, "worker", image, args)
-    index = {"fieldRef": {"fieldPath": _COMPLETION_INDEX}}
-    container["env"].append({"name": "HPALAB_LOAD_WORKER", "valueFrom": index})
-    pod = {"restartPolicy": "Never", "containers": [container], "volumes": _VOLUMES}
+def _job(
+    options: StackOptions,
+    part: str,
+    load_id: str,
+    *,
+    component: str,
+    container: Obj,
+    spec: Obj,
+    deadline_s: int,
+) -> Obj:
+    pod_labels = {**labels(options, part, component), **selector(options, part), LOAD_ID: load_id}
+    metadata = meta(options, f"{part}-{load_id}", part=part, component=component)
+    metadata["labels"][LOAD_ID] = load_id
+    pod = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        "volumes": [{"name": "job", "configMap": {"name": f"{LOCUST}-{load_id}"}}],
+    }
     return obj(
         "batch/v1",
         "Job",
-        meta(options, WORKER, part=WORKER, component="worker"),
+        metadata,
         spec={
-            "completionMode": "Indexed",
-            "completions": workers,
-            "parallelism": workers,
-            "backoffLimit": 0,
+            **spec,
+            "activeDeadlineSeconds": deadline_s,
             "ttlSecondsAfterFinished": 600,
-            "template": {
-                "metadata": {"labels": labels(options, WORKER), "annotations": digest},
-                "spec": pod,
-            },
+            "template": {"metadata": {"labels": pod_labels}, "spec": pod},
         },
     )
 
 
 def locust_objects(
-    options: StackOptions, *, job_json: str, locustfile: str, workers: int, image: str | None = None
+    options: StackOptions,
+    *,
+    job_json: str,
+    locustfile: str,
+    workers: int,
+    duration_s: float,
+    image: str | None = None,
 ) -> list[Obj]:
-    """ConfigMap, master Deployment and Service, and the workers' Indexed Job.
+    """ConfigMap, the master's Job and Service, and the workers' Indexed Job.
 
-    ``workers`` must be ≥ 1; the Job never restarts a finished worker (``backoffLimit: 0``), so
-    a crashed worker shows up as a failed pod rather than as load silently resumed later.
+    ``workers`` must be ≥ 1. A worker that fails is retried once before its index counts as
+    failed (for one that started before the master could be reached); the master is not
+    retried, since a new master would wait for workers that already ran.
     """
     if workers < 1:
         raise ValueError("in-cluster load needs at least one worker")
     image = image or options.locust_image
     files = {"job.json": job_json, "locustfile.py": locustfile}
-    digest = {CONFIG_HASH: content_hash(files)}
+    load_id = content_hash(files, workers, image)[:8]
+    deadline_s = int(duration_s) + START_MARGIN_S
+    master_name = f"{MASTER}-{load_id}"
+    master = _container(
+        options,
+        "master",
+        image,
+        [
+            "--headless",
+            "--master",
+            f"--master-bind-port={MASTER_PORT}",
+            f"--expect-workers={workers}",
+            "--expect-workers-max-wait=120",
+            "--only-summary",
+            "--exit-code-on-error=0",
+        ],
+    )
+    master["ports"] = [{"name": "master", "containerPort": MASTER_PORT, "protocol": "TCP"}]
+    worker = _container(
+        options,
+        "worker",
+        image,
+        ["--worker", f"--master-host={master_name}", f"--master-port={MASTER_PORT}"],
+    )
+    index = {"fieldRef": {"fieldPath": _COMPLETION_INDEX}}
+    worker["env"].append({"name": "HPALAB_LOAD_WORKER", "valueFrom": index})
+    configmap = obj(
+        "v1", "ConfigMap", meta(options, f"{LOCUST}-{load_id}", part=LOCUST), data=files
+    )
+    configmap["metadata"]["labels"][LOAD_ID] = load_id
     return [
-        obj("v1", "ConfigMap", meta(options, LOCUST, part=LOCUST), data=files),
-        _master(options, image, workers=workers, digest=digest),
-        service(
+        configmap,
+        _job(
             options,
             MASTER,
+            load_id,
+            component="master",
+            container=master,
+            spec={"completions": 1, "parallelism": 1, "backoffLimit": 0},
+            deadline_s=deadline_s,
+        ),
+        service(
+            options,
+            master_name,
             part=MASTER,
             component="master",
-            pod_selector=selector(options, MASTER),
-            ports=[("master", MASTER_PORT), ("web", WEB_PORT)],
+            pod_selector={**selector(options, MASTER), LOAD_ID: load_id},
+            ports=[("master", MASTER_PORT)],
         ),
-        _workers(options, image, workers=workers, digest=digest),
+        _job(
+            options,
+            WORKER,
+            load_id,
+            component="worker",
+            container=worker,
+            spec={
+                "completionMode": "Indexed",
+                "completions": workers,
+                "parallelism": workers,
+                "backoffLimitPerIndex": 1,
+                "maxFailedIndexes": 0,
+            },
+            deadline_s=deadline_s,
+        ),
     ]

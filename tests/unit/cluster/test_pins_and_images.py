@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from hpalab.cluster import building, versions
-from hpalab.cluster.runtime import images
+from hpalab.cluster.runtime import images, wheels
+from hpalab.cluster.runtime.containers import container_env
+from hpalab.platforms.kubernetes.render_app import APP_REQUIREMENTS
 
 
 @pytest.mark.parametrize("component", sorted(versions.pins()))
@@ -62,9 +65,12 @@ def test_image_repository(reference: str, repository: str) -> None:
 def test_every_mapped_image_names_a_known_program() -> None:
     for entry in images.image_map().images.values():
         for ref in [entry.program, *entry.paths.values()]:
-            assert sum((ref.built is not None, ref.python, ref.host is not None)) == 1
+            kinds = (ref.built is not None, ref.python, ref.script is not None, ref.host)
+            assert sum(map(bool, kinds)) == 1
             if ref.built:
                 assert ref.built in versions.all_programs()
+            if ref.script:  # pip and locust: installed with hpalab
+                assert ref.resolve() is not None, ref.script
 
 
 def test_an_unmapped_image_is_not_found() -> None:
@@ -79,3 +85,18 @@ def test_command_and_args_follow_docker_rules() -> None:
     assert images.argv_of(entry, command=[], args=["--x"]) == ["/ep", "--x"]
     assert images.argv_of(entry, command=["/c"], args=[]) == ["/c"]
     assert images.argv_of(entry, command=["/c"], args=["a"]) == ["/c", "a"]
+
+
+def test_the_python_image_installs_the_apps_pins_from_the_wheelhouse(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HPALAB_CACHE_DIR", str(tmp_path))
+    entry = images.lookup("python:3.12-slim")
+    assert entry is not None
+    assert sorted(entry.wheels) == sorted(APP_REQUIREMENTS)
+    env = container_env("python:3.12-slim", {"PIP_NO_INDEX": "0"}, "pod")
+    assert env["PIP_FIND_LINKS"] == str(wheels.wheelhouse(entry.wheels))
+    assert env["PIP_FIND_LINKS"].startswith(str(tmp_path))
+    assert env["PIP_NO_INDEX"] == "0", "the pod's own env wins over the image's"
+    assert [entry.wheels] == wheels.missing()
+    assert "PIP_FIND_LINKS" not in container_env("hpalab/sample-app:dev", {}, "pod")

@@ -203,24 +203,42 @@ def test_dockerfile_pins_the_same_dependencies_as_the_configmap_default():
 
 
 def test_in_cluster_load_validates_and_indexes_its_workers(options):
-    from hpalab.platforms.kubernetes.render_locust import locust_objects
+    from hpalab.platforms.kubernetes.render_locust import LOAD_ID, locust_objects
 
-    objects = locust_objects(options, job_json="{}", locustfile="# locustfile\n", workers=4)
+    def render(job_json: str = "{}", workers: int = 4):
+        return locust_objects(
+            options, job_json=job_json, locustfile="# locustfile\n", workers=workers, duration_s=60
+        )
+
+    objects = render()
     for body in objects:
         for version in VERSIONS:
             assert validate(body, version) == [], body["kind"]
-    job = objects[-1]
+    configmap, master, master_service, job = objects
     assert job["spec"]["completions"] == job["spec"]["parallelism"] == 4
     assert job["spec"]["completionMode"] == "Indexed"
-    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    worker = job["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in worker["env"]}
     assert "job-completion-index" in env["HPALAB_LOAD_WORKER"]["valueFrom"]["fieldRef"]["fieldPath"]
-    master = objects[1]
+    assert env["HPALAB_TARGET_URL"]["value"] == f"http://sampleapp.{options.namespace}.svc"
+    # the workers find this load's master by its Service, which selects only its pod
+    assert f"--master-host={master_service['metadata']['name']}" in worker["args"]
     assert (
-        master["spec"]["selector"]["matchLabels"].items()
+        master_service["spec"]["selector"].items()
         <= master["spec"]["template"]["metadata"]["labels"].items()
     )
+    assert "--headless" in master["spec"]["template"]["spec"]["containers"][0]["args"]
+    # both stop by themselves, and both read this load's ConfigMap
+    for body in (master, job):
+        assert body["spec"]["activeDeadlineSeconds"] >= 60
+        volume = body["spec"]["template"]["spec"]["volumes"][0]
+        assert volume["configMap"]["name"] == configmap["metadata"]["name"]
+    # another load is another set of objects (a Job's template cannot be updated)
+    other = render(job_json='{"other": 1}')
+    assert {o["metadata"]["name"] for o in other}.isdisjoint(o["metadata"]["name"] for o in objects)
+    assert other[1]["metadata"]["labels"][LOAD_ID] != master["metadata"]["labels"][LOAD_ID]
     with pytest.raises(ValueError):
-        locust_objects(options, job_json="{}", locustfile="", workers=0)
+        render(workers=0)
 
 
 def test_selectors_match_the_pods_they_select(smoke_spec, options):

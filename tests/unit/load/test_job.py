@@ -126,3 +126,21 @@ def test_job_from_profile_file():
     job = job_from_profile(loaded, url="http://localhost:8080")  # type: ignore[arg-type]
     assert job.curve().duration_s == 210
     assert job.endpoints == (Endpoint(),)
+
+
+def test_without_a_driver_a_load_process_writes_its_records_to_stdout(capfd):
+    from hpalab.load.worker.runtime import Runtime
+
+    job = job_from_profile(
+        profile([{"type": "hold", "rps": 2, "duration": "2s"}]), url="http://h:1"
+    )
+    assert job.report_port == 0
+    runtime = Runtime(job, worker=1)
+    runtime.connect()
+    runtime.recorder.sent(0.1, 0.0)
+    runtime.recorder.ended(0.2, 100.0, 200)
+    runtime.flush(1)
+    runtime.bye()
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
+    assert [line["type"] for line in lines] == ["hello", "second", "bye"]
+    assert lines[1]["worker"] == 1 and lines[1]["sent"] == 1 and lines[1]["responses"] == 1
