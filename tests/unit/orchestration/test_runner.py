@@ -186,6 +186,8 @@ def test_interrupt_keeps_data_marks_incomplete_and_resume_finishes(tmp_path):
 
     harness.clock.t0 = harness.clock.now()
     harness.clock.on_sleep.append(interrupt)
+    # what the run must put back: the default handler, or "ignored" when started that way
+    before = signal.getsignal(signal.SIGINT)
     result = harness.run()
     assert fired
     assert result.status == "incomplete"
@@ -197,7 +199,7 @@ def test_interrupt_keeps_data_marks_incomplete_and_resume_finishes(tmp_path):
     interrupted = trials[trials == "incomplete"].index[0]
     assert not kept[kept.trial_id == interrupted].empty  # the data so far is kept
     assert harness.platform.stopped == 1  # torn down
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
     harness.clock.on_sleep.clear()
     resumed = Harness(tmp_path)
