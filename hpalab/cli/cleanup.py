@@ -1,7 +1,8 @@
 """Cleaning up after labs: ``hpalab down --all``, and the sweep ``run`` and ``up`` make first.
 
 Both print what they did: which labs and runs were stopped or found killed, and the PIDs of
-the leftover processes they killed.
+the leftover processes they killed. ``down --all`` also takes down every ``hpalab cluster``
+whose ``up`` was killed, and names the clusters still up (they are stopped on purpose only).
 """
 
 from __future__ import annotations
@@ -24,6 +25,23 @@ def down_all() -> None:
             typer.echo(f"  killed leftover processes: {', '.join(map(str, result['killed']))}")
     if not results:
         typer.echo("no lab was running")
+    _clusters()
+
+
+def _clusters() -> None:
+    """Clean up clusters whose ``hpalab cluster up`` was killed; name the running ones."""
+    from hpalab.cluster import lifecycle
+    from hpalab.cluster.config import ClusterConfig, known_clusters
+
+    if not known_clusters():
+        return
+    lifecycle.clean_stale(say=typer.echo)
+    for name in known_clusters():
+        if ClusterConfig.load(name) is not None:
+            typer.echo(
+                f"cluster {name} is still up: `hpalab cluster down --name {name}` stops it "
+                "(`hpalab cluster down --all` stops every one)"
+            )
 
 
 def clean_stale_labs() -> None:

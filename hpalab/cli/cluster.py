@@ -154,21 +154,29 @@ def up(
 
 
 @cluster_app.command("down")
-def down(name: str = NAME_OPT) -> None:
+def down(
+    name: str = NAME_OPT,
+    every: bool = typer.Option(False, "--all", help="Stop every hpalab cluster on this machine."),
+) -> None:
     """Stop the cluster and remove every process, namespace, route, mount and cgroup it made."""
     from hpalab.cluster import lifecycle
-    from hpalab.cluster.config import check_name
+    from hpalab.cluster.config import check_name, known_clusters
     from hpalab.errors import PlatformError
 
-    check_name(name)
-    left = lifecycle.down(name)
-    if left:
+    names = known_clusters() if every else [check_name(name)]
+    left = {n: lifecycle.down(n) for n in names}
+    for each, remaining in left.items():
+        if not remaining:
+            typer.echo(f"cluster {each} is down; nothing of it is left")
+    failed = [f"{n}: " + "; ".join(r) for n, r in left.items() if r]
+    if failed:
         raise PlatformError(
-            "could not remove: " + "; ".join(left),
+            "could not remove: " + " | ".join(failed),
             hint="run `hpalab cluster down` again; if a mount stays, a process outside the "
             "cluster is using it",
         )
-    typer.echo(f"cluster {name} is down; nothing of it is left")
+    if every and not names:
+        typer.echo("no hpalab cluster exists")
 
 
 @cluster_app.command("status")

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from hpalab.cluster import addons, building, network, pki, versions
 from hpalab.cluster.components import ORDER, Component
 from hpalab.cluster.config import (
@@ -120,6 +122,7 @@ def up(
 ) -> tuple[ClusterConfig, Timings]:
     """Start cluster ``name`` (build, PKI, network, components, CoreDNS); see the module doc."""
     network.check_prerequisites()
+    clean_stale(say=say)
     timings = Timings()
     if building.missing(PROGRAMS):
         say("building " + ", ".join(building.missing(PROGRAMS)))
@@ -139,6 +142,7 @@ def up(
         controller=controller or ControllerFlags(),
     )
     config.save()
+    _mark_starting(config)
     try:
         pki.ensure(config)
         network.setup(config)
@@ -156,7 +160,45 @@ def up(
     except BaseException:
         down(name)
         raise
+    config.path(STARTING).unlink(missing_ok=True)
     return config, timings
+
+
+STARTING = "starting.json"
+"""In a cluster's state directory while ``up`` runs: the ``up`` process, to tell a cluster
+being started from one whose ``up`` was killed (``kill -9``, an OOM kill, a CI timeout)."""
+
+
+def _mark_starting(config: ClusterConfig) -> None:
+    me = psutil.Process()
+    mark = {"pid": me.pid, "created": me.create_time()}
+    config.path(STARTING).write_text(json.dumps(mark))
+
+
+def is_stale(config: ClusterConfig) -> bool:
+    """True when the ``up`` that was starting this cluster is gone without finishing."""
+    try:
+        mark = json.loads(config.path(STARTING).read_text())
+    except (OSError, ValueError):
+        return False
+    try:
+        return bool(psutil.Process(int(mark["pid"])).create_time() != mark["created"])
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return True
+
+
+def clean_stale(*, say: Say = lambda _: None) -> list[str]:
+    """Take down every cluster whose ``up`` was killed; return their names."""
+    cleaned = []
+    for name in known_clusters():
+        config = ClusterConfig.load(name)
+        if config is not None and is_stale(config):
+            left = down(name)
+            say(f"cleaned up cluster {name}, whose `up` had been killed")
+            if left:
+                say("  could not remove: " + "; ".join(left))
+            cleaned.append(name)
+    return cleaned
 
 
 def is_running(config: ClusterConfig) -> bool:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from hpalab.cluster import addons, lifecycle
 from hpalab.cluster.config import ClusterConfig
 from tests.cluster.conftest import wait_for
@@ -68,8 +70,13 @@ def test_down_after_pods_leaves_nothing() -> None:
     assert not config.state_dir.exists()
 
 
-def test_down_cleans_up_after_kill_9_of_up() -> None:
-    name = "test-kill"
+def _hpalab(*args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "hpalab.cli.main", *args]
+    return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+def _kill_up_at(name: str, step: str) -> ClusterConfig:
+    """Start ``hpalab cluster up``, ``kill -9`` it once it says ``step``; the half-made cluster."""
     up = subprocess.Popen(
         [sys.executable, "-m", "hpalab.cli.main", "cluster", "up", "--name", name],
         stderr=subprocess.PIPE,
@@ -77,7 +84,7 @@ def test_down_cleans_up_after_kill_9_of_up() -> None:
     )
     assert up.stderr is not None
     for line in up.stderr:
-        if "starting kubelet" in line:
+        if step in line:
             break
     time.sleep(1)
     os.kill(up.pid, signal.SIGKILL)
@@ -85,11 +92,35 @@ def test_down_cleans_up_after_kill_9_of_up() -> None:
     config = ClusterConfig.load(name)
     assert config is not None
     assert _everything_of(config), "the killed up left a half-made cluster to clean"
-    done = subprocess.run(
-        [sys.executable, "-m", "hpalab.cli.main", "cluster", "down", "--name", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    assert lifecycle.is_stale(config)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("step", "cleaner"),
+    [
+        ("starting etcd", ("cluster", "down", "--name", "test-kill")),
+        ("starting kube-scheduler", ("down", "--all")),
+        ("starting kubelet", ("down", "--all")),
+    ],
+)
+def test_kill_9_of_up_leaves_nothing_once_cleaned(step: str, cleaner: tuple[str, ...]) -> None:
+    config = _kill_up_at("test-kill", step)
+    done = _hpalab(*cleaner)
     assert done.returncode == 0, done.stderr
+    if cleaner[0] == "down":  # the lab command's sweep found the stale cluster by itself
+        assert "cleaned up cluster test-kill, whose `up` had been killed" in done.stdout
+        # ...and left the shared cluster alone, naming it
+        assert "cluster test-kill is still up" not in done.stdout
     assert _everything_of(config) == []
+    assert not config.state_dir.exists()
+
+
+def test_the_next_up_cleans_a_killed_up_of_another_cluster() -> None:
+    killed = _kill_up_at("test-kill", "starting kube-apiserver")
+    config, _ = lifecycle.up("test-next")
+    try:
+        assert _everything_of(killed) == []
+        assert lifecycle.is_running(config)
+    finally:
+        assert lifecycle.down("test-next") == []

@@ -68,3 +68,27 @@ def test_pki_has_every_certificate_with_the_right_names() -> None:
     before = (directory / "ca.crt").read_bytes()
     pki.ensure(config)
     assert (directory / "ca.crt").read_bytes() == before  # a second up keeps the identity
+
+
+def test_a_cluster_is_stale_only_when_its_up_died_before_finishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from hpalab.cluster import lifecycle
+
+    monkeypatch.setenv("HPALAB_CLUSTER_DIR", str(tmp_path))
+    config = ClusterConfig(name="a", index=0, kubernetes_version="v1.37.2")
+    config.save()
+    assert not lifecycle.is_stale(config), "no up was ever started: a finished cluster"
+    lifecycle._mark_starting(config)
+    assert not lifecycle.is_stale(config), "this process is the up, alive"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    mark = json.loads(config.path(lifecycle.STARTING).read_text())
+    config.path(lifecycle.STARTING).write_text(json.dumps({**mark, "pid": int(gone.stdout)}))
+    assert lifecycle.is_stale(config), "the up is gone"
+    config.path(lifecycle.STARTING).write_text(json.dumps({**mark, "created": 1.0}))
+    assert lifecycle.is_stale(config), "the pid was reused by another process"
