@@ -190,14 +190,22 @@ def known_clusters() -> list[str]:
     return sorted(p.name for p in home.iterdir() if p.is_dir())
 
 
+SYS_NET = Path("/sys/class/net")
+
+
 def free_index(name: str) -> int:
-    """The lowest index no other cluster uses (the saved one when ``name`` has one)."""
+    """The lowest index no other cluster uses (the saved one when ``name`` has one).
+
+    Indices in use on the host count too: a cluster of another state directory (another user's
+    home, another ``$HPALAB_CLUSTER_DIR``) holds its host veth, whose name carries its index.
+    """
     own = ClusterConfig.load(name)
     if own is not None:
         return own.index
     taken = {c.index for n in known_clusters() if (c := ClusterConfig.load(n)) is not None}
     for index in range(MAX_CLUSTERS):
-        if index not in taken:
+        veth = ClusterConfig(name=name, index=index, kubernetes_version="").host_veth
+        if index not in taken and not (SYS_NET / veth).exists():
             return index
     raise UsageError(
         f"{MAX_CLUSTERS} clusters exist already",

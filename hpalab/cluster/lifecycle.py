@@ -38,7 +38,7 @@ from hpalab.cluster.daemons import (
     unmount_under,
 )
 from hpalab.cluster.runtime import protos, wheels
-from hpalab.errors import PlatformError
+from hpalab.errors import PlatformError, PrerequisiteError
 
 Say = Callable[[str], None]
 
@@ -122,6 +122,7 @@ def up(
 ) -> tuple[ClusterConfig, Timings]:
     """Start cluster ``name`` (build, PKI, network, components, CoreDNS); see the module doc."""
     network.check_prerequisites()
+    check_paths()
     clean_stale(say=say)
     timings = Timings()
     if building.missing(PROGRAMS):
@@ -162,6 +163,29 @@ def up(
         raise
     config.path(STARTING).unlink(missing_ok=True)
     return config, timings
+
+
+HIDDEN_BY_PODS = Path("/tmp")  # noqa: S108 - the host path pods' emptyDirs are mounted over
+
+
+def check_paths() -> None:
+    """Refuse a state directory or binary cache below ``/tmp``.
+
+    The runtime runs containers as programs of this machine, each in a mount namespace where
+    the pod's volumes are mounted at their paths; a pod's emptyDir at ``/tmp`` (metrics-server,
+    prometheus-adapter) hides the host's ``/tmp`` from it, and with it the cluster's files and
+    the programs, which its container could then not find.
+    """
+    for what, path, variable in (
+        ("the clusters' state directory", clusters_home(), "HPALAB_CLUSTER_DIR"),
+        ("the built programs' cache", building.cache_root(), "HPALAB_CACHE_DIR"),
+    ):
+        if path.resolve().is_relative_to(HIDDEN_BY_PODS.resolve()):
+            raise PrerequisiteError(
+                f"{what} is below /tmp ({path}): pods that mount an emptyDir at /tmp could "
+                "not see it",
+                hint=f"set ${variable} (or $HOME) to a directory outside /tmp",
+            )
 
 
 STARTING = "starting.json"

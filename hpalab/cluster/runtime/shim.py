@@ -25,9 +25,11 @@ import os
 import selectors
 import signal
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 MS_RDONLY = 1
 MS_REMOUNT = 32
@@ -64,15 +66,28 @@ def _mount_point(target: Path, *, is_dir: bool, created: list[str]) -> None:
 
 
 def bind_mounts(spec: dict[str, object], directory: Path) -> None:
+    """Bind every mount the kubelet gives at its container path.
+
+    Every source is opened before the first mount: a mount at ``/tmp`` (an emptyDir) would
+    otherwise hide sources that live below the host's ``/tmp``, as the kubelet's volumes do
+    when the cluster's state directory is there. Shallower targets are mounted first, so a
+    mount inside another one's path is not hidden by it.
+    """
     created: list[str] = []
+    given: list[dict[str, Any]] = list(spec["mounts"])  # type: ignore[call-overload]
+    mounts = sorted(given, key=lambda m: len(Path(m["container"]).parts))
+    sources = [os.open(m["host"], os.O_PATH | os.O_CLOEXEC) for m in mounts]
     try:
-        for mount in spec["mounts"]:  # type: ignore[attr-defined]
-            source, target = mount["host"], Path(mount["container"])
-            _mount_point(target, is_dir=Path(source).is_dir(), created=created)
+        for mount, fd in zip(mounts, sources, strict=True):
+            source, target = f"/proc/self/fd/{fd}", Path(mount["container"])
+            is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
+            _mount_point(target, is_dir=is_dir, created=created)
             _mount(source, str(target), MS_BIND | MS_REC)
             if mount.get("readonly"):
                 _mount(source, str(target), MS_BIND | MS_REMOUNT | MS_RDONLY)
     finally:
+        for fd in sources:
+            os.close(fd)
         (directory / "created.json").write_text(json.dumps(created))
 
 

@@ -43,3 +43,16 @@ def test_bad_arguments(
 def test_down_of_an_unknown_cluster_is_a_no_op(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["cluster", "down", "--name", "ghost"]) == 0
     assert "nothing of it is left" in capsys.readouterr().out
+
+
+def test_a_state_directory_below_tmp_is_refused_before_anything_starts(
+    clusters_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("`cluster up` refuses non-root first")
+    assert run(["cluster", "up", "--name", "t"]) == 2
+    err = capsys.readouterr().err
+    assert "below /tmp" in err and "HPALAB_CLUSTER_DIR" in err
+    assert not any(clusters_home.iterdir()), "nothing was made"

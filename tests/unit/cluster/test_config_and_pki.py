@@ -38,7 +38,10 @@ def test_bad_names_are_refused(name: str) -> None:
         check_name(name)
 
 
-def test_indexes_are_reused_and_distinct() -> None:
+def test_indexes_are_reused_and_distinct(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpalab.cluster import config
+
+    monkeypatch.setattr(config, "SYS_NET", tmp_path / "no-links")  # whatever runs on this host
     ClusterConfig(name="a", index=free_index("a"), kubernetes_version="").save()
     ClusterConfig(name="b", index=free_index("b"), kubernetes_version="").save()
     assert free_index("a") == 0 and free_index("b") == 1 and free_index("c") == 2
@@ -92,3 +95,15 @@ def test_a_cluster_is_stale_only_when_its_up_died_before_finishing(
     assert lifecycle.is_stale(config), "the up is gone"
     config.path(lifecycle.STARTING).write_text(json.dumps({**mark, "created": 1.0}))
     assert lifecycle.is_stale(config), "the pid was reused by another process"
+
+
+def test_an_index_whose_veth_exists_on_the_host_is_not_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hpalab.cluster import config
+
+    monkeypatch.setenv("HPALAB_CLUSTER_DIR", str(tmp_path / "clusters"))
+    links = tmp_path / "net"
+    (links / "hpl-0").mkdir(parents=True)  # a cluster of another state directory
+    monkeypatch.setattr(config, "SYS_NET", links)
+    assert config.free_index("new") == 1
