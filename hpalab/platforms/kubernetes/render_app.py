@@ -34,18 +34,22 @@ from hpalab.specs import ExperimentSpec
 
 APP_REQUIREMENTS = ("aiohttp==3.14.5", "prometheus-client==0.26.0")
 """What the app imports besides the standard library; the Dockerfile pins the same."""
-APP_SOURCES = {
-    "hpalab-init.py": ("hpalab", "__init__.py"),
-    "sampleapp-init.py": ("hpalab.sampleapp", "__init__.py"),
-    "sampleapp-app.py": ("hpalab.sampleapp", "app.py"),
-    "sampleapp-main.py": ("hpalab.sampleapp", "__main__.py"),
-}
-"""ConfigMap key → (package, file) of the app's source; keys cannot contain slashes."""
+def _app_sources() -> dict[str, tuple[str, str]]:
+    """ConfigMap key → (package, file): ``hpalab/__init__.py`` and every module of the sample
+    app's package, found in the package (a module added later is carried too); keys cannot
+    contain slashes."""
+    out = {"hpalab-init.py": ("hpalab", "__init__.py")}
+    for entry in sorted(resources.files("hpalab.sampleapp").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            key = "sampleapp-" + entry.name.strip("_").replace("__", "")
+            out[key] = ("hpalab.sampleapp", entry.name)
+    return out
+
+
+APP_SOURCES = _app_sources()
+"""ConfigMap key → (package, file) of the app's source."""
 _SOURCE_PATHS = {
-    "hpalab-init.py": "hpalab/__init__.py",
-    "sampleapp-init.py": "hpalab/sampleapp/__init__.py",
-    "sampleapp-app.py": "hpalab/sampleapp/app.py",
-    "sampleapp-main.py": "hpalab/sampleapp/__main__.py",
+    key: f"{package.replace('.', '/')}/{name}" for key, (package, name) in APP_SOURCES.items()
 }
 
 

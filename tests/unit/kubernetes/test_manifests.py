@@ -188,12 +188,12 @@ def test_the_source_configmap_carries_the_app_and_its_paths_import(smoke_spec, o
         "configMap"
     ]["items"]
     assert {i["key"] for i in items} == set(data)
-    assert {i["path"] for i in items} == {
-        "hpalab/__init__.py",
-        "hpalab/sampleapp/__init__.py",
-        "hpalab/sampleapp/app.py",
-        "hpalab/sampleapp/__main__.py",
-    }
+    # every module of the app's package, so that what it imports is there (faults.py was
+    # once missing, and the app could not start in the stock image)
+    package = Path(render_app.__file__).parents[2] / "sampleapp"
+    modules = {f"hpalab/sampleapp/{f.name}" for f in package.glob("*.py")}
+    assert "hpalab/sampleapp/faults.py" in modules
+    assert {i["path"] for i in items} == {"hpalab/__init__.py", *modules}
 
 
 def test_dockerfile_pins_the_same_dependencies_as_the_configmap_default():
