@@ -6,7 +6,7 @@ from hpalab.platforms.kubernetes.client import KubeClient, load_api_client
 from hpalab.platforms.kubernetes.objects import StackOptions
 from hpalab.platforms.kubernetes.waiting import Waiter
 from hpalab.specs import load_experiment
-from tests.unit.kubernetes.fakeapi import FakeApi, FakeServer
+from tests.unit.kubernetes.fakeapi import NAMESPACE, FakeApi, FakeServer
 
 ROOT = Path(__file__).resolve().parents[3]
 EXPERIMENTS = ROOT / "experiments"
@@ -14,10 +14,7 @@ EXPERIMENTS = ROOT / "experiments"
 
 @pytest.fixture
 def api() -> FakeApi:
-    fake = FakeApi()
-    # Prometheus' running configuration, recorded from a real cluster: the variant waits read it.
-    fake.load("real/prometheus_status_config")
-    return fake
+    return FakeApi()
 
 
 @pytest.fixture
@@ -63,8 +60,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def waiter(client, options, clock) -> Waiter:
-    return Waiter(client, options, timeout_s=60, poll_s=2, clock=clock, sleep=clock.sleep)
+def waiter(client, clock) -> Waiter:
+    """Waits in virtual time, with the default time limit the captured commands ran with, for
+    the stack in the recordings' namespace."""
+    options = StackOptions(namespace=NAMESPACE, instance=NAMESPACE)
+    return Waiter(client, options, timeout_s=300, poll_s=2, clock=clock, sleep=clock.sleep)
 
 
 @pytest.fixture(scope="session")

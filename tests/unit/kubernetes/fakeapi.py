@@ -1,10 +1,12 @@
 """A Kubernetes API server stand-in on 127.0.0.1 that replays recorded responses.
 
-Routes map ``(method, path)`` to a list of responses, served in order; the last one repeats.
-A response is ``{"status": 200, "body": {...}}``; ``{"status": 503, "text": "...",
-"content_type": "text/plain"}`` for a body that is not JSON; or, for watches,
-``{"status": 200, "stream": [event, ...]}`` (newline-delimited JSON, then the connection
-closes, as when a watch times out).
+Routes map ``(method, path)`` to a list of responses, served in order; the last one repeats,
+except a watch's: each recorded stream is served once, and then a watch gets no events until it
+is closed, as from a real server when nothing changes. A response is ``{"status": 200, "body":
+{...}}``; ``{"status": 503, "text": "...", "content_type": "text/plain"}`` for a body that is not
+JSON; or, for watches, ``{"status": 200, "stream": [event, ...]}`` (newline-delimited JSON, then
+the connection closes, as when a watch times out). Recordings are captured from a real API
+server by ``capture.py``.
 Server-side apply (``PATCH`` with ``application/apply-patch+yaml``) echoes the object back with a
 uid and resourceVersion, as the API server does, unless a route says otherwise. Every request
 is recorded for assertions.
@@ -22,6 +24,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 RECORDINGS = Path(__file__).parent / "recordings"
+NAMESPACE = "rec"
+"""The stack's namespace in the recordings (captured with ``--namespace rec``)."""
+
+Routes = dict[tuple[str, str], list[dict[str, Any]]]
+
+
+def recorded(name: str) -> Routes:
+    """The routes of ``recordings/<name>.json``: ``(method, path)`` → its responses in order."""
+    data = json.loads((RECORDINGS / f"{name}.json").read_text())
+    return {(r["method"], r["path"]): r["responses"] for r in data["routes"]}
 
 
 @dataclass
@@ -35,7 +47,7 @@ class Request:
 
 @dataclass
 class FakeApi:
-    routes: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    routes: Routes = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -44,9 +56,8 @@ class FakeApi:
 
     def load(self, name: str) -> None:
         """Add the routes of ``recordings/<name>.json``."""
-        data = json.loads((RECORDINGS / f"{name}.json").read_text())
-        for route in data["routes"]:
-            self.add(route["method"], route["path"], *route["responses"])
+        for (method, path), responses in recorded(name).items():
+            self.add(method, path, *json.loads(json.dumps(responses)))
 
     def respond(self, method: str, path: str, query: dict[str, str], body: Any) -> dict[str, Any]:
         watch = query.get("watch") == "true"
@@ -54,7 +65,7 @@ class FakeApi:
         with self.lock:
             queue = self.routes.get(key)
             if queue:
-                return queue.pop(0) if len(queue) > 1 else queue[0]
+                return queue.pop(0) if len(queue) > 1 or watch else queue[0]
         if method == "PATCH" and isinstance(body, dict):
             echoed = json.loads(json.dumps(body))
             echoed["metadata"].update({"uid": "0b5c-fake", "resourceVersion": "1000"})

@@ -1,4 +1,6 @@
-"""`hpalab doctor --platform kubernetes` against recorded responses; each failure has a fix."""
+"""`hpalab doctor --platform kubernetes` against responses captured from a real API server: the
+stack right after `hpalab up` (doctor_healthy) and with the adapter, metrics-server and
+Prometheus scaled to zero (aggregator_unavailable); each failure has a fix."""
 
 import typer
 from typer.testing import CliRunner
@@ -6,20 +8,13 @@ from typer.testing import CliRunner
 from hpalab.cli import doctor as doctor_cli
 from hpalab.platforms.kubernetes.doctor import run_checks
 from tests.unit.kubernetes.conftest import EXPERIMENTS
+from tests.unit.kubernetes.fakeapi import NAMESPACE, recorded
 
 METRIC_PATH = (
-    "/apis/custom.metrics.k8s.io/v1beta1/namespaces/hpalab/pods/*/http_requests_per_second"
+    f"/apis/custom.metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/pods/*/http_requests_per_second"
 )
-PROXY = "/api/v1/namespaces/hpalab/services/http:prometheus-operated:9090/proxy/-/ready"
-
-
-def _healthy(api):
-    api.load("up_fresh_cluster")
-    for path in ("v1beta1.metrics.k8s.io", "v1beta1.custom.metrics.k8s.io"):
-        key = ("GET", f"/apis/apiregistration.k8s.io/v1/apiservices/{path}")
-        api.routes[key] = api.routes[key][-1:]
-    api.routes[("GET", METRIC_PATH)] = api.routes[("GET", METRIC_PATH)][-1:]
-    api.add("GET", PROXY, {"status": 200, "body": "Prometheus Server is Ready."})
+PROXY = f"/api/v1/namespaces/{NAMESPACE}/services/http:prometheus-operated:9090/proxy/-/ready"
+CLI = ["--platform", "kubernetes", "--namespace", NAMESPACE]
 
 
 def _app():
@@ -29,57 +24,62 @@ def _app():
     return app
 
 
+def _checks(client, smoke_spec):
+    return {
+        r.name: r
+        for r in run_checks(
+            client=client, namespace=NAMESPACE, hpa_spec=smoke_spec.hpa.to_kubernetes()
+        )
+    }
+
+
 def test_all_checks_pass_on_a_healthy_stack(api, client, smoke_spec):
-    _healthy(api)
-    results = run_checks(client=client, hpa_spec=smoke_spec.hpa.to_kubernetes())
+    api.load("doctor_healthy")
+    results = run_checks(
+        client=client, namespace=NAMESPACE, hpa_spec=smoke_spec.hpa.to_kubernetes()
+    )
+    # ci-smoke has no externalRules: the external metrics API is not registered, not checked.
     assert [(r.name, r.ok) for r in results] == [
         ("cluster", True),
         ("v1beta1.metrics.k8s.io", True),
         ("v1beta1.custom.metrics.k8s.io", True),
-        ("v1beta1.external.metrics.k8s.io", True),
         ("prometheus", True),
         ("hpa metric", True),
     ]
-    assert "v1.33.1" in results[0].detail
+    version = recorded("doctor_healthy")[("GET", "/version")][0]["body"]["gitVersion"]
+    assert f"Kubernetes {version}" in results[0].detail
+    served = recorded("doctor_healthy")[("GET", METRIC_PATH)][0]["body"]["items"]
+    assert f"{len(served)} value(s)" in results[-1].detail
 
 
 def test_each_failure_comes_with_a_fix(api, client, smoke_spec):
-    api.add("GET", "/version", {"status": 200, "body": {"gitVersion": "v1.32.4"}})
-    api.add(
-        "GET",
-        "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.custom.metrics.k8s.io",
-        {
-            "status": 200,
-            "body": {
-                "metadata": {"name": "v1beta1.custom.metrics.k8s.io"},
-                "status": {
-                    "conditions": [
-                        {
-                            "type": "Available",
-                            "status": "False",
-                            "reason": "FailedDiscoveryCheck",
-                            "message": "failing or missing response",
-                        }
-                    ]
-                },
-            },
-        },
-    )
-    api.add("GET", METRIC_PATH, {"status": 200, "body": {"kind": "MetricValueList", "items": []}})
-    api.add("GET", PROXY, {"status": 503, "body": {"kind": "Status", "code": 503}})
-    results = {
-        r.name: r for r in run_checks(client=client, hpa_spec=smoke_spec.hpa.to_kubernetes())
-    }
+    api.load("aggregator_unavailable")
+    results = _checks(client, smoke_spec)
     assert results["cluster"].ok
-    assert (
-        not results["v1beta1.metrics.k8s.io"].ok
-        and "metrics-server" in results["v1beta1.metrics.k8s.io"].fix
-    )
-    assert "FailedDiscoveryCheck" in results["v1beta1.custom.metrics.k8s.io"].detail
-    assert "kubectl get apiservice" in results["v1beta1.custom.metrics.k8s.io"].fix
+    metrics = results["v1beta1.metrics.k8s.io"]
+    assert not metrics.ok and "metrics-server" in metrics.fix
+    custom = results["v1beta1.custom.metrics.k8s.io"]
+    apiservice = recorded("aggregator_unavailable")[
+        ("GET", "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.custom.metrics.k8s.io")
+    ][0]["body"]
+    (available,) = [c for c in apiservice["status"]["conditions"] if c["type"] == "Available"]
+    assert not custom.ok and available["reason"] in custom.detail
+    assert "kubectl get apiservice" in custom.fix
     assert not results["prometheus"].ok and "hpalab up" in results["prometheus"].fix
-    assert not results["hpa metric"].ok and "kubectl get --raw" in results["hpa metric"].fix
+    assert not results["hpa metric"].ok and "adapter" in results["hpa metric"].fix
     assert all(r.fix for r in results.values() if not r.ok)
+
+
+def test_a_metric_served_for_no_pod_is_a_failed_check_with_the_raw_read(api, client, smoke_spec):
+    # The app scaled to zero: the adapter answers 404, no value for any pod.
+    api.load("doctor_no_app_pods")
+    (answer,) = recorded("doctor_no_app_pods")[("GET", METRIC_PATH)]
+    assert answer["status"] == 404
+    results = _checks(client, smoke_spec)
+    assert [name for name, r in results.items() if not r.ok] == ["hpa metric"]
+    metric = results["hpa metric"]
+    assert "no value served" in metric.detail
+    assert f"kubectl get --raw '{METRIC_PATH}'" in metric.fix
 
 
 def test_an_unreachable_cluster_is_one_failed_check(tmp_path, monkeypatch):
@@ -91,25 +91,17 @@ def test_an_unreachable_cluster_is_one_failed_check(tmp_path, monkeypatch):
 
 
 def test_the_command_prints_checks_and_exits_1_on_failure(api, server, kubeconfig):
-    _healthy(api)
+    api.load("doctor_healthy")
     runner = CliRunner()
     ok = runner.invoke(
         _app(),
-        [
-            "doctor",
-            str(EXPERIMENTS / "ci-smoke.yaml"),
-            "--platform",
-            "kubernetes",
-            "--kubeconfig",
-            str(kubeconfig),
-        ],
+        ["doctor", str(EXPERIMENTS / "ci-smoke.yaml"), *CLI, "--kubeconfig", str(kubeconfig)],
     )
     assert ok.exit_code == 0, ok.output
     assert "ok   hpa metric" in ok.output
-    api.routes[("GET", PROXY)] = [{"status": 503, "body": {}}]
-    failed = runner.invoke(
-        _app(), ["doctor", "--platform", "kubernetes", "--kubeconfig", str(kubeconfig)]
-    )
+    # Prometheus scaled to zero: the service proxy's answer as captured.
+    api.routes[("GET", PROXY)] = recorded("aggregator_unavailable")[("GET", PROXY)]
+    failed = runner.invoke(_app(), ["doctor", *CLI, "--kubeconfig", str(kubeconfig)])
     assert failed.exit_code == 1
     assert "FAIL prometheus" in failed.output and "fix:" in failed.output
 
@@ -157,9 +149,8 @@ def test_a_kubeconfig_that_is_not_yaml_is_bad_input(tmp_path, capsys):
 def test_an_unavailable_adapter_is_a_failed_check_not_a_crash(api, client, smoke_spec):
     # The aggregator's answer while the adapter is down is plain text, not a JSON Status.
     api.load("aggregator_unavailable")
-    results = {
-        r.name: r for r in run_checks(client=client, hpa_spec=smoke_spec.hpa.to_kubernetes())
-    }
-    metric = results["hpa metric"]
+    (answer,) = recorded("aggregator_unavailable")[("GET", METRIC_PATH)]
+    assert answer["status"] == 503 and answer["content_type"].startswith("text/plain")
+    metric = _checks(client, smoke_spec)["hpa metric"]
     assert not metric.ok and "HTTP 503 service unavailable" in metric.detail
     assert "adapter" in metric.fix

@@ -1,88 +1,116 @@
-"""KubernetesPlatform against recorded API responses: watches, observe, variants, reset, stop."""
+"""KubernetesPlatform against API responses captured from a real API server during one trial of
+`hpalab run --platform kubernetes` on an `hpalab cluster` (watch_scale_up): watches, observe,
+variants, reset, stop."""
 
+import statistics
 import time
 
 import pytest
 
 from hpalab.platforms.kubernetes.platform import KubernetesPlatform
-from hpalab.specs import load_experiment
+from hpalab.specs import load_experiment, parse_quantity_value
 from tests.unit.kubernetes.conftest import EXPERIMENTS
+from tests.unit.kubernetes.fakeapi import NAMESPACE, recorded
 
-HPA_PATH = "/apis/autoscaling/v2/namespaces/hpalab/horizontalpodautoscalers/sampleapp"
+RUN = recorded("watch_scale_up")
+HPA_PATH = f"/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers/sampleapp"
+METRIC_PATH = (
+    f"/apis/custom.metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/pods/*/http_requests_per_second"
+)
+SCALE_PATH = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/sampleapp/scale"
+KUBE_SYSTEM_PODS = ("GET", "/api/v1/namespaces/kube-system/pods")
+
+
+def _platform(api, client, waiter, smoke_spec):
+    return KubernetesPlatform(
+        smoke_spec, namespace=NAMESPACE, deploy=False, client=client, waiter=waiter
+    )
 
 
 @pytest.fixture
 def platform(api, server, client, waiter, smoke_spec):
-    for name in ("up_fresh_cluster", "watch_scale_up", "kind_control_plane"):
-        api.load(name)
-    running = KubernetesPlatform(smoke_spec, deploy=False, client=client, waiter=waiter)
+    api.load("watch_scale_up")
+    running = _platform(api, client, waiter, smoke_spec)
     yield running
     running.stop()
 
 
-def _drain_until(platform, kinds, timeout_s=5.0):
+def _drain_until(platform, done, timeout_s=5.0):
     seen = []
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         seen += platform.drain_events()
-        if kinds <= {e.kind for e in seen}:
+        if done([e.kind for e in seen]):
             return seen
         time.sleep(0.02)
     return seen
 
 
+def _streamed(path):
+    return [e for r in RUN[("GET", path + "?watch")] for e in r["stream"]]
+
+
 def test_watches_turn_a_scale_up_into_timestamped_events(platform):
+    pods = _streamed(f"/api/v1/namespaces/{NAMESPACE}/pods")
+    listed = {
+        p["metadata"]["name"]
+        for p in RUN[("GET", f"/api/v1/namespaces/{NAMESPACE}/pods")][0]["body"]["items"]
+    }
+    new = {e["object"]["metadata"]["name"] for e in pods if e["type"] == "ADDED"} - listed
+    rescales = [
+        e["object"]
+        for e in _streamed(f"/api/v1/namespaces/{NAMESPACE}/events")
+        if e["object"].get("reason") == "SuccessfulRescale"
+    ]
+    assert new and rescales  # the trial scaled the app up
     platform.start()
-    events = _drain_until(platform, {"hpa_rescale", "pod_ready", "warning"})
+    events = _drain_until(
+        platform,
+        lambda kinds: (
+            kinds.count("pod_ready") >= len(new) and kinds.count("hpa_rescale") >= len(rescales)
+        ),
+    )
     kinds = [e.kind for e in events]
-    assert kinds.count("pod_ready") == 2 and kinds.count("pod_created") == 2
-    assert "hpa_status" in kinds and "warning" in kinds
+    assert kinds.count("pod_created") == len(new)  # the pods listed first are not new
+    assert {e.object for e in events if e.kind == "pod_ready"} == new
+    assert kinds.count("hpa_rescale") == len(rescales)
+    assert "hpa_status" in kinds
     assert [e.t for e in events] == sorted(e.t for e in events)
     again = platform.drain_events()
     assert not [e for e in again if e in events]  # each event is returned once
 
 
-METRIC_PATH = (
-    "/apis/custom.metrics.k8s.io/v1beta1/namespaces/hpalab/pods/*/http_requests_per_second"
-)
-
-
-def test_observe_reads_the_scale_the_watch_caches_and_the_served_metric(platform, api):
-    api.routes[("GET", METRIC_PATH)] = api.routes[("GET", METRIC_PATH)][-1:]
+def test_observe_reads_the_scale_and_the_served_metric(platform, api):
     platform.start()
-    _drain_until(platform, {"pod_ready", "hpa_rescale"})
     snapshot = platform.observe()
-    assert snapshot.spec_replicas == 3
-    assert snapshot.desired_replicas == 3
-    assert snapshot.ready_replicas == 3
-    assert snapshot.hpa["currentReplicas"] == 3
+    scale = RUN[("GET", SCALE_PATH)][0]["body"]
+    assert snapshot.spec_replicas == scale["spec"]["replicas"]
     assert snapshot.metric_target == 8.0
-    assert snapshot.metric_value == pytest.approx((7.5 + 7.2 + 7.2) / 3)
+    served = RUN[("GET", METRIC_PATH)][0]["body"]["items"]
+    values = [float(parse_quantity_value(i["value"])) for i in served]
+    assert snapshot.metric_value == pytest.approx(statistics.mean(values))
     metric_reads = api.calls("GET", "/apis/custom.metrics.k8s.io/")
     assert (
         metric_reads[-1].query["labelSelector"]
-        == "app.kubernetes.io/instance=hpalab,app.kubernetes.io/name=sampleapp"
+        == f"app.kubernetes.io/instance={NAMESPACE},app.kubernetes.io/name=sampleapp"
     )
 
 
 def test_a_metrics_api_failure_is_a_gap_and_a_collector_error_not_a_crash(platform, api):
-    api.routes[("GET", METRIC_PATH)] = [
-        {
-            "status": 503,
-            "body": {
-                "kind": "Status",
-                "message": "the server is currently unable to handle the request",
-                "code": 503,
-            },
-        }
-    ]
+    # The aggregator's plain-text 503 while the adapter is scaled to zero, as captured.
+    api.routes[("GET", METRIC_PATH)] = recorded("aggregator_unavailable")[("GET", METRIC_PATH)]
     snapshot = platform.observe()
     assert snapshot.metric_value is None and snapshot.metric_target == 8.0
     errors = [e for e in platform.drain_events() if e.kind == "collector_error"]
-    assert "unable to handle the request" in errors[0].detail["message"]
+    assert "HTTP 503 service unavailable" in errors[0].detail["message"]
 
 
 def test_apply_variant_renders_the_variant_waits_and_records_controller_flags(platform, api):
+    # kube-controller-manager's pod as kind runs it, listed before the run's own (empty) list.
+    api.routes[KUBE_SYSTEM_PODS] = [
+        *recorded("kind_control_plane")[KUBE_SYSTEM_PODS],
+        *api.routes[KUBE_SYSTEM_PODS],
+    ]
     loaded = load_experiment(EXPERIMENTS / "ci-smoke.yaml")
     variant = loaded.variant("target-15").spec
     platform.apply_variant(variant)
@@ -109,19 +137,23 @@ def test_reset_deletes_the_hpa_returns_to_initial_replicas_and_recreates_it(plat
     platform.reset()
     sequence = [(r.method, r.path) for r in api.requests if r.method in ("PATCH", "DELETE")]
     assert sequence[0] == ("DELETE", HPA_PATH)
-    assert sequence[1] == ("PATCH", "/apis/apps/v1/namespaces/hpalab/deployments/sampleapp")
+    assert sequence[1] == (
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/sampleapp",
+    )
     assert sequence[2] == ("PATCH", HPA_PATH)
     deployment = api.calls("PATCH")[0].body
     assert deployment["spec"]["replicas"] == 1
 
 
-def test_fingerprint_and_a_managed_cluster_records_flags_as_assumed(platform, api, smoke_spec):
-    api.routes[("GET", "/api/v1/namespaces/kube-system/pods")] = [
-        {"status": 200, "body": {"kind": "PodList", "items": []}}
-    ]
+def test_fingerprint_where_the_controller_is_not_visible_records_flags_as_assumed(platform):
+    # hpalab cluster runs kube-controller-manager as a process: kube-system lists no pod of it.
+    assert RUN[KUBE_SYSTEM_PODS][0]["body"]["items"] == []
     print_ = platform.fingerprint()
-    assert print_["kubernetes_version"] == "v1.33.1"
-    assert print_["kubelet_versions"] == ["v1.33.1"]
+    nodes = RUN[("GET", "/api/v1/nodes")][0]["body"]["items"]
+    version = RUN[("GET", "/version")][0]["body"]["gitVersion"]
+    assert print_["kubernetes_version"] == version
+    assert print_["kubelet_versions"] == [nodes[0]["status"]["nodeInfo"]["kubeletVersion"]]
     assert print_["controller_flags"] == {
         "source": "assumed",
         "sync_period": 2.0,
@@ -130,7 +162,7 @@ def test_fingerprint_and_a_managed_cluster_records_flags_as_assumed(platform, ap
         "initial_readiness_delay": 2.0,
         "cpu_initialization_period": 10.0,
     }
-    assert "python:3.12-slim" in print_["app_image"]
+    assert print_["namespace"] == NAMESPACE
 
 
 def test_stop_ends_the_watches_and_deletes_the_hpa(platform, api):
@@ -140,9 +172,14 @@ def test_stop_ends_the_watches_and_deletes_the_hpa(platform, api):
     assert platform._watches == []
 
 
-def test_urls_default_to_the_kind_node_ports(platform):
-    assert platform.load_url == "http://127.0.0.1:30080"
-    assert platform.prometheus_url == "http://127.0.0.1:30090"
+def test_urls_default_to_the_node_ports_at_the_node_address(platform):
+    platform.start()
+    nodes = RUN[("GET", "/api/v1/nodes")][0]["body"]["items"]
+    (address,) = [
+        a["address"] for a in nodes[0]["status"]["addresses"] if a["type"] == "InternalIP"
+    ]
+    assert platform.load_url == f"http://{address}:30080"
+    assert platform.prometheus_url == f"http://{address}:30090"
 
 
 def test_another_hpa_in_the_namespace_is_ignored(platform):
@@ -153,48 +190,24 @@ def test_another_hpa_in_the_namespace_is_ignored(platform):
 
 
 def test_a_run_keeps_the_image_up_deployed(api, server, client, waiter, smoke_spec):
-    deployed = {
-        "metadata": {"name": "sampleapp"},
-        "spec": {
-            "template": {
-                "spec": {"containers": [{"name": "sampleapp", "image": "hpalab-sampleapp:e2e"}]}
-            }
-        },
-    }
-    api.add(
-        "GET",
-        "/apis/apps/v1/namespaces/hpalab/deployments/sampleapp",
-        {"status": 200, "body": deployed},
-    )
-    platform = KubernetesPlatform(smoke_spec, deploy=False, client=client, waiter=waiter)
+    # The app's Deployment as `hpalab up` left it; no nodes listed, so no cluster profile picks
+    # an image instead.
+    path = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/sampleapp"
+    deployed = recorded("up_fresh_cluster")[("GET", path)][-1]
+    api.add("GET", path, deployed)
+    image = deployed["body"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    platform = _platform(api, client, waiter, smoke_spec)
     try:
         platform.start()
-        assert platform.options.app_image == "hpalab-sampleapp:e2e"
-        assert platform.fingerprint()["app_image"] == "hpalab-sampleapp:e2e"
+        assert platform.options.app_image == image
+        assert platform.fingerprint()["app_image"] == image
     finally:
         platform.stop()
 
 
-def test_variants_keep_the_serving_certificate_of_up(api, server, client, waiter, smoke_spec):
-    for name in ("up_fresh_cluster", "kind_control_plane"):
-        api.load(name)
-    secret = {
-        "kind": "Secret",
-        "metadata": {"name": "prometheus-adapter-tls"},
-        "type": "kubernetes.io/tls",
-        "data": {"ca.crt": "Q0E=", "tls.crt": "Y3J0", "tls.key": "a2V5"},
-    }
-    api.add(
-        "GET",
-        "/api/v1/namespaces/hpalab/secrets/prometheus-adapter-tls",
-        {"status": 200, "body": secret},
-    )
-    platform = KubernetesPlatform(smoke_spec, deploy=False, client=client, waiter=waiter)
-    try:
-        platform.start()
-        platform.apply_variant(smoke_spec)
-    finally:
-        platform.stop()
+def test_variants_keep_the_serving_certificate_of_up(platform, api, smoke_spec):
+    platform.start()
+    platform.apply_variant(smoke_spec)
     adapter = next(
         r.body for r in api.calls("PATCH") if r.body["metadata"]["name"] == "prometheus-adapter"
     )

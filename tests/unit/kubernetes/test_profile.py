@@ -1,18 +1,15 @@
-"""The cluster profile read from the nodes. The hpalab-cluster node was recorded from a real
-API server (`hpalab cluster`); the kind, minikube and docker-desktop nodes carry only the fields
-that tell them apart, since no such cluster runs here."""
+"""The cluster profile read from the nodes. The hpalab-cluster node is the one `hpalab up`
+listed in the captured recording; the kind, minikube and docker-desktop nodes carry only the
+fields that tell them apart, since no such cluster runs here."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hpalab.platforms.kubernetes import profile
-
-REAL = Path(__file__).parent / "recordings" / "real" / "nodes-hpalab-cluster.json"
+from tests.unit.kubernetes.fakeapi import recorded
 
 
 class Nodes:
@@ -27,7 +24,7 @@ class Nodes:
 
 
 def test_an_hpalab_cluster_gets_the_built_image_no_grafana_and_its_node_address():
-    nodes = json.loads(REAL.read_text())["items"]
+    nodes = recorded("up_fresh_cluster")[("GET", "/api/v1/nodes")][0]["body"]["items"]
     found = profile.detect(Nodes(nodes))  # type: ignore[arg-type]
     assert found.hpalab_runtime and not found.grafana and not found.kubelet_insecure_tls
     assert found.app_image == profile.APP_IMAGE
