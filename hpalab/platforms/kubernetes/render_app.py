@@ -34,6 +34,8 @@ from hpalab.specs import ExperimentSpec
 
 APP_REQUIREMENTS = ("aiohttp==3.14.5", "prometheus-client==0.26.0")
 """What the app imports besides the standard library; the Dockerfile pins the same."""
+
+
 def _app_sources() -> dict[str, tuple[str, str]]:
     """ConfigMap key → (package, file): ``hpalab/__init__.py`` and every module of the sample
     app's package, found in the package (a module added later is carried too); keys cannot
