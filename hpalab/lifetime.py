@@ -21,6 +21,8 @@ import signal
 import sys
 from collections.abc import Callable
 
+import psutil
+
 PR_SET_PDEATHSIG = 1
 
 # Loaded once here: the child runs the armed function between fork and exec, where loading a
@@ -41,3 +43,23 @@ def die_with_parent() -> Callable[[], None] | None:
             os._exit(1)
 
     return arm
+
+
+def process_identity(pid: int) -> list[float] | None:
+    """``[pid, create_time]``; a PID is only trusted later if its create time still matches."""
+    try:
+        return [pid, psutil.Process(pid).create_time()]
+    except psutil.Error:
+        return None
+
+
+def identity_alive(identity: list[float] | None) -> bool:
+    """True when the process of ``[pid, create_time]`` still runs (not a recycled PID)."""
+    if not identity:
+        return False
+    try:
+        proc = psutil.Process(int(identity[0]))
+        same = abs(proc.create_time() - identity[1]) < 0.5
+        return bool(same and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import psutil
 
 from hpalab.cluster import addons, building, network, pki, versions
 from hpalab.cluster.components import ORDER, Component
@@ -39,6 +38,7 @@ from hpalab.cluster.daemons import (
 )
 from hpalab.cluster.runtime import protos, wheels
 from hpalab.errors import PlatformError, PrerequisiteError
+from hpalab.lifetime import identity_alive, process_identity
 
 Say = Callable[[str], None]
 
@@ -194,21 +194,19 @@ being started from one whose ``up`` was killed (``kill -9``, an OOM kill, a CI t
 
 
 def _mark_starting(config: ClusterConfig) -> None:
-    me = psutil.Process()
-    mark = {"pid": me.pid, "created": me.create_time()}
-    config.path(STARTING).write_text(json.dumps(mark))
+    pid, created = process_identity(os.getpid()) or (os.getpid(), 0.0)
+    config.path(STARTING).write_text(json.dumps({"pid": pid, "created": created}))
 
 
 def is_stale(config: ClusterConfig) -> bool:
-    """True when the ``up`` that was starting this cluster is gone without finishing."""
+    """True when the ``up`` that was starting this cluster is gone without finishing (or is a
+    zombie, or its PID now belongs to another process)."""
     try:
         mark = json.loads(config.path(STARTING).read_text())
-    except (OSError, ValueError):
-        return False
-    try:
-        return bool(psutil.Process(int(mark["pid"])).create_time() != mark["created"])
-    except (psutil.Error, KeyError, TypeError, ValueError):
-        return True
+        identity = [int(mark["pid"]), float(mark["created"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return config.path(STARTING).exists()
+    return not identity_alive(identity)
 
 
 def clean_stale(*, say: Say = lambda _: None) -> list[str]:

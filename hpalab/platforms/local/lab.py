@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 from hpalab.errors import HpalabError, PlatformError, PrerequisiteError, UsageError
+from hpalab.lifetime import process_identity
 from hpalab.platforms.local import registry
 from hpalab.platforms.local.labstate import (
     ERROR_FILE,
@@ -34,7 +35,6 @@ from hpalab.platforms.local.labstate import (
     clear_state,
     ensure_lab_dir,
     kill_leftovers,
-    process_identity,
     read_json,
     read_lab,
     start_record,

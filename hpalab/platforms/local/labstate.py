@@ -27,6 +27,7 @@ from typing import Any
 import psutil
 
 from hpalab.errors import PrerequisiteError
+from hpalab.lifetime import identity_alive, process_identity
 from hpalab.platforms.local.processes import signal_group, wait_gone
 
 ENV_LAB_DIR = "HPALAB_LAB_DIR"
@@ -116,26 +117,6 @@ def start_record(lab_dir: Path, *, experiment: str | None) -> dict[str, Any]:
     }
     write_json(lab_dir / LAB_FILE, record)
     return record
-
-
-def process_identity(pid: int) -> list[float] | None:
-    """``[pid, create_time]``; a PID is only trusted later if its create time still matches."""
-    try:
-        return [pid, psutil.Process(pid).create_time()]
-    except psutil.Error:
-        return None
-
-
-def identity_alive(identity: list[float] | None) -> bool:
-    """True when the process of ``[pid, create_time]`` still runs (not a recycled PID)."""
-    if not identity:
-        return False
-    try:
-        proc = psutil.Process(int(identity[0]))
-        same = abs(proc.create_time() - identity[1]) < 0.5
-        return bool(same and proc.status() != psutil.STATUS_ZOMBIE)
-    except psutil.Error:
-        return False
 
 
 @dataclass(frozen=True, slots=True)

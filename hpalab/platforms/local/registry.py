@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpalab.lifetime import identity_alive
 from hpalab.platforms.local.labstate import (
     ENV_STATE_DIR,
     LabRecord,
     clear_state,
     ensure_writable,
-    identity_alive,
     kill_leftovers,
     read_json,
     read_lab,

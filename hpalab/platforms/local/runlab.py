@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from hpalab.lifetime import process_identity
 from hpalab.platforms.local.labstate import (
     ENV_LAB_ID,
     LAB_FILE,
-    process_identity,
     start_record,
     write_json,
 )
