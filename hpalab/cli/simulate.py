@@ -14,6 +14,10 @@ from rich.table import Table
 
 from hpalab.specs.units import format_duration
 
+Jobs = Annotated[int | None, typer.Option(min=1, help="Worker processes (default: one per core).")]
+"""``--jobs``, as simulate and tune take it."""
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -34,10 +38,8 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="Directory for run directories.")] = Path(
         "reports"
     ),
-    jobs: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    jobs: Jobs = None,
+    as_json: AsJson = False,
 ) -> None:
     """Simulate every trial of an experiment (virtual time, hpalab's HPA and adapter engines)
     and write a run directory that `hpalab report` and `compare` read like a real one."""

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hpalab.cli.simulate import progress_bar
+from hpalab.cli.simulate import AsJson, Jobs, progress_bar
 from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
 
 PLATFORMS = ("local", "kubernetes")
@@ -56,10 +56,8 @@ def tune(
     out: Annotated[Path, typer.Option("--out", help="Directory for the tuning directory.")] = Path(
         "reports"
     ),
-    jobs: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    jobs: Jobs = None,
+    as_json: AsJson = False,
 ) -> None:
     """Search tunings in simulation (optuna NSGA-II), write the Pareto front, tune.html and
     best-hpa.yaml, and with --confirm run the best ones on a real platform."""
