@@ -120,7 +120,7 @@ class ClusterConfig:
 
     @property
     def host_veth(self) -> str:
-        return f"hpl-{self.index}"
+        return host_veth(self.index)
 
     # -- addresses ------------------------------------------------------------------------
 
@@ -193,6 +193,12 @@ def known_clusters() -> list[str]:
 SYS_NET = Path("/sys/class/net")
 
 
+def host_veth(index: int) -> str:
+    """The host end of cluster ``index``'s veth pair (its name is all another state directory
+    can see of the cluster)."""
+    return f"hpl-{index}"
+
+
 def free_index(name: str) -> int:
     """The lowest index no other cluster uses (the saved one when ``name`` has one).
 
@@ -204,8 +210,7 @@ def free_index(name: str) -> int:
         return own.index
     taken = {c.index for n in known_clusters() if (c := ClusterConfig.load(n)) is not None}
     for index in range(MAX_CLUSTERS):
-        veth = ClusterConfig(name=name, index=index, kubernetes_version="").host_veth
-        if index not in taken and not (SYS_NET / veth).exists():
+        if index not in taken and not (SYS_NET / host_veth(index)).exists():
             return index
     raise UsageError(
         f"{MAX_CLUSTERS} clusters exist already",
