@@ -56,3 +56,8 @@ def test_a_state_directory_below_tmp_is_refused_before_anything_starts(
     err = capsys.readouterr().err
     assert "below /tmp" in err and "HPALAB_CLUSTER_DIR" in err
     assert not any(clusters_home.iterdir()), "nothing was made"
+
+
+def test_down_all_with_no_cluster_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["cluster", "down", "--all"]) == 0
+    assert "no hpalab cluster exists" in capsys.readouterr().out
