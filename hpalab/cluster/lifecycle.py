@@ -136,6 +136,8 @@ def up(
         return existing, timings
     if existing is not None:
         down(name)
+    else:
+        reclaim(name, say=say)
     config = ClusterConfig(
         name=name,
         index=free_index(name),
@@ -163,6 +165,37 @@ def up(
         raise
     config.path(STARTING).unlink(missing_ok=True)
     return config, timings
+
+
+def reclaim(name: str, *, say: Say = lambda _: None) -> None:
+    """Remove what a cluster ``name`` left with no state of ours, or refuse if it still runs.
+
+    Namespaces and cgroups carry the cluster's name and outlive their processes: a cluster
+    started from another state directory (another ``$HOME`` or ``$HPALAB_CLUSTER_DIR``) whose
+    processes were all killed, by a reboot of the session or a CI timeout, leaves them behind
+    with no state directory that ``down`` could find. Their node namespace holds the name this
+    cluster needs.
+    """
+    probe = ClusterConfig(name=name, index=0, kubernetes_version=versions.kubernetes_version())
+    traces = network.namespaces(probe) + [str(d) for d in cgroup_dirs(probe)]
+    if not traces:
+        return
+    pids = cluster_pids(probe)
+    if pids:
+        raise PlatformError(
+            f"a cluster named {name} runs from another state directory than "
+            f"{clusters_home()} ({len(pids)} processes in its namespaces or cgroups)",
+            hint="take it down with the HOME or $HPALAB_CLUSTER_DIR that started it, "
+            "or choose another --name",
+        )
+    network.delete_namespaces(probe)
+    stuck = remove_cgroups(probe)
+    if stuck:
+        raise PlatformError(
+            f"could not remove what an earlier cluster {name} left: " + ", ".join(map(str, stuck)),
+            hint="remove it by hand, or choose another --name",
+        )
+    say(f"removed what an earlier cluster {name} left ({', '.join(traces)}): no process used it")
 
 
 HIDDEN_BY_PODS = Path("/tmp")  # noqa: S108 - the host path pods' emptyDirs are mounted over
@@ -285,9 +318,11 @@ def _remove_created_paths(config: ClusterConfig) -> None:
 
 
 def down(name: str) -> list[str]:
-    """Stop cluster ``name`` and remove all it made; return what could not be removed."""
+    """Stop cluster ``name`` and remove all it made; return what could not be removed. With no
+    state of that name here, remove what a killed cluster of that name left (:func:`reclaim`)."""
     config = ClusterConfig.load(name)
     if config is None:
+        reclaim(name)
         return []
     for component in reversed(ORDER):
         Daemon(config, component.name).stop(grace_s=3)

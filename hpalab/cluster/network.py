@@ -7,6 +7,7 @@ works on a half-made network too. iptables rules exist only inside the node name
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -89,25 +90,30 @@ def setup(config: ClusterConfig) -> None:
 def netns_inodes(config: ClusterConfig) -> set[int]:
     """Inode numbers of the node namespace and of every pod namespace of the cluster."""
     inodes = set()
-    if NETNS_DIR.is_dir():
-        for entry in NETNS_DIR.iterdir():
-            if entry.name == config.netns or entry.name.startswith(config.pod_netns_prefix):
-                try:
-                    inodes.add(entry.stat().st_ino)
-                except OSError:
-                    continue
+    for name in namespaces(config):
+        with contextlib.suppress(OSError):
+            inodes.add((NETNS_DIR / name).stat().st_ino)
     return inodes
+
+
+def namespaces(config: ClusterConfig) -> list[str]:
+    """The cluster's network namespaces by name: its pods' and its node's (``ip netns`` names,
+    which carry the cluster's name, not its index)."""
+    names = sorted(e.name for e in NETNS_DIR.iterdir()) if NETNS_DIR.is_dir() else []
+    pods = [n for n in names if n.startswith(config.pod_netns_prefix)]
+    return pods + [n for n in names if n == config.netns]
+
+
+def delete_namespaces(config: ClusterConfig) -> None:
+    """Delete the pods' namespaces, then the node's (with it, the node's end of the veth)."""
+    for name in namespaces(config):
+        ip("netns", "delete", name, check=False)
 
 
 def teardown(config: ClusterConfig) -> None:
     """Delete every namespace, link and route the cluster made; missing ones are fine."""
-    if NETNS_DIR.is_dir():
-        for entry in sorted(NETNS_DIR.iterdir()):
-            if entry.name.startswith(config.pod_netns_prefix):
-                ip("netns", "delete", entry.name, check=False)
+    delete_namespaces(config)
     ip("link", "delete", config.host_veth, check=False)
-    if netns_exists(config.netns):
-        ip("netns", "delete", config.netns, check=False)
     for cidr in (config.pod_cidr, config.service_cidr):
         ip("route", "delete", cidr, "via", config.node_ip, check=False)
         ip("route", "delete", "unreachable", cidr, "metric", UNREACHABLE_METRIC, check=False)
@@ -115,10 +121,7 @@ def teardown(config: ClusterConfig) -> None:
 
 def leftovers(config: ClusterConfig) -> list[str]:
     """What of the cluster's network still exists (for ``status`` and the tests)."""
-    names = [e.name for e in NETNS_DIR.iterdir()] if NETNS_DIR.is_dir() else []
-    found = [
-        f"netns {n}" for n in names if n == config.netns or n.startswith(config.pod_netns_prefix)
-    ]
+    found = [f"netns {n}" for n in namespaces(config)]
     if ip("link", "show", config.host_veth, check=False).returncode == 0:
         found.append(f"link {config.host_veth}")
     routes = ip("route", "show", "table", "all", check=False).stdout.splitlines()

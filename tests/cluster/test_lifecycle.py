@@ -4,6 +4,7 @@ leaves nothing behind, even after ``kill -9`` of ``up`` half-way."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hpalab.cluster import addons, lifecycle
-from hpalab.cluster.config import ClusterConfig
+from hpalab.cluster import addons, lifecycle, network, versions
+from hpalab.cluster.config import ClusterConfig, clusters_home
+from hpalab.cluster.daemons import cgroup_dirs, cluster_pids, terminate, unmount_under
+from hpalab.errors import PlatformError
 from tests.cluster.conftest import wait_for
 
 
@@ -130,3 +133,32 @@ def test_the_next_up_cleans_a_killed_up_of_another_cluster() -> None:
         assert lifecycle.is_running(config)
     finally:
         assert lifecycle.down("test-next") == []
+
+
+def test_the_remains_of_a_cluster_of_another_state_directory_are_reclaimed() -> None:
+    """A cluster started from another state directory, then killed with it gone (a reboot of
+    a session, a CI machine handed on): its namespaces, veth and cgroups carry the name."""
+    name = "test-orphan"
+    other = clusters_home().parent / "another-state-dir"
+    env = {**os.environ, "HPALAB_CLUSTER_DIR": str(other)}
+    argv = [sys.executable, "-m", "hpalab.cli.main", "cluster", "up", "--name", name]
+    started = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    assert started.returncode == 0, started.stderr
+    probe = ClusterConfig(name=name, index=0, kubernetes_version=versions.kubernetes_version())
+    try:
+        # while it runs, a cluster of the same name here is refused, and nothing is touched
+        with pytest.raises(PlatformError, match="runs from another state directory"):
+            lifecycle.up(name)
+        assert cluster_pids(probe)
+        terminate(cluster_pids(probe), grace_s=0)  # every process of it, as a reboot would
+        unmount_under(other)
+        shutil.rmtree(other)
+        assert network.namespaces(probe) and cgroup_dirs(probe), "it left its traces"
+        said: list[str] = []
+        config, _ = lifecycle.up(name, say=said.append)
+        assert any("removed what an earlier cluster test-orphan left" in s for s in said), said
+        assert lifecycle.is_running(config)
+    finally:
+        assert lifecycle.down(name) == []
+        shutil.rmtree(other, ignore_errors=True)
+    assert network.namespaces(probe) == [] and cgroup_dirs(probe) == []
