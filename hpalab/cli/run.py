@@ -88,7 +88,9 @@ def run(
         rules=gate, against=against, fmt=gate_format, strict=strict, out=gate_out
     )
     loaded = _load(experiment, resume)
-    check_platform(loaded, platform)
+    from hpalab.orchestration.clusters import fault_platform
+
+    check_platform(loaded, fault_platform(platform, context))
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     _check_keda_platform(loaded, platform, only=options.only)
     if dry_run:

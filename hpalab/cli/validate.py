@@ -32,14 +32,16 @@ def validate(
     files: list[Path] = typer.Argument(..., help="Experiment and LoadProfile files."),
     as_json: bool = typer.Option(False, "--json", help="Print the resolved specs as JSON."),
     platform: str | None = typer.Option(
-        None, help="Also check that this platform (local, kubernetes) can inject spec.events."
+        None,
+        help="Also check that this platform can inject spec.events: local, kubernetes, or "
+        "hpalab-cluster (the kubernetes platform on a cluster `hpalab cluster` made).",
     ),
 ) -> None:
     """Check experiment and load-profile files; print what they would run."""
     if platform is not None and platform not in PLATFORM_SUPPORT:
         raise UsageError(
             f"--platform {platform!r} is not one of {', '.join(PLATFORM_SUPPORT)}",
-            hint="use --platform local or --platform kubernetes",
+            hint="use --platform local, kubernetes or hpalab-cluster",
         )
     loaded, problems = [], []
     for path in files:

@@ -189,7 +189,7 @@ def reclaim(name: str, *, say: Say = lambda _: None) -> None:
             "or choose another --name",
         )
     network.delete_namespaces(probe)
-    stuck = remove_cgroups(probe)
+    stuck = [*network.namespaces(probe), *remove_cgroups(probe)]
     if stuck:
         raise PlatformError(
             f"could not remove what an earlier cluster {name} left: " + ", ".join(map(str, stuck)),

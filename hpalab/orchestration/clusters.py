@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from hpalab.errors import PlatformError
 from hpalab.specs.experiment import ControllerFlags as ControllerSpec
 
 ControllerHook = Callable[[ControllerSpec], dict[str, Any]]
@@ -33,16 +34,48 @@ def _server(context: str | None) -> str | None:
     return str(configuration.host)
 
 
-def controller_hook(context: str | None) -> ControllerHook | None:
-    """A hook that applies ``spec.controller`` to the hpalab cluster the kubeconfig points at."""
+def _cluster_name(context: str | None) -> str | None:
+    """The hpalab cluster the kubeconfig points at, if it is one."""
     from hpalab.cluster.config import ClusterConfig, known_clusters
 
     server = _server(context)
     for name in known_clusters():
         found = ClusterConfig.load(name)
         if found is not None and server and found.server == server:
-            return lambda wanted: apply_flags(name, wanted)
+            return name
     return None
+
+
+def fault_platform(platform: str, context: str | None) -> str:
+    """The key of ``PLATFORM_SUPPORT`` for faults: ``hpalab-cluster`` for the kubernetes
+    platform on an hpalab cluster, where hpalab can cut a pod off the node's network."""
+    if platform == "kubernetes" and _cluster_name(context) is not None:
+        return "hpalab-cluster"
+    return platform
+
+
+def controller_hook(context: str | None) -> ControllerHook | None:
+    """A hook that applies ``spec.controller`` to the hpalab cluster the kubeconfig points at."""
+    name = _cluster_name(context)
+    return None if name is None else lambda wanted: apply_flags(name, wanted)
+
+
+def pod_isolator(context: str | None) -> Callable[[str, bool], None] | None:
+    """``isolate(pod_ip, isolated)`` on the hpalab cluster the kubeconfig points at."""
+    from hpalab.cluster.config import ClusterConfig
+    from hpalab.cluster.isolating import isolate_pod
+
+    name = _cluster_name(context)
+    if name is None:
+        return None
+
+    def isolate(ip: str, isolated: bool) -> None:
+        config = ClusterConfig.load(name)
+        if config is None:
+            raise PlatformError(f"cluster {name} is gone")
+        isolate_pod(config, ip, isolated)
+
+    return isolate
 
 
 def apply_flags(name: str, wanted: ControllerSpec) -> dict[str, Any]:

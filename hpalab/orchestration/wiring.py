@@ -47,12 +47,16 @@ def _local(loaded: LoadedExperiment) -> Platform:
 
 
 def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str) -> Platform:
-    from hpalab.orchestration.clusters import controller_hook
+    from hpalab.orchestration.clusters import controller_hook, pod_isolator
     from hpalab.platforms.kubernetes.platform import KubernetesPlatform
 
     spec = loaded.variant(loaded.baseline).spec
     return KubernetesPlatform(
-        spec, context=context, namespace=namespace, controller_hook=controller_hook(context)
+        spec,
+        context=context,
+        namespace=namespace,
+        controller_hook=controller_hook(context),
+        isolate=pod_isolator(context),
     )
 
 

@@ -116,18 +116,25 @@ COMPONENT: dict[str, str] = {
 }
 """The component each event type acts on: two faults of one component must not overlap."""
 
+_NETWORK_DELAY = (
+    "networkDelay is not implemented on clusters yet; delay the scrapes with scrapeDelay, "
+    "which makes the targets answer late"
+)
 PLATFORM_SUPPORT: dict[str, dict[str, str]] = {
     "local": {
         "networkDelay": "the local platform runs every process in one network namespace, so "
         "there is no link to delay; run it on a cluster with network namespaces",
     },
-    "kubernetes": dict.fromkeys(
-        COMPONENT,
-        "fault injection on the kubernetes platform is not implemented yet; run the "
-        "experiment with --platform local",
-    ),
+    "kubernetes": {
+        "prometheusOutage": "only on a cluster whose node hpalab runs (`hpalab cluster`), "
+        "where Prometheus' pod is cut off the network; elsewhere stopping it would lose its data "
+        "(an emptyDir)",
+        "networkDelay": _NETWORK_DELAY,
+    },
+    "hpalab-cluster": {"networkDelay": _NETWORK_DELAY},
 }
-"""Platform → event type → why that platform cannot inject it (absent: supported)."""
+"""Platform → event type → why that platform cannot inject it (absent: supported).
+``hpalab-cluster`` is the kubernetes platform on a cluster ``hpalab cluster`` made."""
 
 
 def event_end(event: AnyEvent) -> float:
@@ -200,6 +207,16 @@ def platform_problems(events: Sequence[AnyEvent], platform: str) -> list[Problem
         for index, event in enumerate(events)
         if event.type in refused
     ]
+
+
+def slowdown_fields(event: AnyEvent) -> dict[str, float] | None:
+    """What a ``scrapeDelay`` or ``appSlowdown`` sets in the app's fault file (seconds);
+    ``None`` for the other types."""
+    if isinstance(event, ScrapeDelay):
+        return {"metrics_delay_s": event.delay}
+    if isinstance(event, AppSlowdown):
+        return {"latency_s": event.latency, "cpu_s": event.cpu}
+    return None
 
 
 def killed_count(event: KillPods, replicas: int) -> int:

@@ -15,6 +15,7 @@ import pytest
 
 from hpalab.cluster import addons
 from hpalab.cluster.config import ClusterConfig
+from hpalab.cluster.network import in_netns
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "hpalab-e2e"
@@ -103,6 +104,65 @@ def test_run_scales_on_requests_per_second_through_the_real_adapter(
     assert max(metric) > 0  # http_requests_per_second as the real adapter served it
     events = _rows(run_dir / "events.csv")
     assert any(e["kind"].startswith("hpa_") for e in events), {e["kind"] for e in events}
+
+
+def _during(rows: list[dict[str, str]], start: float, end: float) -> list[dict[str, str]]:
+    return [r for r in rows if start <= float(r["t_s"]) <= end]
+
+
+def test_every_fault_on_the_real_cluster(stack: ClusterConfig, tmp_path: Path) -> None:
+    """tests/cluster/data/faults-smoke.yaml: each fault type the kubernetes platform injects,
+    checked by what the real HPA, pods and load saw, and everything restored after."""
+    out = tmp_path / "reports"
+    experiment = "tests/cluster/data/faults-smoke.yaml"
+    done = hpalab(
+        stack, "run", experiment, "--platform", "kubernetes", "--namespace", NAMESPACE,
+        "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert done.returncode in (0, 3), done.stdout + done.stderr
+    (run_dir,) = out.iterdir()
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "complete"
+    events = _rows(run_dir / "events.csv")
+    faults = {
+        (json.loads(e["detail"])["type"], e["kind"]): json.loads(e["detail"])
+        for e in events
+        if e["kind"] in ("fault_injected", "fault_cleared")
+    }
+    assert not [e for e in events if e["kind"] == "warning" and '"error"' in e["detail"]]
+    # killPods: one Ready pod deleted with no grace period, and replaced
+    killed = faults[("killPods", "fault_injected")]
+    assert len(killed["killed"]) == 1 and killed["ready_killed"] == 1, killed
+    assert any(e["kind"] == "pod_deleted" and e["object"] == killed["killed"][0] for e in events)
+    # adapterOutage and prometheusOutage: the real HPA could not get its metric meanwhile
+    for start, end in ((28, 40), (44, 56)):
+        noticed = [
+            e
+            for e in _during(events, start, end + 2)
+            if e["object"].startswith("horizontalpodautoscaler")
+            and "unable to get metric" in e["detail"]
+        ]
+        assert noticed, f"the HPA saw no metric error between {start} s and {end} s"
+    assert faults[("adapterOutage", "fault_cleared")]["restored"] == {"prometheus-adapter": 1}
+    assert faults[("metricsServerOutage", "fault_cleared")]["restored"] == {"metrics-server": 1}
+    assert faults[("prometheusOutage", "fault_injected")]["isolated"] == ["prometheus-hpalab-0"]
+    # appSlowdown: every request 100 ms slower, in the pods started meanwhile too
+    series = _rows(run_dir / "timeseries.csv")
+    p50 = {float(r["t_s"]): float(r["value"]) for r in series if r["signal"] == "latency_p50_ms"}
+    slow = [v for t, v in p50.items() if 62 <= t <= 71]
+    fast = [v for t, v in p50.items() if 50 <= t <= 59 or 74 <= t <= 80]
+    assert slow and fast and min(slow) > max(fast) + 50, (slow, fast)
+    assert faults[("scrapeDelay", "fault_injected")]["metrics_delay_s"] == 3.0
+    # everything restored: both APIs served again, no pod left frozen
+    for api in ("v1beta1.custom.metrics.k8s.io", "v1beta1.metrics.k8s.io"):
+        wait = ("wait", "--for=condition=Available", f"apiservice/{api}", "--timeout=60s")
+        addons.kubectl(stack, *wait)
+    rules = subprocess.run(
+        in_netns(stack.netns, ["iptables", "-S", "FORWARD"]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "REJECT" not in rules.stdout and "DROP" not in rules.stdout, rules.stdout
 
 
 def test_down_removes_everything_hpalab_created(stack: ClusterConfig) -> None:

@@ -103,10 +103,13 @@ def _value(item: dict[str, Any]) -> float:
     return float(parse_quantity_value(item.get("value", "0")))
 
 
-def read_metric(client: KubeClient, read: MetricRead) -> tuple[float | None, int]:
-    """The served value and the number of items; ``(None, 0)`` when nothing is served yet."""
+def read_metric(
+    client: KubeClient, read: MetricRead, *, timeout_s: float | None = None
+) -> tuple[float | None, int]:
+    """The served value and the number of items; ``(None, 0)`` when nothing is served yet.
+    ``timeout_s`` bounds the wait for an answer (a hung Prometheus hangs the adapter)."""
     read = resolved(client, read)
-    body = client.get(read.path, query=read.query or None)
+    body = client.call("GET", read.path, query=read.query or None, timeout_s=timeout_s)
     items = list((body or {}).get("items", []))
     if not items:
         return None, 0

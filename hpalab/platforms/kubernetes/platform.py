@@ -18,10 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import urllib3
+
 from hpalab.errors import PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
 from hpalab.platforms.kubernetes import fingerprinting, lifecycle, profile
 from hpalab.platforms.kubernetes.client import KubeClient, collection_path, load_api_client
+from hpalab.platforms.kubernetes.faults import Isolate, KubeFaults
 from hpalab.platforms.kubernetes.metrics_api import (
     hpa_current_value,
     metric_read,
@@ -41,6 +44,12 @@ from hpalab.platforms.kubernetes.watching import (
     event_to_platform,
 )
 from hpalab.specs import ExperimentSpec
+
+METRIC_TIMEOUT_S = 0.8
+"""How long ``observe`` (every second) waits for the metric the adapter serves: a metrics API
+that hangs (its backend cut off) must not hold up the trial's clock."""
+METRIC_BACKOFF_S = 5.0
+"""After a read that timed out, how long ``observe`` records gaps without asking again."""
 
 
 class KubernetesPlatform(Platform):
@@ -64,13 +73,15 @@ class KubernetesPlatform(Platform):
         waiter: Waiter | None = None,
         clock: Callable[[], float] = time.time,
         controller_hook: Callable[[Any], dict[str, Any]] | None = None,
+        isolate: Isolate | None = None,
     ) -> None:
         """``load_url`` / ``prometheus_url``: where this machine reaches the app and Prometheus
         (default: their NodePorts on 127.0.0.1, as kind maps them). ``prometheus_url=
         "port-forward"`` runs ``kubectl port-forward`` instead. ``deploy=False`` expects the
         stack already up (``hpalab up``). ``controller_hook`` applies a variant's
         ``spec.controller`` to the cluster (an ``hpalab cluster``) and returns the flags set;
-        without one, they are read where visible or recorded as assumed."""
+        without one, they are read where visible or recorded as assumed. ``isolate`` cuts a
+        pod off the node's network and back (``hpalab cluster``), for ``prometheusOutage``."""
         self.spec = spec
         self.options = StackOptions(namespace=namespace, instance=namespace, app_image=app_image)
         self.context, self.kubeconfig, self.manifests_dir = context, kubeconfig, manifests_dir
@@ -79,6 +90,9 @@ class KubernetesPlatform(Platform):
         self._client, self._waiter = client, waiter
         self._clock = clock
         self._controller_hook = controller_hook
+        self._isolate = isolate
+        self._faults: KubeFaults | None = None
+        self._metric_paused_until = 0.0
         self._events: list[PlatformEvent] = []
         self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -110,6 +124,29 @@ class KubernetesPlatform(Platform):
             self._waiter.hpa_spec = spec.hpa.to_kubernetes()
             return self._waiter
         return Waiter(self.client, self.options, hpa_spec=spec.hpa.to_kubernetes())
+
+    @property
+    def faults(self) -> KubeFaults:
+        if self._faults is None:
+            kubectl = ["kubectl"]
+            if self.kubeconfig is not None:
+                kubectl.append(f"--kubeconfig={self.kubeconfig}")
+            if self.context is not None:
+                kubectl.append(f"--context={self.context}")
+            self._faults = KubeFaults(
+                self.client,
+                self.options.namespace,
+                self._pod_selector(),
+                kubectl,
+                isolate=self._isolate,
+            )
+        return self._faults
+
+    def start_fault(self, event: Any) -> dict[str, Any]:
+        return self.faults.start(event)
+
+    def end_fault(self, event: Any) -> dict[str, Any]:
+        return self.faults.end(event)
 
     def _pod_selector(self) -> str:
         return ",".join(f"{k}={v}" for k, v in selector(self.options, APP).items())
@@ -210,6 +247,10 @@ class KubernetesPlatform(Platform):
         self._emit(PlatformEvent(self._clock(), "collector_error", "watch", {"message": message}))
 
     def stop(self) -> None:
+        if self._faults is not None:
+            # Stopping must not fail; `hpalab down` removes what is left.
+            with contextlib.suppress(PlatformError):
+                self._faults.clear()
         for watch in self._watches:
             watch.stop()
         self._watches.clear()
@@ -248,6 +289,8 @@ class KubernetesPlatform(Platform):
         """Delete the HPA (its recommendation history goes with it), return to the initial
         replicas, wait for all of them Ready, and create the HPA again."""
         client, ns = self.client, self.options.namespace
+        if self._faults is not None:
+            self._faults.clear()
         hpa_path = collection_path("autoscaling/v2", "HorizontalPodAutoscaler", ns)
         client.delete(f"{hpa_path}/{APP}")
         waiter = self._waiter_for(self.spec)
@@ -284,6 +327,8 @@ class KubernetesPlatform(Platform):
         scale = self.client.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{APP}/scale") or {}
         spec_replicas = int(scale.get("spec", {}).get("replicas", 0))
         pods = tuple(sorted(self.pods.pods.values(), key=lambda p: p.name))
+        if self._faults is not None:
+            self._faults.catch_up(p.name for p in pods if p.phase == "Running")
         ready = sum(1 for p in pods if p.ready and p.phase != "Terminating")
         status = dict(self.hpa.status)
         value, target = self._metric(status, spec_replicas)
@@ -306,9 +351,13 @@ class KubernetesPlatform(Platform):
         )
         if read.aggregate == "none":
             return hpa_current_value(status), target
+        if self._clock() < self._metric_paused_until:
+            return None, target
         try:
-            value, _count = read_metric(self.client, read)
+            value, _count = read_metric(self.client, read, timeout_s=METRIC_TIMEOUT_S)
         except PlatformError as error:
+            if isinstance(error.__cause__, urllib3.exceptions.TimeoutError):
+                self._metric_paused_until = self._clock() + METRIC_BACKOFF_S
             self._emit(
                 PlatformEvent(
                     self._clock(), "collector_error", "metrics-api", {"message": str(error)}

@@ -32,6 +32,11 @@ from hpalab.platforms.kubernetes.objects import (
 )
 from hpalab.specs import ExperimentSpec
 
+FAULT_DIR = "/var/run/hpalab-faults"
+FAULT_FILE = f"{FAULT_DIR}/faults.json"
+"""Where the app reads its fault file (an emptyDir): ``scrapeDelay`` and ``appSlowdown`` are
+written there by ``kubectl exec`` (see ``hpalab.platforms.kubernetes.faults``)."""
+
 APP_REQUIREMENTS = ("aiohttp==3.14.5", "prometheus-client==0.26.0")
 """What the app imports besides the standard library; the Dockerfile pins the same."""
 
@@ -110,7 +115,12 @@ def _container(spec: ExperimentSpec, options: StackOptions) -> Obj:
         # An image loaded into the cluster (kind load, hpalab cluster) has no registry to
         # pull from; `:latest` or no tag would default to Always and fail with ErrImagePull.
         "imagePullPolicy": "IfNotPresent",
-        "args": ["--shutdown-timeout", repr(spec.app.termination_grace_period)],
+        "args": [
+            "--shutdown-timeout",
+            repr(spec.app.termination_grace_period),
+            "--fault-file",
+            FAULT_FILE,
+        ],
         "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
         "env": _env(spec),
         "resources": _resources(spec),
@@ -127,10 +137,11 @@ def _container(spec: ExperimentSpec, options: StackOptions) -> Obj:
             "failureThreshold": 3,
         },
     }
+    container["volumeMounts"] = [{"name": "faults", "mountPath": FAULT_DIR}]
     if options.app_image is None:
         container["command"] = ["python", "-m", "hpalab.sampleapp"]
         container["env"].append({"name": "PYTHONPATH", "value": "/deps:/src"})
-        container["volumeMounts"] = [
+        container["volumeMounts"] += [
             {"name": "deps", "mountPath": "/deps", "readOnly": True},
             {"name": "source", "mountPath": "/src", "readOnly": True},
         ]
@@ -141,6 +152,7 @@ def _pod_spec(spec: ExperimentSpec, options: StackOptions) -> Obj:
     pod: Obj = {
         "terminationGracePeriodSeconds": seconds(spec.app.termination_grace_period),
         "containers": [_container(spec, options)],
+        "volumes": [{"name": "faults", "emptyDir": {}}],
     }
     if options.app_image is None:
         pod["initContainers"] = [
@@ -153,7 +165,7 @@ def _pod_spec(spec: ExperimentSpec, options: StackOptions) -> Obj:
                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
             }
         ]
-        pod["volumes"] = [
+        pod["volumes"] += [
             {"name": "deps", "emptyDir": {}},
             {
                 "name": "source",

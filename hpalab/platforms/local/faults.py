@@ -20,7 +20,7 @@ from hpalab.errors import PlatformError
 from hpalab.platforms.local.metricsapi import Outages
 from hpalab.platforms.local.prometheus import PrometheusServer
 from hpalab.platforms.local.supervisor import Supervisor
-from hpalab.specs.events import COMPONENT, AnyEvent, KillPods, killed_count
+from hpalab.specs.events import COMPONENT, AnyEvent, KillPods, killed_count, slowdown_fields
 
 FAULT_FILE = "faults.json"
 
@@ -65,10 +65,8 @@ class LocalFaults:
         elif event.type == "metricsServerOutage":
             self.outages.resource = True
             detail = {"status": 503, "apis": ["metrics.k8s.io"]}
-        elif event.type == "scrapeDelay":
-            detail = self._slow(metrics_delay_s=event.delay)
-        elif event.type == "appSlowdown":
-            detail = self._slow(latency_s=event.latency, cpu_s=event.cpu)
+        elif (fields := slowdown_fields(event)) is not None:
+            detail = self._slow(**fields)
         else:
             raise PlatformError(f"the local platform cannot inject {event.type}")
         self.active[component] = event
@@ -90,10 +88,8 @@ class LocalFaults:
             self.outages.custom = False
         elif event.type == "metricsServerOutage":
             self.outages.resource = False
-        elif event.type == "scrapeDelay":
-            self._slow(metrics_delay_s=0.0)
-        elif event.type == "appSlowdown":
-            self._slow(latency_s=0.0, cpu_s=0.0)
+        elif (fields := slowdown_fields(event)) is not None:
+            self._slow(**dict.fromkeys(fields, 0.0))
         return {}
 
     async def clear(self) -> list[AnyEvent]:

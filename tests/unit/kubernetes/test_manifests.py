@@ -175,6 +175,11 @@ def test_the_app_follows_the_experiment(smoke_spec, options):
     assert float(env["HPALAB_APP_CPU"]) == pytest.approx(0.001)
     assert float(env["HPALAB_APP_STARTUP"]) == pytest.approx(0.5)
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # the fault file scrapeDelay and appSlowdown write, in an emptyDir of the pod
+    assert container["args"][-2:] == ["--fault-file", render_app.FAULT_FILE]
+    (faults,) = [v for v in pod["volumes"] if v["name"] == "faults"]
+    assert faults["emptyDir"] == {}
+    assert {"name": "faults", "mountPath": render_app.FAULT_DIR} in container["volumeMounts"]
     assert container["resources"]["requests"] == {"cpu": "200m", "memory": "64Mi"}
     assert pod["initContainers"][0]["args"] == list(render_app.APP_REQUIREMENTS)
     monitor = render_app.service_monitor(smoke_spec, options)
@@ -184,9 +189,8 @@ def test_the_app_follows_the_experiment(smoke_spec, options):
 def test_the_source_configmap_carries_the_app_and_its_paths_import(smoke_spec, options):
     data = render_app.source_configmap(options)["data"]
     assert "def create_app" in data["sampleapp-app.py"]
-    items = render_app.deployment(smoke_spec, options)["spec"]["template"]["spec"]["volumes"][1][
-        "configMap"
-    ]["items"]
+    volumes = render_app.deployment(smoke_spec, options)["spec"]["template"]["spec"]["volumes"]
+    (items,) = [v["configMap"]["items"] for v in volumes if "configMap" in v]
     assert {i["key"] for i in items} == set(data)
     # every module of the app's package, so that what it imports is there (faults.py was
     # once missing, and the app could not start in the stock image)

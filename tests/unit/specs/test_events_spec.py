@@ -146,9 +146,15 @@ def test_a_variant_that_moves_an_event_past_the_end_is_reported_at_the_variant(c
     ("event", "command", "expected"),
     [
         (
-            "{type: killPods, at: 10s, count: 1}",
+            "{type: prometheusOutage, at: 10s, duration: 5s}",
             ["run", "--platform", "kubernetes", "--dry-run"],
-            "the kubernetes platform cannot inject killPods",
+            "the kubernetes platform cannot inject prometheusOutage: only on a cluster whose "
+            "node hpalab runs (`hpalab cluster`)",
+        ),
+        (
+            "{type: networkDelay, at: 10s, duration: 5s, delay: 50ms}",
+            ["validate", "--platform", "hpalab-cluster"],
+            "the hpalab-cluster platform cannot inject networkDelay",
         ),
         (
             "{type: networkDelay, at: 10s, duration: 5s, delay: 50ms}",
@@ -158,7 +164,10 @@ def test_a_variant_that_moves_an_event_past_the_end_is_reported_at_the_variant(c
         ),
     ],
 )
-def test_events_a_platform_cannot_inject_are_refused(capsys, write, event, command, expected):
+def test_events_a_platform_cannot_inject_are_refused(
+    capsys, write, event, command, expected, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))  # not an hpalab cluster
     path = write(HEAD + f"    - {event}\n")
     code = run([command[0], str(path), *command[1:]])
     output = "".join(capsys.readouterr())
@@ -170,6 +179,7 @@ def test_events_a_platform_cannot_inject_are_refused(capsys, write, event, comma
 def test_validate_checks_the_platform_only_when_asked(capsys, write):
     path = write(HEAD + "    - {type: killPods, at: 10s, count: 1}\n")
     assert run(["validate", str(path), "--platform", "local"]) == 0
+    assert run(["validate", str(path), "--platform", "kubernetes"]) == 0
     assert run(["validate", str(path)]) == 0
     assert run(["validate", str(path), "--platform", "nomad"]) == 2
 
