@@ -60,22 +60,39 @@ def controller_hook(context: str | None) -> ControllerHook | None:
     return None if name is None else lambda wanted: apply_flags(name, wanted)
 
 
-def pod_isolator(context: str | None) -> Callable[[str, bool], None] | None:
-    """``isolate(pod_ip, isolated)`` on the hpalab cluster the kubeconfig points at."""
-    from hpalab.cluster.config import ClusterConfig
-    from hpalab.cluster.isolating import isolate_pod
+class ClusterNode:
+    """The node of an hpalab cluster, for the faults that need it (``platforms.kubernetes.
+    faults.Node``). Made at the start of a run, it removes fault rules a killed run left."""
 
-    name = _cluster_name(context)
-    if name is None:
-        return None
+    def __init__(self, name: str) -> None:
+        from hpalab.cluster.isolating import remove_fault_rules
 
-    def isolate(ip: str, isolated: bool) -> None:
-        config = ClusterConfig.load(name)
+        self.name = name
+        remove_fault_rules(self._config())
+
+    def _config(self) -> Any:
+        from hpalab.cluster.config import ClusterConfig
+
+        config = ClusterConfig.load(self.name)
         if config is None:
-            raise PlatformError(f"cluster {name} is gone")
-        isolate_pod(config, ip, isolated)
+            raise PlatformError(f"cluster {self.name} is gone")
+        return config
 
-    return isolate
+    def isolate(self, pod_ip: str, isolated: bool) -> None:
+        from hpalab.cluster.isolating import isolate_pod
+
+        isolate_pod(self._config(), pod_ip, isolated)
+
+    def delay(self, pod_ip: str, delay_s: float, jitter_s: float) -> Callable[[], None]:
+        from hpalab.cluster.delaying import PodDelay
+
+        return PodDelay(self._config(), pod_ip, delay_s, jitter_s).stop
+
+
+def cluster_node(context: str | None) -> ClusterNode | None:
+    """The node of the hpalab cluster the kubeconfig points at, if it is one."""
+    name = _cluster_name(context)
+    return None if name is None else ClusterNode(name)
 
 
 def apply_flags(name: str, wanted: ControllerSpec) -> dict[str, Any]:

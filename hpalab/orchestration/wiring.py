@@ -47,7 +47,7 @@ def _local(loaded: LoadedExperiment) -> Platform:
 
 
 def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str) -> Platform:
-    from hpalab.orchestration.clusters import controller_hook, pod_isolator
+    from hpalab.orchestration.clusters import cluster_node, controller_hook
     from hpalab.platforms.kubernetes.platform import KubernetesPlatform
 
     spec = loaded.variant(loaded.baseline).spec
@@ -56,7 +56,7 @@ def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str
         context=context,
         namespace=namespace,
         controller_hook=controller_hook(context),
-        isolate=pod_isolator(context),
+        node=cluster_node(context),
     )
 
 

@@ -87,10 +87,10 @@ class AppSlowdown(_Outage):
 
 
 class NetworkDelay(_Outage):
-    """``tc netem`` delay between Prometheus and the targets (needs network namespaces)."""
+    """Delay on the TCP traffic Prometheus opens to the targets (needs the node's network)."""
 
     type: Literal["networkDelay"] = Field(description="networkDelay")
-    delay: Duration = Field(gt=0, description="added one-way delay")
+    delay: Duration = Field(gt=0, description="added delay, each way")
     jitter: Duration = Field(0.0, description="random variation of the delay")
 
 
@@ -116,22 +116,19 @@ COMPONENT: dict[str, str] = {
 }
 """The component each event type acts on: two faults of one component must not overlap."""
 
-_NETWORK_DELAY = (
-    "networkDelay is not implemented on clusters yet; delay the scrapes with scrapeDelay, "
-    "which makes the targets answer late"
-)
 PLATFORM_SUPPORT: dict[str, dict[str, str]] = {
     "local": {
         "networkDelay": "the local platform runs every process in one network namespace, so "
-        "there is no link to delay; run it on a cluster with network namespaces",
+        "there is no link to delay; run it on hpalab cluster",
     },
     "kubernetes": {
         "prometheusOutage": "only on a cluster whose node hpalab runs (`hpalab cluster`), "
         "where Prometheus' pod is cut off the network; elsewhere stopping it would lose its data "
         "(an emptyDir)",
-        "networkDelay": _NETWORK_DELAY,
+        "networkDelay": "only on a cluster whose node hpalab runs (`hpalab cluster`), where the "
+        "node's network carries the delay",
     },
-    "hpalab-cluster": {"networkDelay": _NETWORK_DELAY},
+    "hpalab-cluster": {},
 }
 """Platform → event type → why that platform cannot inject it (absent: supported).
 ``hpalab-cluster`` is the kubernetes platform on a cluster ``hpalab cluster`` made."""

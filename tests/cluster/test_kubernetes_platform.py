@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -152,17 +153,26 @@ def test_every_fault_on_the_real_cluster(stack: ClusterConfig, tmp_path: Path) -
     fast = [v for t, v in p50.items() if 50 <= t <= 59 or 74 <= t <= 80]
     assert slow and fast and min(slow) > max(fast) + 50, (slow, fast)
     assert faults[("scrapeDelay", "fault_injected")]["metrics_delay_s"] == 3.0
-    # everything restored: both APIs served again, no pod left frozen
+    # networkDelay: 250 ms each way on Prometheus' connections to the targets
+    scrapes = {
+        float(r["t_s"]): float(r["value"])
+        for r in _rows(run_dir / "prometheus.csv")
+        if "scrape_duration_seconds" in r["query"]
+    }
+    delayed = statistics.median(v for t, v in scrapes.items() if 70 <= t <= 77)
+    # before the first fault and after the last (in between, a killed pod's target may time out)
+    direct = statistics.median(v for t, v in scrapes.items() if 5 <= t <= 15 or 80 <= t <= 88)
+    assert delayed >= 0.45 and direct < 0.1, (delayed, direct)
+    # everything restored: both APIs served again, no fault rule or delay proxy left
     for api in ("v1beta1.custom.metrics.k8s.io", "v1beta1.metrics.k8s.io"):
         wait = ("wait", "--for=condition=Available", f"apiservice/{api}", "--timeout=60s")
         addons.kubectl(stack, *wait)
     rules = subprocess.run(
-        in_netns(stack.netns, ["iptables", "-S", "FORWARD"]),
-        capture_output=True,
-        text=True,
-        check=True,
+        in_netns(stack.netns, ["iptables-save"]), capture_output=True, text=True, check=True
     )
-    assert "REJECT" not in rules.stdout and "DROP" not in rules.stdout, rules.stdout
+    assert "hpalab-fault" not in rules.stdout, rules.stdout
+    ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True, check=True)
+    assert "hpalab.cluster.delaying" not in ps.stdout
 
 
 def test_down_removes_everything_hpalab_created(stack: ClusterConfig) -> None:

@@ -11,10 +11,11 @@ Each fault acts where the real one would, with nothing but what any cluster offe
 - ``scrapeDelay`` and ``appSlowdown``: the sample app's fault file (an ``emptyDir``) is written
   in every app pod with ``kubectl exec``; pods that start meanwhile get it when first seen
   Running (:meth:`KubeFaults.catch_up`).
-- ``prometheusOutage`` needs an ``isolate`` hook from the cluster's owner (``hpalab cluster``
-  refuses every packet to the Prometheus pod: it neither answers nor scrapes, as if dead, and
-  keeps its data). On other clusters it is refused: deleting the pod would lose Prometheus'
-  data, which lives in an ``emptyDir``.
+- ``prometheusOutage`` and ``networkDelay`` need the :class:`Node` of the cluster's owner
+  (``hpalab cluster``): it refuses every packet to the Prometheus pod (it neither answers nor
+  scrapes, as if dead, and keeps its data), or delays the connections Prometheus opens to its
+  targets. On other clusters they are refused: deleting the pod would lose Prometheus' data,
+  which lives in an ``emptyDir``, and the network belongs to the cluster.
 """
 
 from __future__ import annotations
@@ -23,16 +24,31 @@ import json
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hpalab.errors import PlatformError
 from hpalab.platforms.kubernetes.client import KubeClient, collection_path
 from hpalab.platforms.kubernetes.objects import APP, PROMETHEUS, Obj
 from hpalab.platforms.kubernetes.render_app import FAULT_FILE
-from hpalab.specs.events import COMPONENT, AnyEvent, KillPods, killed_count, slowdown_fields
+from hpalab.specs.events import (
+    COMPONENT,
+    AnyEvent,
+    KillPods,
+    NetworkDelay,
+    killed_count,
+    slowdown_fields,
+)
 
-Isolate = Callable[[str, bool], None]
-"""``isolate(pod_ip, isolated)``: refuse (or again let through) every packet to a pod."""
+
+class Node(Protocol):
+    """What a cluster's owner can do on its node (``hpalab cluster``), by pod address."""
+
+    def isolate(self, pod_ip: str, isolated: bool) -> None:
+        """Refuse (or again let through) every packet to the pod."""
+
+    def delay(self, pod_ip: str, delay_s: float, jitter_s: float) -> Callable[[], None]:
+        """Delay the TCP traffic the pod opens to other pods; returns what ends it."""
+
 
 APISERVICES = {
     "adapterOutage": ("v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io"),
@@ -56,7 +72,8 @@ class KubeFaults:
     pod_selector: str
     kubectl: list[str]
     """``kubectl`` with the kubeconfig and context options, up to the verb."""
-    isolate: Isolate | None = None
+    node: Node | None = None
+    delayed: list[Callable[[], None]] = field(default_factory=list)
     active: dict[str, AnyEvent] = field(default_factory=dict)
     scaled: dict[str, dict[str, int]] = field(default_factory=dict)
     """Outage component → Deployment path → the replicas it had."""
@@ -73,6 +90,8 @@ class KubeFaults:
             detail = self._scale_down(event.type)
         elif event.type == "prometheusOutage":
             detail = self._isolate_prometheus()
+        elif isinstance(event, NetworkDelay):
+            detail = self._delay_prometheus(event)
         elif (fields := slowdown_fields(event)) is not None:
             detail = self._slow(**fields)
         else:
@@ -90,6 +109,8 @@ class KubeFaults:
             return self._scale_back(event.type)
         if event.type == "prometheusOutage":
             return self._reconnect()
+        if event.type == "networkDelay":
+            return self._undelay()
         return self._slow(**dict.fromkeys(slowdown_fields(event) or {}, 0.0))
 
     def clear(self) -> list[AnyEvent]:
@@ -101,6 +122,7 @@ class KubeFaults:
         for component in list(self.scaled):
             self._scale_back(component)
         self._reconnect()
+        self._undelay()
         return ended
 
     # -- killPods ---------------------------------------------------------------------------
@@ -185,29 +207,43 @@ class KubeFaults:
 
     # -- prometheusOutage -------------------------------------------------------------------
 
-    def _isolate_prometheus(self) -> dict[str, Any]:
-        if self.isolate is None:
-            raise PlatformError(
-                "prometheusOutage needs a cluster whose node hpalab runs (hpalab cluster): "
-                "elsewhere stopping Prometheus would lose its data"
-            )
+    def _prometheus_ips(self, event: str) -> tuple[Node, list[str], list[str]]:
+        if self.node is None:
+            raise PlatformError(f"{event} needs a cluster whose node hpalab runs (hpalab cluster)")
         path = collection_path("v1", "Pod", self.namespace)
         pods = self.client.list(path, label_selector=f"prometheus={PROMETHEUS}")
-        ips = [p.get("status", {}).get("podIP") for p in pods]
+        ips = [str(p.get("status", {}).get("podIP") or "") for p in pods]
         if not pods or not all(ips):
-            raise PlatformError(f"prometheusOutage: no running Prometheus pod in {self.namespace}")
+            raise PlatformError(f"{event}: no running Prometheus pod in {self.namespace}")
+        return self.node, ips, [p["metadata"]["name"] for p in pods]
+
+    def _isolate_prometheus(self) -> dict[str, Any]:
+        node, ips, names = self._prometheus_ips("prometheusOutage")
         for ip in ips:
-            self.isolate(ip, True)
+            node.isolate(ip, True)
             self.isolated.append(ip)
-        return {"isolated": [p["metadata"]["name"] for p in pods]}
+        return {"isolated": names}
 
     def _reconnect(self) -> dict[str, Any]:
         ips = list(self.isolated)
         for ip in ips:
-            if self.isolate is not None:
-                self.isolate(ip, False)
+            if self.node is not None:
+                self.node.isolate(ip, False)
         self.isolated.clear()
         return {"reconnected": len(ips)} if ips else {}
+
+    def _delay_prometheus(self, event: NetworkDelay) -> dict[str, Any]:
+        node, ips, names = self._prometheus_ips("networkDelay")
+        for ip in ips:
+            self.delayed.append(node.delay(ip, event.delay, event.jitter))
+        return {"delayed": names, "delay_s": event.delay, "jitter_s": event.jitter}
+
+    def _undelay(self) -> dict[str, Any]:
+        ended = list(self.delayed)
+        self.delayed.clear()
+        for stop in ended:
+            stop()
+        return {"undelayed": len(ended)} if ended else {}
 
     # -- the app's fault file -----------------------------------------------------------------
 

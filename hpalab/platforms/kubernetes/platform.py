@@ -24,7 +24,7 @@ from hpalab.errors import PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
 from hpalab.platforms.kubernetes import fingerprinting, lifecycle, profile
 from hpalab.platforms.kubernetes.client import KubeClient, collection_path, load_api_client
-from hpalab.platforms.kubernetes.faults import Isolate, KubeFaults
+from hpalab.platforms.kubernetes.faults import KubeFaults, Node
 from hpalab.platforms.kubernetes.metrics_api import (
     hpa_current_value,
     metric_read,
@@ -73,15 +73,15 @@ class KubernetesPlatform(Platform):
         waiter: Waiter | None = None,
         clock: Callable[[], float] = time.time,
         controller_hook: Callable[[Any], dict[str, Any]] | None = None,
-        isolate: Isolate | None = None,
+        node: Node | None = None,
     ) -> None:
         """``load_url`` / ``prometheus_url``: where this machine reaches the app and Prometheus
         (default: their NodePorts on 127.0.0.1, as kind maps them). ``prometheus_url=
         "port-forward"`` runs ``kubectl port-forward`` instead. ``deploy=False`` expects the
         stack already up (``hpalab up``). ``controller_hook`` applies a variant's
         ``spec.controller`` to the cluster (an ``hpalab cluster``) and returns the flags set;
-        without one, they are read where visible or recorded as assumed. ``isolate`` cuts a
-        pod off the node's network and back (``hpalab cluster``), for ``prometheusOutage``."""
+        without one, they are read where visible or recorded as assumed. ``node`` acts on the
+        node's network (``hpalab cluster``), for ``prometheusOutage`` and ``networkDelay``."""
         self.spec = spec
         self.options = StackOptions(namespace=namespace, instance=namespace, app_image=app_image)
         self.context, self.kubeconfig, self.manifests_dir = context, kubeconfig, manifests_dir
@@ -90,7 +90,7 @@ class KubernetesPlatform(Platform):
         self._client, self._waiter = client, waiter
         self._clock = clock
         self._controller_hook = controller_hook
-        self._isolate = isolate
+        self._node = node
         self._faults: KubeFaults | None = None
         self._metric_paused_until = 0.0
         self._events: list[PlatformEvent] = []
@@ -138,7 +138,7 @@ class KubernetesPlatform(Platform):
                 self.options.namespace,
                 self._pod_selector(),
                 kubectl,
-                isolate=self._isolate,
+                node=self._node,
             )
         return self._faults
 

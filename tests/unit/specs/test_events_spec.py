@@ -153,8 +153,9 @@ def test_a_variant_that_moves_an_event_past_the_end_is_reported_at_the_variant(c
         ),
         (
             "{type: networkDelay, at: 10s, duration: 5s, delay: 50ms}",
-            ["validate", "--platform", "hpalab-cluster"],
-            "the hpalab-cluster platform cannot inject networkDelay",
+            ["validate", "--platform", "kubernetes"],
+            "the kubernetes platform cannot inject networkDelay: only on a cluster whose node "
+            "hpalab runs (`hpalab cluster`)",
         ),
         (
             "{type: networkDelay, at: 10s, duration: 5s, delay: 50ms}",
@@ -180,6 +181,8 @@ def test_validate_checks_the_platform_only_when_asked(capsys, write):
     path = write(HEAD + "    - {type: killPods, at: 10s, count: 1}\n")
     assert run(["validate", str(path), "--platform", "local"]) == 0
     assert run(["validate", str(path), "--platform", "kubernetes"]) == 0
+    delay = write(HEAD + "    - {type: networkDelay, at: 10s, duration: 5s, delay: 50ms}\n")
+    assert run(["validate", str(delay), "--platform", "hpalab-cluster"]) == 0
     assert run(["validate", str(path)]) == 0
     assert run(["validate", str(path), "--platform", "nomad"]) == 2
 
