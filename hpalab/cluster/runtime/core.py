@@ -51,7 +51,10 @@ class Runtime:
         with self.lock:
             if not record.host_network:
                 used = {s.ip for s in self.sandboxes.values() if s.ready and not s.host_network}
-                record.ip = sandboxes.allocate(self.config, used)
+                last = self.root / "last-address"
+                after = last.read_text().strip() if last.exists() else None
+                record.ip = sandboxes.allocate(self.config, used, after=after)
+                last.write_text(record.ip)
                 record.netns = sandboxes.create(self.config, record.id, record.ip)
             else:
                 record.ip, record.netns = self.config.node_ip, self.config.netns

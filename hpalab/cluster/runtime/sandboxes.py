@@ -20,12 +20,19 @@ def host_link(sandbox_id: str) -> str:
     return f"vh{sandbox_id[:10]}"
 
 
-def allocate(config: ClusterConfig, in_use: set[str]) -> str:
-    """The lowest free pod address (the bridge has .1)."""
-    network = ipaddress.ip_network(config.pod_cidr)
-    for host in list(network.hosts())[1:]:
-        if str(host) not in in_use:
-            return str(host)
+def allocate(config: ClusterConfig, in_use: set[str], *, after: str | None = None) -> str:
+    """The first free pod address after ``after`` (the last one given), wrapping around; the
+    bridge has .1.
+
+    Like the host-local IPAM plugin, addresses go round: a pod replacing a killed one must not
+    get its address at once, or peers that still hold the old pod's MAC address for it (a
+    scraper's ARP entry, for up to a minute) send their packets nowhere.
+    """
+    hosts = [str(h) for h in list(ipaddress.ip_network(config.pod_cidr).hosts())[1:]]
+    start = hosts.index(after) + 1 if after in hosts else 0
+    for host in hosts[start:] + hosts[:start]:
+        if host not in in_use:
+            return host
     raise RuntimeError(f"no free address left in {config.pod_cidr}")
 
 

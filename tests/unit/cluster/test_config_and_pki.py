@@ -107,3 +107,17 @@ def test_an_index_whose_veth_exists_on_the_host_is_not_free(
     (links / "hpl-0").mkdir(parents=True)  # a cluster of another state directory
     monkeypatch.setattr(config, "SYS_NET", links)
     assert config.free_index("new") == 1
+
+
+def test_pod_addresses_go_round_so_a_replacement_does_not_take_a_killed_pods_address() -> None:
+    from hpalab.cluster.runtime.sandboxes import allocate
+
+    config = ClusterConfig(name="t", index=1, kubernetes_version="v1.37.2")
+    base = config.pod_cidr.rsplit(".", 1)[0]
+    first = allocate(config, set())
+    assert first == f"{base}.2"  # the bridge has .1
+    second = allocate(config, {first}, after=first)
+    # the first pod is gone: its address is free, but the next one is given
+    assert allocate(config, {second}, after=second) == f"{base}.4"
+    # at the end of the range it wraps around to the lowest free one
+    assert allocate(config, {f"{base}.2"}, after=f"{base}.254") == f"{base}.3"
