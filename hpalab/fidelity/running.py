@@ -50,6 +50,8 @@ def run_on_cluster(
     apply_flags(cluster, spec.controller)
     client = KubeClient(load_api_client(context=None, config_file=config.kubeconfig))
     ns = f"fid-{scenario.metadata.name}"[:63].rstrip("-")
+    # a namespace an interrupted run left behind
+    client.delete(f"/api/v1/namespaces/{ns}")
     _wait_gone(client, f"/api/v1/namespaces/{ns}")
     client.apply(objects.namespace(ns))
     recorder = Recorder(client, ns)
@@ -139,7 +141,7 @@ def _registered(
 ) -> Iterator[None]:
     """The three metrics APIServices routed to the backend; the ones they replace (such as
     metrics-server's) are put back afterwards."""
-    saved = {g: client.get(_apiservice_path(g)) for g in objects.GROUPS}
+    saved = {g: _replaced(client.get(_apiservice_path(g))) for g in objects.GROUPS}
     try:
         for body in objects.backend_objects(ns, host_ip=config.host_ip, port=server.port):
             client.apply(body)
@@ -151,6 +153,12 @@ def _registered(
                 client.delete(_apiservice_path(group))
             else:
                 client.apply(_restored(old))
+
+
+def _replaced(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An APIService to put back afterwards; not one an interrupted run of ours left."""
+    service = ((found or {}).get("spec") or {}).get("service") or {}
+    return None if service.get("name") == objects.BACKEND else found
 
 
 def _restored(old: dict[str, Any]) -> dict[str, Any]:
