@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: setup setup-test setup-bench demo test lint bench clean
+.PHONY: setup setup-test setup-bench demo test lint bench clean fidelity
 
 setup:
 	./scripts/setup.sh
@@ -17,6 +17,13 @@ lint: setup-test
 	.venv/bin/ruff check hpalab tests benchmarks scripts
 	.venv/bin/mypy
 	.venv/bin/lint-imports
+
+# Every fidelity scenario on a cluster of its own (as root; about 15 minutes).
+FIDELITY_CLUSTER ?= fidelity
+fidelity: setup-test
+	.venv/bin/hpalab cluster up --name $(FIDELITY_CLUSTER)
+	.venv/bin/hpalab fidelity hpa tests/fidelity/*.yaml --cluster $(FIDELITY_CLUSTER); \
+	code=$$?; .venv/bin/hpalab cluster down --name $(FIDELITY_CLUSTER); exit $$code
 
 setup-bench:
 	./scripts/setup.sh --bench

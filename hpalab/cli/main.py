@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "hpalab.cli.adapter",
     "hpalab.cli.keda",
     "hpalab.cli.conformance",
+    "hpalab.cli.fidelity",
     "hpalab.cli.doctor",
     "hpalab.cli.cluster",
 )

@@ -122,6 +122,8 @@ def reconcile(inp: Mapping[str, Any]) -> dict[str, Any]:
         recommendations=None if recs is None else recommendations_of(recs),
         up_events=events_of(inp.get("scale_up_events")),
         down_events=events_of(inp.get("scale_down_events")),
+        # the upstream tests' HPA has status.desiredReplicas = the scale's replicas
+        status_desired=int(inp["spec_replicas"]),
     )
     result = controller.sync(
         0.0,

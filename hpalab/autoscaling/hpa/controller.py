@@ -91,11 +91,15 @@ class HPAController:
         recommendations: list[Recommendation] | None,
         up_events: list[ScaleEvent],
         down_events: list[ScaleEvent],
+        status_desired: int | None = None,
     ) -> None:
-        """Replace the stored histories (None recommendations = no history yet)."""
+        """Replace the stored histories (None recommendations = no history yet);
+        ``status_desired`` is an existing HPA's status.desiredReplicas (None: a new HPA,
+        whose status has none, which reads as 0)."""
         self._recommendations = recommendations
         self._up_events = up_events
         self._down_events = down_events
+        self._last_desired = status_desired
 
     def _set_condition(
         self, kind: str, status: str, reason: str, message: str, now_s: float
@@ -200,8 +204,9 @@ class HPAController:
         )
         proposal = self._compute_metrics(ctx, result, now_s)
         if proposal is None:
-            # Upstream keeps the previous status.desiredReplicas when metrics fail.
-            previous = current if self._last_desired is None else self._last_desired
+            # Upstream keeps the previous status.desiredReplicas when metrics fail: 0 on the
+            # first sync of a new HPA, whose status is still empty.
+            previous = 0 if self._last_desired is None else self._last_desired
             self._finish(result, current, previous, False, now_s)
             result.desired_replicas = current
             return None

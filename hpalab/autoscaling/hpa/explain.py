@@ -222,7 +222,9 @@ def explain(
     """One sync at time 0 on the scenario, by a controller without recent recommendations or
     scale events (so no stabilization window holds an older, higher count)."""
     controller = HPAController(spec, config)
-    controller.seed_history(recommendations=[], up_events=[], down_events=[])
+    controller.seed_history(
+        recommendations=[], up_events=[], down_events=[], status_desired=scenario.replicas
+    )
     pods, snapshot = build_inputs(controller.spec, scenario)
     result = controller.sync(0.0, spec_replicas=scenario.replicas, pods=pods, metrics=snapshot)
     return explain_sync(controller, result, current=scenario.replicas)

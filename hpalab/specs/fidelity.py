@@ -1,0 +1,142 @@
+"""``kind: FidelityScenario``: one HPA, the controller's flags and scripted metric timelines,
+for ``hpalab fidelity hpa`` to run on the real controller and on hpalab's engine alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+
+from hpalab.errors import SpecError
+from hpalab.specs.base import API_VERSION, Header, SpecModel
+from hpalab.specs.experiment import ControllerFlags, ResourceList
+from hpalab.specs.hpa import HPASpec, hpa_problems
+from hpalab.specs.loader import _validate
+from hpalab.specs.sources import parse_yaml, read_text
+from hpalab.specs.units import Duration, parse_quantity_value
+
+KIND = "FidelityScenario"
+MISSING = "missing"
+"""A value that is not there: a pod without a sample, an object or series not found (404)."""
+ERROR = "error"
+"""A value whose request fails with HTTP 500."""
+
+
+def _check_value(value: object) -> str:
+    text = str(value)
+    if text in (MISSING, ERROR):
+        return text
+    parse_quantity_value(text.removesuffix("%"))
+    return text
+
+
+Value = Annotated[
+    str,
+    BeforeValidator(_check_value),
+    Field(
+        description="a Kubernetes quantity (10, 500m); for a cpu/memory Resource metric also N% "
+        "of the pod's request; `missing` (no sample, 404) or `error` (HTTP 500)"
+    ),
+]
+
+
+class Point(SpecModel):
+    """One step of a timeline: from ``at`` on, the metric has ``value``."""
+
+    at: Duration = Field(description="time since the HPA was created")
+    value: Value
+
+
+class PodOverride(SpecModel):
+    """A timeline for one pod instead of the metric's own."""
+
+    index: int = Field(ge=0, description="the pod's place in creation order, from 0")
+    timeline: list[Point] = Field(min_length=1, description="the pod's values over time")
+
+
+class MetricScript(SpecModel):
+    """What the scripted metrics backend serves for one metric of the HPA."""
+
+    name: str = Field(
+        min_length=1,
+        description="the metric's name (Pods, Object, External) or the resource's (cpu, memory)",
+    )
+    timeline: list[Point] = Field(
+        min_length=1,
+        description="values over time: per pod for Pods and Resource metrics, the value for "
+        "Object and External metrics",
+    )
+    pods: list[PodOverride] = Field(
+        default_factory=list, description="per-pod overrides (Pods and Resource metrics)"
+    )
+
+
+class FidelitySpec(SpecModel):
+    """The inputs both the real controller and the engine decide on."""
+
+    hpa: HPASpec = Field(description="an autoscaling/v2 HorizontalPodAutoscalerSpec")
+    controller: ControllerFlags = Field(
+        default_factory=ControllerFlags, description="kube-controller-manager's HPA flags"
+    )
+    initial_replicas: int = Field(ge=1, description="the Deployment's replicas at the start")
+    duration: Duration = Field(gt=0, description="how long the HPA runs")
+    pod_startup: Duration = Field(0.0, description="how long a new pod takes to become Ready")
+    pod_requests: ResourceList | None = Field(
+        None, description="the pods' resource requests (Resource metrics need cpu or memory)"
+    )
+    metrics: list[MetricScript] = Field(min_length=1, description="one script per metric")
+
+
+class FidelityScenario(Header):
+    """A fidelity scenario file."""
+
+    kind: Literal["FidelityScenario"] = Field(description="always FidelityScenario")
+    spec: FidelitySpec = Field(description="the scenario")
+
+
+def value_at(timeline: list[Point], elapsed_s: float) -> str:
+    """The value of ``timeline`` at ``elapsed_s``: the last point at or before it (the first
+    point's value before that)."""
+    current = timeline[0].value
+    for point in timeline:
+        if point.at <= elapsed_s:
+            current = point.value
+    return current
+
+
+def metric_names(hpa: HPASpec) -> list[str]:
+    """The name each metric of the HPA is scripted under."""
+    return [metric.metric_name for metric in hpa.metrics]
+
+
+def load_scenario(path: Path) -> FidelityScenario:
+    """Load a scenario file; raise one SpecError listing every problem."""
+    source = parse_yaml(read_text(path), file=str(path))
+    data = source.data
+    if not isinstance(data, dict) or data.get("apiVersion") != API_VERSION:
+        raise SpecError([source.problem(("apiVersion",), f"must be {API_VERSION}", None)])
+    if data.get("kind") != KIND:
+        raise SpecError([source.problem(("kind",), f"must be {KIND}", f"write kind: {KIND}")])
+    scenario = _validate(FidelityScenario, data, source, ())
+    spec = scenario.spec
+    problems = [source.problem(("spec", "hpa", *p), m, h) for p, m, h in hpa_problems(spec.hpa)]
+    wanted = metric_names(spec.hpa)
+    for index, script in enumerate(spec.metrics):
+        if script.name not in wanted:
+            problems.append(
+                source.problem(
+                    ("spec", "metrics", index, "name"),
+                    f"the HPA has no metric {script.name!r}",
+                    f"name one of: {', '.join(wanted)}",
+                )
+            )
+    scripted = {s.name for s in spec.metrics}
+    for name in wanted:
+        if name not in scripted:
+            problems.append(
+                source.problem(("spec", "metrics"), f"no script for metric {name!r}", None)
+            )
+    if problems:
+        raise SpecError(problems)
+    return scenario
