@@ -113,8 +113,10 @@ class CustomRegistry:
         ``requirements`` are put in Kubernetes selector order first (by key, values sorted and
         de-duplicated), as the adapter only ever sees a parsed ``labels.Selector``.
         """
-        if not names:
-            raise AdapterError("not_found", f"no object names requested for metric {metric}")
+        if not names:  # upstream's QueryForMetric finds nothing for no names: a 404
+            raise AdapterError(
+                "not_found", f"the server could not find the metric {metric} for {resource}"
+            )
         info, series = self.lookup(resource, namespaced=namespaced, metric=metric)
         try:
             return series.namer.query_for_series(

@@ -60,7 +60,11 @@ def match_by_selector(
     """GetMetricBySelector: one value per listed object that has a sample, in list order.
 
     Objects without a sample are left out (the HPA counts them as missing); NaN becomes 0.
+    No objects at all is ``not_found``, never an empty list: the adapter builds no query for
+    them and answers 404.
     """
+    if not names:
+        raise AdapterError("not_found", "no objects match the selector")
     by_name = values_by_name(vector, resource_label)
     return [
         ObjectValue(name, milli_value(by_name[name], nan_as_zero=True))

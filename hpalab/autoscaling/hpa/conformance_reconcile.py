@@ -11,6 +11,7 @@ from hpalab.autoscaling.hpa.conformance_inputs import (
     recommendations_of,
     resource_metrics_of,
     rules_of,
+    tolerances_of,
 )
 from hpalab.autoscaling.hpa.controller import HPAController
 from hpalab.autoscaling.hpa.evaluate import MetricsSnapshot
@@ -54,8 +55,13 @@ def _metric(raw: Mapping[str, Any]) -> MetricSpec:
 
 
 def _config(raw: Mapping[str, Any]) -> ControllerConfig:
+    tolerance = raw.get("tolerance", 0.1)
+    # a number (the flag) or the contract's object form {scale_up, scale_down}
+    per_direction = tolerances_of(tolerance) if isinstance(tolerance, Mapping) else None
     return ControllerConfig(
-        tolerance=float(raw.get("tolerance", 0.1)),
+        tolerance=float(tolerance) if per_direction is None else per_direction.scale_up,
+        scale_up_tolerance=per_direction.scale_up if per_direction else None,
+        scale_down_tolerance=per_direction.scale_down if per_direction else None,
         cpu_initialization_period_s=float(raw.get("cpu_initialization_period_s", 120)),
         initial_readiness_delay_s=float(raw.get("initial_readiness_delay_s", 10)),
         downscale_stabilization_window_s=float(raw.get("downscale_stabilization_window_s", 300)),

@@ -72,9 +72,12 @@ class HPAController:
         behavior = self.spec.behavior if self.config.configurable_tolerance else None
         up_tol = behavior.scale_up.tolerance if behavior else None
         down_tol = behavior.scale_down.tolerance if behavior else None
+        config = self.config
+        default_down = config.scale_down_tolerance
+        default_up = config.scale_up_tolerance
         self.tolerances = Tolerances(
-            scale_down=self.config.tolerance if down_tol is None else down_tol,
-            scale_up=self.config.tolerance if up_tol is None else up_tol,
+            scale_down=down_tol if down_tol is not None else _or(default_down, config.tolerance),
+            scale_up=up_tol if up_tol is not None else _or(default_up, config.tolerance),
         )
         self._recommendations: list[Recommendation] | None = None
         self._descriptions = [describe(m) for m in self.spec.metrics]
@@ -402,3 +405,7 @@ class HPAController:
             "lastScaleTime": self._last_scale_s,
             "conditions": self._conditions.as_status(),
         }
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value

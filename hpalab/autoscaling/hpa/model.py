@@ -23,6 +23,12 @@ class ControllerConfig:
 
     tolerance: float = 0.1
     """--horizontal-pod-autoscaler-tolerance: ratio band around 1.0 with no scaling."""
+    scale_up_tolerance: float | None = None
+    """The default tolerance for scaling up alone, where it differs from ``tolerance`` (the
+    object form ``{scale_up, scale_down}`` of the conformance contract; kube-controller-manager's
+    one flag sets both). ``None``: ``tolerance``."""
+    scale_down_tolerance: float | None = None
+    """The same for scaling down."""
     cpu_initialization_period_s: float = 300.0
     """--horizontal-pod-autoscaler-cpu-initialization-period: CPU samples of young pods are
     only trusted once a full metric window passed since the pod became Ready."""

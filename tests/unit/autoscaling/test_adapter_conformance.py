@@ -74,3 +74,18 @@ def test_cli_check_fails_on_a_wrong_expectation(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert json.loads(lines[0]) == {"id": "wrong", "output": {"metric_name": "a"}}
     assert lines[-1] == "0 passed, 1 failed"
+
+
+def test_a_by_selector_request_matching_no_objects_is_not_found():
+    """As upstream's QueryForMetric for an empty name list: the adapter answers 404 ("the
+    server could not find the metric M for R"), never an empty list."""
+    path = CASE_DIR / "registry.json"
+    fixtures, cases = parse_document(json.loads(path.read_text()), source=str(path))
+    case = next(c for c in cases if c["kind"] == "registry_query" and "error" not in c["expect"])
+    request = case["input"]["request"]
+    empty = {**case, "input": {**case["input"], "request": {**request, "names": []}}}
+    output = run_case(empty, fixtures)
+    assert output["error"] == "not_found"
+    assert output["message"].startswith(f"the server could not find the metric {request['metric']}")
+    values = {"operation": "by_selector", "resource_label": "pod", "names": [], "vector": []}
+    assert run_case({"kind": "match_values", "input": values}, {})["error"] == "not_found"
