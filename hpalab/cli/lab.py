@@ -220,7 +220,8 @@ def _up_local(
             argv += [option, str(value)]
     if ports[1] is not None:
         argv += ["--prometheus-port", str(ports[1])]
-    record = lab.start_detached(argv, directory)
+    # Prometheus and the front door start in seconds; the replicas take what they need.
+    record = lab.start_detached(argv, directory, timeout_s=settings.ready_timeout_s + 60)
     _print_ready(record, directory, started, foreground=False)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -125,6 +125,41 @@ class AppSettings(SpecModel):
         "ceil(offered / capacity). Default: concurrency / (cpuPerRequest + latency) when "
         "concurrency is set, else the HPA target of a requests-per-second metric",
     )
+    command: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        min_length=1,
+        description="your own HTTP program as the replicas instead of the sample app (local "
+        "platform): its argv, run in the current directory; {port}, {pod} and {python} (the "
+        "Python running hpalab) are replaced, and PORT and POD_NAME are in its environment",
+    )
+    readiness_path: str = Field(
+        "/readyz", pattern=r"^/", description="path of the readiness probe (GET, 2xx/3xx: ready)"
+    )
+    metrics_path: str = Field(
+        "/metrics", pattern=r"^/", description="path Prometheus scrapes on each replica"
+    )
+    startup_timeout: Duration = Field(
+        120.0, gt=0, description="longest time the replicas may take to become Ready"
+    )
+
+    @model_validator(mode="after")
+    def _sample_app_fields(self) -> AppSettings:
+        if self.command is None:
+            return self
+        sample_only = {
+            "cpu_per_request": "cpuPerRequest",
+            "latency": "latency",
+            "startup_delay": "startupDelay",
+            "concurrency": "concurrency",
+            "queue_limit": "queueLimit",
+        }
+        given = [yaml for field, yaml in sample_only.items() if field in self.model_fields_set]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} configure the sample app, which command replaces: remove "
+                "them (your program decides its own behaviour)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _queue_needs_slots(self) -> AppSettings:
@@ -300,6 +335,18 @@ class ExperimentSpec(SpecModel):
         return {**data, "hpa": hpa}
 
     @model_validator(mode="after")
+    def _faults_of_the_sample_app(self) -> ExperimentSpec:
+        if self.app.command is None:
+            return self
+        for index, event in enumerate(self.events):
+            if event.type in _SAMPLE_APP_FAULTS:
+                raise ValueError(
+                    f"events[{index}]: {event.type} is injected by the sample app, which "
+                    "app.command replaces: remove the event or run the sample app"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _mark_generated(self) -> ExperimentSpec:
         self._hpa_from_keda = self.keda is not None
         return self
@@ -311,6 +358,9 @@ class ExperimentSpec(SpecModel):
             data.pop("hpa", None)
         return data
 
+
+_SAMPLE_APP_FAULTS = ("appSlowdown", "scrapeDelay")
+"""Faults the sample app injects into itself (through its fault file)."""
 
 _STAND_IN_METRIC = {
     "type": "Resource",
