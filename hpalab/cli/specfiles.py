@@ -12,8 +12,10 @@ from pathlib import Path
 
 from hpalab.autoscaling.adapter.checks import config_problems
 from hpalab.errors import Problem, SpecError
+from hpalab.load.locustfiles import LocustfileProblem, inspect_locustfile
 from hpalab.specs import LoadedExperiment, LoadProfile, load_experiment, load_spec
 from hpalab.specs.adapter import AdapterConfig
+from hpalab.specs.experiment import LoadSettings, stage_unit_problem
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
 
 ADAPTER_HINT = "prometheus-adapter would refuse to start with this rule"
@@ -63,8 +65,57 @@ def load_checked_experiment(path: Path) -> LoadedExperiment:
     return _checked(path, load_experiment(path))
 
 
+def load_problems(path: Path, loaded: LoadedExperiment) -> list[Problem]:
+    """Problems of ``spec.load`` that need more than its model: a profile file's units
+    against the load model, and the locustfile (imported in a child process) of every
+    variant."""
+    source = parse_yaml(read_text(path), file=str(path))
+    problems: list[Problem] = []
+    seen: set[tuple[str | None, str | None, str]] = set()
+    for spec in [loaded.experiment.spec, *(v.spec for v in loaded.variants)]:
+        load = spec.load
+        key = (load.locustfile, load.user_class, load.model)
+        if key in seen:
+            continue
+        seen.add(key)
+        if load.profile is not None:
+            for index, stage in enumerate(loaded.profile.stages):
+                message = stage_unit_problem(stage, load.model)
+                if message:
+                    text = f"{load.profile}: stages[{index}]: {message}"
+                    problems.append(source.problem(("spec", "load", "profile"), text))
+        if load.locustfile is not None:
+            problems += _locustfile_problems(load, source)
+    return problems
+
+
+def _locustfile_problems(load: LoadSettings, source: Source) -> list[Problem]:
+    assert load.locustfile is not None
+    found = inspect_locustfile(load.locustfile, load.user_class)
+    at = ("spec", "load", "locustfile")
+    if isinstance(found, LocustfileProblem):
+        if found.line is not None:  # an error in the locustfile itself, at its line
+            hint = "fix the locustfile; hpalab imports it as Locust does"
+            return [Problem(found.file, "", found.message, hint, found.line)]
+        place = ("spec", "load", "userClass") if load.user_class else at
+        if found.message == "file not found":
+            return [source.problem(at, f"locustfile not found: {found.file}", LOCUSTFILE_HINT)]
+        return [source.problem(place, f"{found.file}: {found.message}", LOCUSTFILE_HINT)]
+    if load.model == "closed" and load.think_time is None and not found.mean_wait_s:
+        message = (
+            f"the closed model needs a think time, and {found.user_class}.wait_time gives "
+            "none (or depends on a running user)"
+        )
+        hint = "set spec.load.thinkTime, or wait_time = between(1, 3) in the class"
+        return [source.problem(("spec", "load"), message, hint)]
+    return []
+
+
+LOCUSTFILE_HINT = "spec.load.locustfile is relative to the experiment file"
+
+
 def _checked(path: Path, loaded: LoadedExperiment) -> LoadedExperiment:
-    problems = experiment_adapter_problems(path, loaded)
+    problems = experiment_adapter_problems(path, loaded) + load_problems(path, loaded)
     if problems:
         raise SpecError(problems)
     return loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,7 +19,7 @@ from hpalab.specs.hpa import HPASpec
 from hpalab.specs.keda.generated import generated_hpa_spec
 from hpalab.specs.keda.model import ScaledObjectSpec
 from hpalab.specs.keda.problems import SCALED_OBJECT_NAME
-from hpalab.specs.profiles import Arrivals, Stage
+from hpalab.specs.profiles import AnyStage, Arrivals, LevelStage, Stage
 from hpalab.specs.units import Duration, Quantity, parse_quantity_value
 
 
@@ -153,7 +154,13 @@ class AppSettings(SpecModel):
             "concurrency": "concurrency",
             "queue_limit": "queueLimit",
         }
-        given = [yaml for field, yaml in sample_only.items() if field in self.model_fields_set]
+        # compared with the defaults, not "was it written": a lock file writes every field
+        fields = type(self).model_fields
+        given = [
+            yaml
+            for field, yaml in sample_only.items()
+            if getattr(self, field) != fields[field].default
+        ]
         if given:
             raise ValueError(
                 f"{', '.join(given)} configure the sample app, which command replaces: remove "
@@ -200,10 +207,23 @@ class LoadSettings(SpecModel):
     model: Literal["open", "closed"] = Field(
         "open",
         description="open: the profile's requests/s arrive regardless of responses; closed: "
-        "a fixed number of users each wait for a response (then think)",
+        "the stages give users (users: instead of rps:), each waits for its response, then "
+        "thinks",
     )
-    users: int | None = Field(None, ge=1, description="closed model: the number of users")
-    think_time: Duration = Field(0.0, description="closed model: wait between requests")
+    think_time: Duration | None = Field(
+        None,
+        gt=0,
+        description="closed model: wait between a user's tasks; default: the locustfile's "
+        "wait_time",
+    )
+    locustfile: str | None = Field(
+        None,
+        description="your locustfile, relative to the experiment file: each arrival (open "
+        "model) or each user (closed model) runs the tasks of its User class, by their weights",
+    )
+    user_class: str | None = Field(
+        None, description="the User class of the locustfile; default: its only one"
+    )
     endpoints: list[Endpoint] = Field(
         default_factory=lambda: [Endpoint()],
         min_length=1,
@@ -221,8 +241,24 @@ class LoadSettings(SpecModel):
     def _one_source(self) -> LoadSettings:
         if (self.profile is None) == (self.stages is None):
             raise ValueError("give exactly one of profile (a file) or stages (inline)")
-        if self.model == "closed" and self.users is None:
-            raise ValueError("the closed model needs users")
+        if self.user_class is not None and self.locustfile is None:
+            raise ValueError("userClass needs a locustfile (the file that defines the class)")
+        if self.locustfile is not None and self.endpoints != [Endpoint()]:
+            raise ValueError(
+                "endpoints and locustfile are both set: the locustfile's tasks choose the "
+                "requests; remove endpoints"
+            )
+        if self.model == "open" and self.think_time is not None:
+            raise ValueError("thinkTime is for the closed model: set model: closed or remove it")
+        if self.model == "closed" and self.think_time is None and self.locustfile is None:
+            raise ValueError(
+                "the closed model needs a think time: set thinkTime (or a locustfile whose "
+                "User class has a wait_time)"
+            )
+        for index, stage in enumerate(self.stages or []):
+            problem = stage_unit_problem(stage, self.model)
+            if problem:
+                raise ValueError(f"stages[{index}]: {problem}")
         return self
 
 
@@ -394,3 +430,28 @@ def capacity_rps(spec: ExperimentSpec) -> float | None:
         if target.type == "AverageValue" and target.average_value is not None:
             return float(parse_quantity_value(target.average_value))
     return None
+
+
+def stage_unit_problem(stage: AnyStage, model: str) -> str | None:
+    """Why ``stage`` does not fit the load ``model`` (levels in rps for open, users for
+    closed), or ``None``."""
+    if not isinstance(stage, LevelStage) or stage.rps is None:
+        return None  # ramp, sine, trace and a bare hold give numbers in either unit
+    if model == "closed" and not stage.in_users:
+        return (
+            f"a {stage.type} stage in requests/s, but the closed model's stages are in users: "
+            "write users: instead of rps:"
+        )
+    if model == "open" and stage.in_users:
+        return f"a {stage.type} stage in users: set spec.load.model: closed, or write rps:"
+    return None
+
+
+def with_locustfile_under(spec: ExperimentSpec, base: Path) -> ExperimentSpec:
+    """``spec`` with a relative ``load.locustfile`` made absolute under ``base`` (the
+    experiment file's directory), so that the lock file finds it from anywhere."""
+    locustfile = spec.load.locustfile
+    if locustfile is None or Path(locustfile).is_absolute():
+        return spec
+    load = spec.load.model_copy(update={"locustfile": str((base / locustfile).resolve())})
+    return spec.model_copy(update={"load": load})

@@ -27,7 +27,8 @@ _HPALAB = [sys.executable, "-m", "hpalab.cli.main"]
 
 def test_the_shop_example_runs_and_scales_on_its_own_metric(tmp_path, reaper):
     """The shipped example, one variant: Flask replicas Ready on /healthz/ready, scraped on
-    /internal/metrics, scaled by the HPA on their own http_requests_total."""
+    /internal/metrics, scaled by the HPA on their own http_requests_total, loaded by the
+    example locustfile's tasks."""
     args = ["run", str(SHOP.relative_to(REPO)), "--only", "target-20", "--out", str(tmp_path)]
     proc = subprocess.Popen(
         [*_HPALAB, *args, "--quiet"],
@@ -48,6 +49,16 @@ def test_the_shop_example_runs_and_scales_on_its_own_metric(tmp_path, reaper):
     assert metric.value.max() > 20, "the app's own request rate never reached Prometheus"
     assert ready.value.max() >= 3, "the HPA did not scale the app out"
     assert ready.value.iloc[0] == 1
+    # the locustfile's tasks, 3 browse for 1 add to cart, each counted under its name
+    browse = series[series.signal == "task_rps:browse"].value.sum()
+    cart = series[series.signal == "task_rps:add_to_cart"].value.sum()
+    assert browse == pytest.approx(3 * cart, rel=0.05)
+    assert series[series.signal == "task_failures:add_to_cart"].value.sum() == 0  # logged in
+    lock = run_dir / "experiment.lock.yaml"
+    rerun = subprocess.run(
+        [*_HPALAB, "validate", str(lock)], capture_output=True, text=True, check=False
+    )
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
 
 
 NEVER_READY = textwrap.dedent(

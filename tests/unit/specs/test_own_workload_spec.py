@@ -73,3 +73,108 @@ def test_the_command_gets_port_pod_and_python_and_its_environment():
     assert (env["PORT"], env["POD_NAME"]) == ("8081", "shop-1")
     assert "PATH" in env
     assert ReplicaTemplate().environment(port=1, pod="p") is None
+
+
+LOAD = "  load:\n"
+CLOSED = "  load:\n    model: closed\n    thinkTime: 1s\n"
+GOOD_LOCUSTFILE = """\
+from locust import HttpUser, between, task
+
+
+class Shopper(HttpUser):
+    wait_time = between(1, 2)
+
+    @task(3)
+    def browse(self):
+        self.client.get("/")
+"""
+
+LOAD_EDITS = [
+    (
+        "closed-without-think-time",
+        LOAD,
+        "  load:\n    model: closed\n",
+        28,
+        ["the closed model needs a think time", "thinkTime"],
+    ),
+    (
+        "users-in-the-open-model",
+        "      - type: ramp\n",
+        "      - type: hold\n        users: 3\n        duration: 5s\n      - type: ramp\n",
+        28,
+        ["a hold stage in users", "model: closed"],
+    ),
+    (
+        "user-class-without-locustfile",
+        LOAD,
+        "  load:\n    userClass: Shopper\n",
+        28,
+        ["userClass needs a locustfile"],
+    ),
+    (
+        "think-time-in-the-open-model",
+        LOAD,
+        "  load:\n    thinkTime: 1s\n",
+        28,
+        ["thinkTime is for the closed model"],
+    ),
+]
+
+
+@pytest.mark.parametrize("edit", LOAD_EDITS, ids=[e[0] for e in LOAD_EDITS])
+def test_bad_load_model_is_reported_with_place_and_fix(capsys, write, edit):
+    check_edit(capsys, write, edit)
+
+
+def test_a_closed_model_with_rps_stages_is_reported(capsys, write):
+    text = VALID.replace(LOAD, CLOSED, 1).replace(
+        "      - type: ramp\n",
+        "      - type: hold\n        rps: 5\n        duration: 5s\n      - type: ramp\n",
+        1,
+    )
+    path = write(text)
+    expected = ["stages[0]: a hold stage in requests/s", "write users: instead of rps:"]
+    _assert_reported(capsys, path, 28, expected)
+
+
+def _assert_reported(capsys, path, line, expected, *, file=None):
+    code = run(["validate", str(path)])
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert f"{file or path}:{line}:" in output, output
+    for text in expected:
+        assert text in output, f"{text!r} not in:\n{output}"
+
+
+def _with_locustfile(write, locustfile: str, extra: str = ""):
+    write(locustfile, "shop.py")
+    return write(VALID.replace(LOAD, f"{LOAD}    locustfile: shop.py\n{extra}", 1))
+
+
+def test_a_locustfile_with_a_syntax_error_is_reported_at_its_line(capsys, write, tmp_path):
+    broken = GOOD_LOCUSTFILE.replace("    def browse(self):", "    def browse(self)")
+    path = _with_locustfile(write, broken)
+    _assert_reported(capsys, path, 8, ["SyntaxError"], file=tmp_path / "shop.py")
+
+
+def test_a_locustfile_that_raises_on_import_is_reported_at_its_line(capsys, write, tmp_path):
+    path = _with_locustfile(write, GOOD_LOCUSTFILE + "\nsettings = load_settings()\n")
+    _assert_reported(capsys, path, 11, ["NameError", "load_settings"], file=tmp_path / "shop.py")
+
+
+def test_a_user_class_that_is_not_there_is_reported_at_user_class(capsys, write):
+    path = _with_locustfile(write, GOOD_LOCUSTFILE, "    userClass: Shoper\n")
+    _assert_reported(capsys, path, 30, ["spec.load.userClass", "no User class 'Shoper'", "Shopper"])
+
+
+def test_a_missing_locustfile_is_reported_at_locustfile(capsys, write):
+    path = write(VALID.replace(LOAD, f"{LOAD}    locustfile: nope.py\n", 1))
+    _assert_reported(capsys, path, 29, ["spec.load.locustfile", "locustfile not found"])
+
+
+def test_a_good_locustfile_validates_in_both_models(capsys, write):
+    assert run(["validate", str(_with_locustfile(write, GOOD_LOCUSTFILE))]) == 0
+    text = VALID.replace(LOAD, "  load:\n    model: closed\n    locustfile: shop.py\n", 1)
+    assert run(["validate", str(write(text))]) == 0, capsys.readouterr().err
