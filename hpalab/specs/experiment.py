@@ -212,9 +212,9 @@ class LoadSettings(SpecModel):
     )
     think_time: Duration | None = Field(
         None,
-        gt=0,
-        description="closed model: wait between a user's tasks; default: the locustfile's "
-        "wait_time",
+        ge=0,
+        description="closed model: wait between a user's tasks (> 0); default: the "
+        "locustfile's wait_time",
     )
     locustfile: str | None = Field(
         None,
@@ -248,8 +248,13 @@ class LoadSettings(SpecModel):
                 "endpoints and locustfile are both set: the locustfile's tasks choose the "
                 "requests; remove endpoints"
             )
-        if self.model == "open" and self.think_time is not None:
+        if self.model == "open" and self.think_time:  # 0s: what older lock files write
             raise ValueError("thinkTime is for the closed model: set model: closed or remove it")
+        if self.model == "closed" and self.think_time == 0:
+            raise ValueError(
+                "thinkTime must be > 0 in the closed model: users that never think measure "
+                "only how fast the app answers"
+            )
         if self.model == "closed" and self.think_time is None and self.locustfile is None:
             raise ValueError(
                 "the closed model needs a think time: set thinkTime (or a locustfile whose "

@@ -283,7 +283,7 @@ def closed_user_class(
         task_of.__name__ = name
         return task_of
 
-    tasks = [
+    tasks: list[Any] = [
         recorded(task, name)
         for task, name, weight in zip(table.functions, table.names, table.weights, strict=True)
         for _ in range(weight)
@@ -291,6 +291,6 @@ def closed_user_class(
     attrs: dict[str, Any] = {"tasks": tasks, "host": host, "abstract": False}
     if think_s is not None:
         attrs["wait_time"] = constant(think_s)
-    user_class = type("ClosedModelUser", (base,), attrs)
+    user_class: type[User] = type("ClosedModelUser", (base,), attrs)
     user_class.tasks = tasks  # Locust's metaclass also adds the base's own, unrecorded tasks
     return user_class

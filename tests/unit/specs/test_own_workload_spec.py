@@ -4,6 +4,7 @@ with a fix, and the replicas' command is built as written."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -112,6 +113,14 @@ LOAD_EDITS = [
         ["userClass needs a locustfile"],
     ),
     (
+        "closed-with-zero-think-time",
+        LOAD,
+        "  load:\n    model: closed\n    thinkTime: 0s\n",
+        28,
+        ["thinkTime must be > 0 in the closed model"],
+    ),
+    ("zero-think-time-of-older-lock-files", LOAD, "  load:\n    thinkTime: 0s\n", None, []),
+    (
         "think-time-in-the-open-model",
         LOAD,
         "  load:\n    thinkTime: 1s\n",
@@ -178,3 +187,15 @@ def test_a_good_locustfile_validates_in_both_models(capsys, write):
     assert run(["validate", str(_with_locustfile(write, GOOD_LOCUSTFILE))]) == 0
     text = VALID.replace(LOAD, "  load:\n    model: closed\n    locustfile: shop.py\n", 1)
     assert run(["validate", str(write(text))]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("example", "expected"),
+    [("closed.yaml", "open model only"), ("experiment.yaml", "not your own program")],
+)
+def test_the_simulator_refuses_what_it_does_not_model(capsys, tmp_path, example, expected):
+    shop = Path(__file__).resolve().parents[3] / "examples" / "shop"
+    assert run(["simulate", str(shop / example), "--out", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert expected in captured.err
+    assert not list(tmp_path.iterdir())
