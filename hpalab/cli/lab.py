@@ -138,7 +138,10 @@ def up(
 
         if not dry_run:
             check_kubeconfigs(kubeconfig)
+        if experiment is not None:
+            from hpalab.cli.specfiles import check_own_program_platform, load_checked_experiment
 
+            check_own_program_platform(load_checked_experiment(experiment), platform)
         cluster_up(
             experiment,
             context=context,

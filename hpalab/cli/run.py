@@ -18,7 +18,7 @@ from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
 if TYPE_CHECKING:
     from hpalab.cli.gate import GateRequest
     from hpalab.orchestration.runner import RunOptions, RunResult
-from hpalab.cli.specfiles import load_checked_experiment
+from hpalab.cli.specfiles import check_own_program_platform, load_checked_experiment
 from hpalab.orchestration.progress import (
     JsonProgress,
     PlainProgress,
@@ -91,7 +91,7 @@ def run(
     check_platform(loaded, platform)
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     _check_keda_platform(loaded, platform, only=options.only)
-    _check_own_program_platform(loaded, platform)
+    check_own_program_platform(loaded, platform)
     if dry_run:
         _print_plan(loaded, options, platform)
         _check_can_run(loaded, options, platform)
@@ -265,14 +265,3 @@ def _finish(result: RunResult, progress: QuietProgress, *, gate: GateRequest | N
         finish_gate(gate, result.path, alpha=DEFAULT_ALPHA)
     if any(s != "complete" for s in result.trials.values()):
         raise typer.Exit(EXIT_CHECKS_FAILED)
-
-
-def _check_own_program_platform(loaded: LoadedExperiment, platform: str) -> None:
-    """``spec.app.command`` runs as local processes; a cluster would run the sample app."""
-    own = [v.name for v in loaded.variants if v.spec.app.command]
-    if platform != "local" and own:
-        raise UsageError(
-            f"variants {', '.join(own)} run your own program (spec.app.command), which the "
-            f"{platform} platform cannot start: it would deploy the sample app instead",
-            hint="use --platform local",
-        )

@@ -18,6 +18,7 @@ from hpalab.specs.loader import LoadedExperiment
 from hpalab.specs.profiles import (
     AnyStage,
     HoldStage,
+    LevelStage,
     LoadProfile,
     ProfileSpec,
     RampStage,
@@ -187,6 +188,12 @@ def check_url(url: str) -> str:
 def job_from_profile(profile: LoadProfile | ProfileSpec, *, url: str, **options: Any) -> LoadJob:
     """A job sending ``GET /`` at the profile's rate; ``options`` are other LoadJob fields."""
     spec = profile.spec if isinstance(profile, LoadProfile) else profile
+    if any(isinstance(stage, LevelStage) and stage.in_users for stage in spec.stages):
+        raise UsageError(
+            "the profile's stages give users (the closed model), but a LoadProfile alone runs "
+            "in the open model",
+            hint="write rps: instead of users:, or use an experiment with spec.load.model: closed",
+        )
     return LoadJob(url=check_url(url), profile=spec, **options)
 
 

@@ -148,3 +148,10 @@ def test_without_a_driver_a_load_process_writes_its_records_to_stdout(capfd):
     lines = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
     assert [line["type"] for line in lines] == ["hello", "second", "bye"]
     assert lines[1]["worker"] == 1 and lines[1]["sent"] == 1 and lines[1]["responses"] == 1
+
+
+def test_a_profile_of_users_alone_is_refused():
+    users = profile([{"type": "hold", "users": 5, "duration": "2s"}])
+    with pytest.raises(UsageError) as caught:
+        job_from_profile(users, url="http://127.0.0.1:1")
+    assert "users" in caught.value.message

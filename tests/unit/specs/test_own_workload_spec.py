@@ -201,7 +201,8 @@ def test_the_simulator_refuses_what_it_does_not_model(capsys, tmp_path, example,
     assert not list(tmp_path.iterdir())
 
 
-def test_a_cluster_cannot_run_your_own_program(capsys):
+@pytest.mark.parametrize("command", ["run", "up"])
+def test_a_cluster_cannot_run_your_own_program(capsys, command):
     shop = Path(__file__).resolve().parents[3] / "examples" / "shop" / "experiment.yaml"
-    assert run(["run", str(shop), "--platform", "kubernetes", "--dry-run"]) == 2
+    assert run([command, str(shop), "--platform", "kubernetes", "--dry-run"]) == 2
     assert "spec.app.command" in capsys.readouterr().err
