@@ -15,7 +15,7 @@ from hpalab.errors import Problem, SpecError, UsageError
 from hpalab.load.locustfiles import LocustfileProblem, inspect_locustfile
 from hpalab.specs import LoadedExperiment, LoadProfile, load_experiment, load_spec
 from hpalab.specs.adapter import AdapterConfig
-from hpalab.specs.experiment import LoadSettings, stage_unit_problem
+from hpalab.specs.loadsettings import LoadSettings, stage_unit_problem
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
 
 ADAPTER_HINT = "prometheus-adapter would refuse to start with this rule"

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hpalab.errors import UsageError
-from hpalab.specs.experiment import Endpoint, LoadSettings
 from hpalab.specs.loader import LoadedExperiment
+from hpalab.specs.loadsettings import Endpoint, LoadSettings
 from hpalab.specs.profiles import (
     AnyStage,
     HoldStage,

@@ -21,7 +21,7 @@ from hpalab.orchestration.seams import (
 )
 from hpalab.platforms.base import Platform
 from hpalab.specs import LoadedExperiment
-from hpalab.specs.experiment import LoadSettings
+from hpalab.specs.loadsettings import LoadSettings
 from hpalab.specs.profiles import ProfileSpec
 
 

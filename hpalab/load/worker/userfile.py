@@ -30,7 +30,7 @@ from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImm
 from hpalab.load.arrivals import EndpointCycle
 from hpalab.load.job import LoadJob
 from hpalab.load.recording import Recorder
-from hpalab.specs.experiment import Endpoint
+from hpalab.specs.loadsettings import Endpoint
 
 MARKED_FAILED = 599
 """Status of a task a locustfile marked failed although its response was not an error."""

@@ -8,7 +8,7 @@ import pytest
 from hpalab.errors import UsageError
 from hpalab.load.job import LoadJob, check_url, job_from_experiment, job_from_profile
 from hpalab.specs import LoadedExperiment, load_spec
-from hpalab.specs.experiment import Endpoint
+from hpalab.specs.loadsettings import Endpoint
 from hpalab.specs.profiles import ProfileSpec
 
 ROOT = Path(__file__).resolve().parents[3]
