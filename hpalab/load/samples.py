@@ -152,9 +152,16 @@ class LoadSample:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        """A flat JSON-ready record (``hpalab load --json``)."""
+        """A flat JSON-ready record (``hpalab load --json``); ``tasks`` only with a
+        locustfile."""
         data = {k: round(v, 3) if isinstance(v, float) else v for k, v in self.__dict__.items()}
         data["error_rate"] = round(self.error_rate, 6)
+        del data["tasks"]
+        if self.tasks:
+            data["tasks"] = {
+                name: {k: round(v, 3) for k, v in values.items()}
+                for name, values in self.tasks.items()
+            }
         return data
 
 
