@@ -106,6 +106,13 @@ LOAD_EDITS = [
         ["a hold stage in users", "model: closed"],
     ),
     (
+        "endpoints-and-locustfile",
+        LOAD,
+        "  load:\n    locustfile: shop.py\n    endpoints: [{path: /cart}]\n",
+        28,
+        ["endpoints and locustfile are both set", "remove endpoints"],
+    ),
+    (
         "user-class-without-locustfile",
         LOAD,
         "  load:\n    userClass: Shopper\n",
@@ -206,3 +213,27 @@ def test_a_cluster_cannot_run_your_own_program(capsys, command):
     shop = Path(__file__).resolve().parents[3] / "examples" / "shop" / "experiment.yaml"
     assert run([command, str(shop), "--platform", "kubernetes", "--dry-run"]) == 2
     assert "spec.app.command" in capsys.readouterr().err
+
+
+def test_a_taskset_task_is_refused_with_a_fix(capsys, write):
+    taskset = GOOD_LOCUSTFILE.replace(
+        "from locust import HttpUser, between, task",
+        "from locust import HttpUser, TaskSet, between, task\n\n\nclass Browse(TaskSet):\n"
+        "    @task\n    def page(self):\n        self.client.get('/')",
+    ).replace(
+        "    wait_time = between(1, 2)\n", "    wait_time = between(1, 2)\n    tasks = [Browse]\n"
+    )
+    path = _with_locustfile(write, taskset)
+    _assert_reported(capsys, path, 29, ["spec.load.locustfile", "TaskSet task (Browse)"])
+
+
+def test_the_report_says_which_load_model_ran():
+    from hpalab.report.specparams import load_model
+    from hpalab.specs import load_spec
+
+    shop = Path(__file__).resolve().parents[3] / "examples" / "shop"
+    closed, open_ = load_spec(shop / "closed.yaml"), load_spec(shop / "experiment.yaml")
+    assert load_model(closed.experiment.spec) == (  # type: ignore[union-attr]
+        "closed (users, think: wait_time, tasks of locustfile.py)"
+    )
+    assert load_model(open_.experiment.spec) == "open (requests/s, tasks of locustfile.py)"  # type: ignore[union-attr]
