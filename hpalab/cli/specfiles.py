@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hpalab.autoscaling.adapter.checks import config_problems
-from hpalab.errors import Problem, SpecError, UsageError
+from hpalab.errors import Problem, SpecError
 from hpalab.load.locustfiles import LocustfileProblem, inspect_locustfile
 from hpalab.specs import LoadedExperiment, LoadProfile, load_experiment, load_spec
 from hpalab.specs.adapter import AdapterConfig
@@ -123,11 +123,17 @@ def _checked(path: Path, loaded: LoadedExperiment) -> LoadedExperiment:
 
 def check_own_program_platform(loaded: LoadedExperiment, platform: str) -> None:
     """Refuse ``spec.app.command`` off the local platform: its replicas are local processes,
-    and a cluster would deploy the sample app instead."""
+    and a cluster would deploy the sample app instead.
+
+    Raises:
+        SpecError: at ``spec.app.command``, naming the variants that set it.
+    """
     own = [v.name for v in loaded.variants if v.spec.app.command]
-    if platform != "local" and own:
-        raise UsageError(
-            f"variants {', '.join(own)} run your own program (spec.app.command), which the "
-            f"{platform} platform cannot start: it would deploy the sample app instead",
-            hint="use --platform local",
-        )
+    if platform == "local" or not own:
+        return
+    source = parse_yaml(read_text(loaded.path), file=str(loaded.path))
+    message = (
+        f"variants {', '.join(own)} run your own program (spec.app.command), which the "
+        f"{platform} platform cannot start: it would deploy the sample app instead"
+    )
+    raise SpecError([source.problem(("spec", "app", "command"), message, "use --platform local")])

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hpalab.cli.specfiles import load_checked
+from hpalab.cli.specfiles import check_own_program_platform, load_checked
 from hpalab.errors import SpecError, UsageError
 from hpalab.specs import Experiment, LoadedExperiment, LoadProfile, RateCurve, compile_profile
 from hpalab.specs.eventchecks import check_platform
@@ -47,6 +47,7 @@ def validate(
             loaded.append(load_checked(path))
             if platform is not None and isinstance(loaded[-1], LoadedExperiment):
                 check_platform(loaded[-1], platform)
+                check_own_program_platform(loaded[-1], platform)
         except SpecError as error:
             problems.extend(error.problems)
     if problems:

@@ -208,11 +208,14 @@ def test_the_simulator_refuses_what_it_does_not_model(capsys, tmp_path, example,
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("command", ["run", "up"])
-def test_a_cluster_cannot_run_your_own_program(capsys, command):
+@pytest.mark.parametrize(
+    "args", [["run", "--dry-run"], ["up", "--dry-run"], ["validate"]], ids=lambda a: a[0]
+)
+def test_a_cluster_cannot_run_your_own_program(capsys, args):
     shop = Path(__file__).resolve().parents[3] / "examples" / "shop" / "experiment.yaml"
-    assert run([command, str(shop), "--platform", "kubernetes", "--dry-run"]) == 2
-    assert "spec.app.command" in capsys.readouterr().err
+    assert run([args[0], str(shop), "--platform", "kubernetes", *args[1:]]) == 2
+    err = capsys.readouterr().err
+    assert f"{shop}:47:" in err and "spec.app.command" in err, err
 
 
 def test_a_taskset_task_is_refused_with_a_fix(capsys, write):
