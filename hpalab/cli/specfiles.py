@@ -16,6 +16,7 @@ from hpalab.load.locustfiles import LocustfileProblem, inspect_locustfile
 from hpalab.specs import LoadedExperiment, LoadProfile, load_experiment, load_spec
 from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.loadsettings import LoadSettings, stage_unit_problem
+from hpalab.specs.profiles import AnyStage, LevelStage
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
 
 ADAPTER_HINT = "prometheus-adapter would refuse to start with this rule"
@@ -66,27 +67,39 @@ def load_checked_experiment(path: Path) -> LoadedExperiment:
 
 
 def load_problems(path: Path, loaded: LoadedExperiment) -> list[Problem]:
-    """Problems of ``spec.load`` that need more than its model: a profile file's units
-    against the load model, and the locustfile (imported in a child process) of every
-    variant."""
+    """Problems of ``spec.load`` that need more than its model: the stages' unit (requests/s
+    or users) against the load model, at the stage, and the locustfile (imported in a child
+    process) of every variant."""
     source = parse_yaml(read_text(path), file=str(path))
-    problems: list[Problem] = []
-    seen: set[tuple[str | None, str | None, str]] = set()
+    problems: dict[tuple[str, str], Problem] = {}
+    seen: set[tuple[str | None, str | None]] = set()
     for spec in [loaded.experiment.spec, *(v.spec for v in loaded.variants)]:
         load = spec.load
-        key = (load.locustfile, load.user_class, load.model)
-        if key in seen:
+        for problem in _unit_problems(load, loaded.profile.stages, source):
+            problems.setdefault((problem.path, problem.message), problem)
+        if load.locustfile is None or (load.locustfile, load.user_class) in seen:
             continue
-        seen.add(key)
-        if load.profile is not None:
-            for index, stage in enumerate(loaded.profile.stages):
-                message = stage_unit_problem(stage, load.model)
-                if message:
-                    text = f"{load.profile}: stages[{index}]: {message}"
-                    problems.append(source.problem(("spec", "load", "profile"), text))
-        if load.locustfile is not None:
-            problems += _locustfile_problems(load, source)
-    return problems
+        seen.add((load.locustfile, load.user_class))
+        for problem in _locustfile_problems(load, source):
+            problems.setdefault((problem.path, problem.message), problem)
+    return list(problems.values())
+
+
+def _unit_problems(load: LoadSettings, profile: list[AnyStage], source: Source) -> list[Problem]:
+    inline = load.stages is not None
+    out = []
+    for index, stage in enumerate(load.stages if load.stages is not None else profile):
+        message = stage_unit_problem(stage, load.model)
+        if message is None:
+            continue
+        if inline:
+            unit = "users" if isinstance(stage, LevelStage) and stage.in_users else "rps"
+            place: tuple[str | int, ...] = ("spec", "load", "stages", index, unit)
+        else:
+            place = ("spec", "load", "profile")
+            message = f"{load.profile}: stages[{index}]: {message}"
+        out.append(source.problem(place, message))
+    return out
 
 
 def _locustfile_problems(load: LoadSettings, source: Source) -> list[Problem]:

@@ -102,8 +102,8 @@ LOAD_EDITS = [
         "users-in-the-open-model",
         "      - type: ramp\n",
         "      - type: hold\n        users: 3\n        duration: 5s\n      - type: ramp\n",
-        28,
-        ["a hold stage in users", "model: closed"],
+        31,
+        ["spec.load.stages[0].users", "a hold stage in users", "model: closed"],
     ),
     (
         "endpoints-and-locustfile",
@@ -149,8 +149,8 @@ def test_a_closed_model_with_rps_stages_is_reported(capsys, write):
         1,
     )
     path = write(text)
-    expected = ["stages[0]: a hold stage in requests/s", "write users: instead of rps:"]
-    _assert_reported(capsys, path, 28, expected)
+    expected = ["spec.load.stages[0].rps: a hold stage in requests/s", "write users: instead"]
+    _assert_reported(capsys, path, 33, expected)
 
 
 def _assert_reported(capsys, path, line, expected, *, file=None):
@@ -240,3 +240,17 @@ def test_the_report_says_which_load_model_ran():
         "closed (users, think: wait_time, tasks of locustfile.py)"
     )
     assert load_model(open_.experiment.spec) == "open (requests/s, tasks of locustfile.py)"  # type: ignore[union-attr]
+
+
+def test_a_closed_model_with_a_profile_file_in_rps_is_reported(capsys, write):
+    write(
+        "apiVersion: hpalab/v1\nkind: LoadProfile\nmetadata: {name: p}\nspec:\n"
+        "  stages: [{type: hold, rps: 5, duration: 10s}]\n",
+        "p.yaml",
+    )
+    stages = (
+        "    stages:\n      - type: ramp\n        from: 1\n        to: 50\n        duration: 1m\n"
+    )
+    path = write(VALID.replace(LOAD + stages, CLOSED + "    profile: p.yaml\n", 1))
+    expected = ["spec.load.profile", "p.yaml: stages[0]: a hold stage in requests/s"]
+    _assert_reported(capsys, path, 31, expected)
