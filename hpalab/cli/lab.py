@@ -138,7 +138,10 @@ def up(
 
         if not dry_run:
             check_kubeconfigs(kubeconfig)
+        if experiment is not None:
+            from hpalab.cli.specfiles import check_own_program_platform, load_checked_experiment
 
+            check_own_program_platform(load_checked_experiment(experiment), platform)
         cluster_up(
             experiment,
             context=context,
@@ -220,7 +223,8 @@ def _up_local(
             argv += [option, str(value)]
     if ports[1] is not None:
         argv += ["--prometheus-port", str(ports[1])]
-    record = lab.start_detached(argv, directory)
+    # Prometheus and the front door start in seconds; the replicas take what they need.
+    record = lab.start_detached(argv, directory, timeout_s=settings.ready_timeout_s + 60)
     _print_ready(record, directory, started, foreground=False)
 
 

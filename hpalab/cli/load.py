@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 
 import typer
 
+from hpalab.cli.specfiles import load_checked
 from hpalab.errors import EXIT_CHECKS_FAILED, LoadError, PrerequisiteError, UsageError
 from hpalab.load.driver import LoadOutcome, LoadRun
 from hpalab.load.job import LoadJob, check_url, job_from_experiment, job_from_profile
 from hpalab.load.samples import LoadSample
-from hpalab.specs import LoadedExperiment, load_spec
+from hpalab.specs import LoadedExperiment
 from hpalab.specs.units import parse_duration
 
 _HEADER = (
@@ -61,7 +62,7 @@ def load(
 def _job(
     path: Path, *, url: str, workers: int | None, variant: str | None, seed: int | None
 ) -> LoadJob:
-    loaded = load_spec(path)
+    loaded = load_checked(path)
     options: dict[str, object] = {}
     if workers is not None:
         options["workers"] = workers

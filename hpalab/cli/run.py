@@ -18,7 +18,7 @@ from hpalab.errors import EXIT_CHECKS_FAILED, UsageError
 if TYPE_CHECKING:
     from hpalab.cli.gate import GateRequest
     from hpalab.orchestration.runner import RunOptions, RunResult
-from hpalab.cli.specfiles import load_checked_experiment
+from hpalab.cli.specfiles import check_own_program_platform, load_checked_experiment
 from hpalab.orchestration.progress import (
     JsonProgress,
     PlainProgress,
@@ -93,6 +93,7 @@ def run(
     check_platform(loaded, fault_platform(platform, context))
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     _check_keda_platform(loaded, platform, only=options.only)
+    check_own_program_platform(loaded, platform)
     if dry_run:
         _print_plan(loaded, options, platform)
         _check_can_run(loaded, options, platform)

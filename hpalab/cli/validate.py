@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hpalab.cli.specfiles import load_checked
+from hpalab.cli.specfiles import check_own_program_platform, load_checked
 from hpalab.errors import SpecError, UsageError
 from hpalab.specs import Experiment, LoadedExperiment, LoadProfile, RateCurve, compile_profile
 from hpalab.specs.eventchecks import check_platform
@@ -49,6 +49,7 @@ def validate(
             loaded.append(load_checked(path))
             if platform is not None and isinstance(loaded[-1], LoadedExperiment):
                 check_platform(loaded[-1], platform)
+                check_own_program_platform(loaded[-1], platform)
         except SpecError as error:
             problems.extend(error.problems)
     if problems:
@@ -122,7 +123,7 @@ def _print_experiment(console: Console, path: Path, item: LoadedExperiment) -> N
         text = "\n".join(_change(p, a, b) for p, a, b in changes) or "(none)"
         table.add_row(variant.name, text)
     console.print(table)
-    _print_chart(console, curve)
+    _print_chart(console, curve, unit="users" if spec.load.model == "closed" else "requests/s")
     _print_events(console, spec.events)
 
 
@@ -156,12 +157,12 @@ def _print_profile(console: Console, path: Path, item: LoadProfile) -> None:
     _print_chart(console, curve)
 
 
-def _print_chart(console: Console, curve: RateCurve) -> None:
-    """The offered rate over time as a block chart, one column per slice of time."""
+def _print_chart(console: Console, curve: RateCurve, *, unit: str = "requests/s") -> None:
+    """The offered rate (or users) over time as a block chart, one column per slice of time."""
     rates = [curve.rate_at((i + 0.5) * curve.duration_s / CHART_WIDTH) for i in range(CHART_WIDTH)]
     peak = max(rates) or 1.0
     levels = [r / peak * CHART_HEIGHT * (len(_BLOCKS) - 1) for r in rates]
-    console.print(f"  offered load (peak {peak:.0f} requests/s)")
+    console.print(f"  offered load (peak {peak:.0f} {unit})")
     for row in range(CHART_HEIGHT - 1, -1, -1):
         base = row * (len(_BLOCKS) - 1)
         line = "".join(_BLOCKS[int(min(max(v - base, 0), len(_BLOCKS) - 1))] for v in levels)

@@ -19,7 +19,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -27,11 +27,13 @@ from typing import Literal
 
 import psutil
 
+from hpalab.errors import BadInput
 from hpalab.load.arrivals import arrival_times, expected_per_second
 from hpalab.load.collecting import Collector
 from hpalab.load.job import LoadJob
+from hpalab.load.locustfiles import LocustfileInfo, inspect_locustfile
 from hpalab.load.processes import LocustProcess, start_locust, stop_all
-from hpalab.load.samples import LoadSample, merge_second
+from hpalab.load.samples import LoadSample, WorkerSecond, merge_second
 from hpalab.load.shortfall import Shortfall, find_shortfalls
 
 Status = Literal["complete", "load_shortfall", "failed", "incomplete"]
@@ -69,7 +71,9 @@ class LoadOutcome:
 class _Cadence:
     """Offered, scheduled and generator CPU for each second, produced in order."""
 
-    def __init__(self, job: LoadJob) -> None:
+    def __init__(self, job: LoadJob, *, think_s: float | None = None) -> None:
+        self.think_s = think_s
+        """Closed model: mean think time of a user, seconds; ``None`` for the open model."""
         curve = job.curve()
         self.offered = expected_per_second(curve)
         self._arrivals = arrival_times(
@@ -78,8 +82,18 @@ class _Cadence:
         self._pending: float | None = None
         self._cpu: dict[int, tuple[float, float]] = {}
 
-    def scheduled(self, t_s: int) -> int:
-        """Arrivals in ``[t_s, t_s + 1)``; call with consecutive seconds."""
+    def offered_rps(self, t_s: int) -> float:
+        """The profile's requests in second ``t_s``; in the closed model, the demand its users
+        imply: users ÷ think time (the rate they would send if the app answered at once)."""
+        if self.think_s is None:
+            return self.offered[t_s]
+        return self.offered[t_s] / self.think_s
+
+    def scheduled(self, t_s: int, parts: Sequence[WorkerSecond]) -> int:
+        """Arrivals in ``[t_s, t_s + 1)`` (call with consecutive seconds); in the closed
+        model, the tasks the users started."""
+        if self.think_s is not None:
+            return sum(p.sent for p in parts)
         count = 0
         while True:
             if self._pending is None:
@@ -119,6 +133,8 @@ class LoadRun:
         self._collector: Collector | None = None
         self._cancel = threading.Event()
         self.duration_s = job.curve().duration_s
+        self.think_s: float | None = None
+        """Closed model: the users' mean think time, seconds (found by :meth:`start`)."""
 
     def __enter__(self) -> LoadRun:
         try:
@@ -140,6 +156,7 @@ class LoadRun:
 
     def start(self) -> None:
         """Write the job file and start Locust; returns at once."""
+        self.think_s = closed_think_s(self.job)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._collector = Collector()
         job = replace(self.job, report_port=self._collector.port)
@@ -175,7 +192,7 @@ class LoadRun:
         collector = self._collector
         if collector is None:
             raise RuntimeError("LoadRun.samples() needs start() first")
-        cadence, last = _Cadence(self.job), math.ceil(self.duration_s)
+        cadence, last = _Cadence(self.job, think_s=self.think_s), math.ceil(self.duration_s)
         begun, next_s = time.monotonic(), 0
         while next_s < last:
             collector.poll(0.05)
@@ -183,8 +200,8 @@ class LoadRun:
                 sample = merge_second(
                     next_s,
                     parts,
-                    offered_rps=cadence.offered[next_s],
-                    scheduled=cadence.scheduled(next_s),
+                    offered_rps=cadence.offered_rps(next_s),
+                    scheduled=cadence.scheduled(next_s, parts),
                     generator_cpu=cadence.cpu(self.processes),
                 )
                 self.outcome.samples.append(sample)
@@ -231,7 +248,9 @@ class LoadRun:
                 failed,
             )
             return
-        shortfalls = find_shortfalls(self.outcome.samples, tolerance=self.job.tolerance)
+        shortfalls = []
+        if self.job.model == "open":  # closed-model users set their own pace: no schedule
+            shortfalls = find_shortfalls(self.outcome.samples, tolerance=self.job.tolerance)
         self.outcome.shortfalls = shortfalls
         for item in shortfalls:
             detail = json.dumps(item.detail())
@@ -248,6 +267,23 @@ class LoadRun:
         stderr = {p.name: p.stderr_tail() for p in processes}
         detail = {"reason": reason, "stderr": {k: v for k, v in stderr.items() if v}}
         self.outcome.events.append(LoadEvent(t_s, "fault", "load", json.dumps(detail)))
+
+
+def closed_think_s(job: LoadJob) -> float | None:
+    """The mean think time of the closed model's users (``thinkTime``, else the locustfile's
+    ``wait_time``); ``None`` for the open model."""
+    if job.model != "closed":
+        return None
+    if job.think_time_s is not None or job.locustfile is None:
+        return job.think_time_s
+    info = inspect_locustfile(job.locustfile, job.user_class)
+    wait = info.mean_wait_s if isinstance(info, LocustfileInfo) else None
+    if not wait:
+        raise BadInput(
+            f"the closed model needs a think time, and {job.locustfile}'s wait_time gives none",
+            hint="set spec.load.thinkTime, or a wait_time such as between(1, 3) in the class",
+        )
+    return wait
 
 
 def _step_events(job: LoadJob) -> list[LoadEvent]:

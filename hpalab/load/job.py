@@ -13,11 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hpalab.errors import UsageError
-from hpalab.specs.experiment import Endpoint, LoadSettings
 from hpalab.specs.loader import LoadedExperiment
+from hpalab.specs.loadsettings import Endpoint, LoadSettings
 from hpalab.specs.profiles import (
     AnyStage,
     HoldStage,
+    LevelStage,
     LoadProfile,
     ProfileSpec,
     RampStage,
@@ -64,6 +65,15 @@ class LoadJob:
     """Port on 127.0.0.1 where the driver collects the per-second records (set by it); 0 when
     no driver listens (in-cluster load): each process then writes them to its standard output,
     one JSON line each, where ``kubectl logs`` reads them."""
+    model: str = "open"
+    """``open``: the profile gives arrivals/s; ``closed``: it gives users, who each run a task,
+    wait for it, then think."""
+    think_time_s: float | None = None
+    """Closed model: seconds between a user's tasks; ``None``: the locustfile's wait_time."""
+    locustfile: str | None = None
+    """Absolute path of the user's locustfile; ``None``: requests to ``endpoints``."""
+    user_class: str | None = None
+    """The locustfile's User class; ``None``: its only one."""
 
     @property
     def worker_count(self) -> int:
@@ -114,6 +124,10 @@ class LoadJob:
             "max_users": self.max_users,
             "max_lateness_s": self.max_lateness_s,
             "report_port": self.report_port,
+            "model": self.model,
+            "think_time_s": self.think_time_s,
+            "locustfile": self.locustfile,
+            "user_class": self.user_class,
         }
         return json.dumps(data)
 
@@ -174,6 +188,12 @@ def check_url(url: str) -> str:
 def job_from_profile(profile: LoadProfile | ProfileSpec, *, url: str, **options: Any) -> LoadJob:
     """A job sending ``GET /`` at the profile's rate; ``options`` are other LoadJob fields."""
     spec = profile.spec if isinstance(profile, LoadProfile) else profile
+    if any(isinstance(stage, LevelStage) and stage.in_users for stage in spec.stages):
+        raise UsageError(
+            "the profile's stages give users (the closed model), but a LoadProfile alone runs "
+            "in the open model",
+            hint="write rps: instead of users:, or use an experiment with spec.load.model: closed",
+        )
     return LoadJob(url=check_url(url), profile=spec, **options)
 
 
@@ -182,18 +202,36 @@ def job_from_experiment(
 ) -> LoadJob:
     """The job of an experiment (or one of its variants): endpoints, timeout, workers, seed."""
     spec = loaded.variant(variant).spec if variant else loaded.experiment.spec
-    load: LoadSettings = spec.load
-    if load.model == "closed":
-        raise UsageError(
-            "the closed model (a fixed number of users) is not supported by the load driver",
-            hint="set spec.load.model: open and give the rate in the profile",
-        )
+    return job_for_load(
+        spec.load,
+        url=url,
+        profile=loaded.profile,
+        seed=spec.seed,
+        **options,
+    )
+
+
+def job_for_load(
+    load: LoadSettings,
+    *,
+    url: str,
+    profile: ProfileSpec,
+    seed: int,
+    **options: Any,
+) -> LoadJob:
+    """The job of ``spec.load`` at ``url`` with ``profile`` (the loader made the locustfile's
+    path absolute)."""
+    locustfile = None if load.locustfile is None else str(Path(load.locustfile).absolute())
     settings: dict[str, Any] = {
         "endpoints": tuple(load.endpoints),
-        "seed": spec.seed,
+        "seed": seed,
         "workers": load.workers,
         "timeout_s": load.timeout,
         "tolerance": load.shortfall_tolerance,
+        "model": load.model,
+        "think_time_s": load.think_time,
+        "locustfile": locustfile,
+        "user_class": load.user_class,
     }
     settings.update(options)
-    return LoadJob(url=check_url(url), profile=loaded.profile, **settings)
+    return LoadJob(url=check_url(url), profile=profile, **settings)

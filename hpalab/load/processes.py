@@ -57,11 +57,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _environment(job_file: Path, worker: int | None) -> dict[str, str]:
+def locust_environment() -> dict[str, str]:
+    """The environment of a child Python that imports Locust and hpalab."""
     env = dict(os.environ)
     root = str(Path(hpalab.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _environment(job_file: Path, worker: int | None) -> dict[str, str]:
+    env = locust_environment()
     env[JOB_ENV] = str(job_file)
     env[WORKER_ENV] = str(worker or 0)
     return env

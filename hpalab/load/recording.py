@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from hpalab.load.samples import WorkerSecond
+from hpalab.load.samples import TaskCounts, WorkerSecond
 
 
 class Recorder:
@@ -48,6 +48,17 @@ class Recorder:
         record.histogram.add(latency_ms)
         if status >= 400:
             record.failures += 1
+
+    def cancelled(self) -> None:
+        """A request that will never end (its user was stopped): no longer in flight."""
+        self.in_flight = max(0, self.in_flight - 1)
+
+    def task(self, name: str, t_s: float, latency_ms: float, *, failed: bool) -> None:
+        """A locustfile task ended at ``t_s`` (also counted by :meth:`ended`)."""
+        counts = self._second(t_s).tasks.setdefault(name, TaskCounts())
+        counts.count += 1
+        counts.failures += failed
+        counts.histogram.add(latency_ms)
 
     def lag(self, t_s: float, lag_s: float) -> None:
         record = self._second(t_s)

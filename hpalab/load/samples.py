@@ -19,6 +19,22 @@ from hpalab.load.histogram import Histogram, merged
 
 
 @dataclass
+class TaskCounts:
+    """One locustfile task in one second: how often it ended, failed, and how long it took."""
+
+    count: int = 0
+    failures: int = 0
+    histogram: Histogram = field(default_factory=Histogram)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"n": self.count, "f": self.failures, "h": self.histogram.to_wire()}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> TaskCounts:
+        return cls(int(data["n"]), int(data["f"]), Histogram.from_wire(data["h"]))
+
+
+@dataclass
 class WorkerSecond:
     """One second of one load process."""
 
@@ -42,11 +58,15 @@ class WorkerSecond:
     in_flight_max: int = 0
     histogram: Histogram = field(default_factory=Histogram)
     """Latency of the requests that got a response."""
+    tasks: dict[str, TaskCounts] = field(default_factory=dict)
+    """Per locustfile task (empty without a locustfile)."""
 
     def to_line(self) -> bytes:
-        data = {k: v for k, v in self.__dict__.items() if k != "histogram"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("histogram", "tasks")}
         data["type"] = "second"
         data["histogram"] = self.histogram.to_wire()
+        if self.tasks:
+            data["tasks"] = {name: counts.to_wire() for name, counts in self.tasks.items()}
         return (json.dumps(data, separators=(",", ":")) + "\n").encode()
 
     @classmethod
@@ -65,6 +85,7 @@ class WorkerSecond:
             users=int(data["users"]),
             in_flight_max=int(data["in_flight_max"]),
             histogram=Histogram.from_wire(data["histogram"]),
+            tasks={k: TaskCounts.from_wire(v) for k, v in (data.get("tasks") or {}).items()},
         )
 
 
@@ -94,6 +115,8 @@ class LoadSample:
     """Worst event-loop lag of a load process: above ~20 ms the generator is saturated."""
     generator_cpu: float | None
     """Highest CPU use of one load process in this second, in cores (1.0 = one busy core)."""
+    tasks: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per locustfile task: ``count``, ``failures``, ``p50_ms``, ``p95_ms`` (when any ended)."""
 
     @property
     def error_rate(self) -> float:
@@ -120,12 +143,25 @@ class LoadSample:
                 out[name] = value
         if self.generator_cpu is not None:
             out["generator_cpu"] = self.generator_cpu
+        for name, values in self.tasks.items():
+            out[f"task_rps:{name}"] = values["count"]
+            out[f"task_failures:{name}"] = values["failures"]
+            for key in ("p50_ms", "p95_ms"):
+                if key in values:
+                    out[f"task_{key}:{name}"] = values[key]
         return out
 
     def to_json(self) -> dict[str, Any]:
-        """A flat JSON-ready record (``hpalab load --json``)."""
+        """A flat JSON-ready record (``hpalab load --json``); ``tasks`` only with a
+        locustfile."""
         data = {k: round(v, 3) if isinstance(v, float) else v for k, v in self.__dict__.items()}
         data["error_rate"] = round(self.error_rate, 6)
+        del data["tasks"]
+        if self.tasks:
+            data["tasks"] = {
+                name: {k: round(v, 3) for k, v in values.items()}
+                for name, values in self.tasks.items()
+            }
         return data
 
 
@@ -156,4 +192,22 @@ def merge_second(
         late_max_ms=max((p.late_max_ms for p in parts), default=0.0),
         loop_lag_ms=max((p.loop_lag_ms for p in parts), default=0.0),
         generator_cpu=generator_cpu,
+        tasks=_merged_tasks(parts),
     )
+
+
+def _merged_tasks(parts: Sequence[WorkerSecond]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for name in sorted({name for p in parts for name in p.tasks}):
+        counts = [p.tasks[name] for p in parts if name in p.tasks]
+        histogram = merged(c.histogram for c in counts)
+        values = {
+            "count": float(sum(c.count for c in counts)),
+            "failures": float(sum(c.failures for c in counts)),
+        }
+        for key, q in (("p50_ms", 0.50), ("p95_ms", 0.95)):
+            value = histogram.percentile(q)
+            if value is not None:
+                values[key] = value
+        out[name] = values
+    return out

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from hpalab.platforms.base import Platform
 from hpalab.specs import LoadedExperiment
-from hpalab.specs.experiment import LoadSettings
+from hpalab.specs.loadsettings import LoadSettings
 from hpalab.specs.profiles import ProfileSpec
 
 

@@ -21,7 +21,7 @@ from hpalab.orchestration.seams import (
 )
 from hpalab.platforms.base import Platform
 from hpalab.specs import LoadedExperiment
-from hpalab.specs.experiment import LoadSettings
+from hpalab.specs.loadsettings import LoadSettings
 from hpalab.specs.profiles import ProfileSpec
 
 
@@ -126,22 +126,9 @@ def load_starter() -> LoadStarter:
         *, url: str, profile: ProfileSpec, load: LoadSettings, seed: int, work_dir: Path
     ) -> LoadSession:
         from hpalab.load.driver import LoadRun
-        from hpalab.load.job import LoadJob, check_url
+        from hpalab.load.job import job_for_load
 
-        if load.model == "closed":
-            raise UsageError(
-                "the closed load model is not supported by the load driver",
-                hint="set spec.load.model: open",
-            )
-        job = LoadJob(
-            url=check_url(url),
-            profile=profile,
-            endpoints=tuple(load.endpoints),
-            seed=seed,
-            workers=load.workers,
-            timeout_s=load.timeout,
-            tolerance=load.shortfall_tolerance,
-        )
+        job = job_for_load(load, url=url, profile=profile, seed=seed)
         run = LoadRun(job, workdir=work_dir)
         run.start()
         return _DriverSession(run)

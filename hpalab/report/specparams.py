@@ -8,6 +8,7 @@ window, sync period, tolerance, behavior, start-up delay, probe period and the S
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from hpalab.analysis.bands import DEFAULT_SCALE_UP, PipelineParams, ScalingPolicy
@@ -121,9 +122,20 @@ def settings(spec: ExperimentSpec) -> dict[str, str]:
         "tolerance": f"{tolerance(spec):g}",
         "up stabilization": f"{(up.stabilization_window_seconds or 0) if up else 0}s",
         "policies": _policies(up.policies if up and up.policies else None, behavior is None),
-        "start-up": f"{spec.app.startup_delay:g}s",
+        "start-up": "own program" if spec.app.command else f"{spec.app.startup_delay:g}s",
         "replicas": f"{spec.hpa.min_replicas}–{spec.hpa.max_replicas}",
+        "load model": load_model(spec),
     }
+
+
+def load_model(spec: ExperimentSpec) -> str:
+    """Which user model the load ran: ``open`` (arrivals/s) or ``closed`` (users who think)."""
+    load = spec.load
+    tasks = f", tasks of {Path(load.locustfile).name}" if load.locustfile else ""
+    if load.model == "open":
+        return f"open (requests/s{tasks})"
+    think = f"think {load.think_time:g}s" if load.think_time else "think: wait_time"
+    return f"closed (users, {think}{tasks})"
 
 
 def _policies(policies: Any, legacy: bool) -> str:

@@ -279,6 +279,9 @@ def build_view(a: AnalysedRun, *, lock_text: str, timelines_on: bool = True) -> 
         "baseline": a.baseline,
         "alpha": a.alpha,
         "trials": len(a.summary),
+        "load_model": "; ".join(
+            sorted({i.settings.get("load model", "") for i in a.info.values()} - {""})
+        ),
         "headlines": headlines(a),
         "findings": [f.__dict__ for f in a.findings],
         "finding_groups": [

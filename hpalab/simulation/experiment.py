@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpalab.autoscaling.hpa import parse_hpa_spec
+from hpalab.errors import NotSimulable
 from hpalab.load.arrivals import expected_per_second
 from hpalab.orchestration.trial import plan_events
 from hpalab.simulation.calibration import Calibration
@@ -123,6 +124,18 @@ class Planner:
 
 def check_simulable_spec(spec: ExperimentSpec) -> None:
     """Raise NotSimulable for what the simulator does not model."""
+    if spec.load.model == "closed":
+        raise NotSimulable(
+            "the simulator models the open model only (arrivals per second), not closed-model "
+            "users",
+            hint="run it for real with hpalab run, or simulate an open-model copy",
+        )
+    if spec.app.command:
+        raise NotSimulable(
+            "the simulator models the sample app, not your own program (spec.app.command)",
+            hint="run it for real with hpalab run; --calibrate cannot fit a program it does "
+            "not model",
+        )
     target = {"kind": "Deployment", "name": "sample-app"}
     check_simulable(parse_hpa_spec({**spec.hpa.to_kubernetes(), "scaleTargetRef": target}))
 

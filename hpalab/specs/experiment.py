@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -18,7 +19,7 @@ from hpalab.specs.hpa import HPASpec
 from hpalab.specs.keda.generated import generated_hpa_spec
 from hpalab.specs.keda.model import ScaledObjectSpec
 from hpalab.specs.keda.problems import SCALED_OBJECT_NAME
-from hpalab.specs.profiles import Arrivals, Stage
+from hpalab.specs.loadsettings import LoadSettings
 from hpalab.specs.units import Duration, Quantity, parse_quantity_value
 
 
@@ -125,6 +126,47 @@ class AppSettings(SpecModel):
         "ceil(offered / capacity). Default: concurrency / (cpuPerRequest + latency) when "
         "concurrency is set, else the HPA target of a requests-per-second metric",
     )
+    command: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        min_length=1,
+        description="your own HTTP program as the replicas instead of the sample app (local "
+        "platform): its argv, run in the current directory; {port}, {pod} and {python} (the "
+        "Python running hpalab) are replaced, and PORT and POD_NAME are in its environment",
+    )
+    readiness_path: str = Field(
+        "/readyz", pattern=r"^/", description="path of the readiness probe (GET, 2xx/3xx: ready)"
+    )
+    metrics_path: str = Field(
+        "/metrics", pattern=r"^/", description="path Prometheus scrapes on each replica"
+    )
+    startup_timeout: Duration = Field(
+        120.0, gt=0, description="longest time the replicas may take to become Ready"
+    )
+
+    @model_validator(mode="after")
+    def _sample_app_fields(self) -> AppSettings:
+        if self.command is None:
+            return self
+        sample_only = {
+            "cpu_per_request": "cpuPerRequest",
+            "latency": "latency",
+            "startup_delay": "startupDelay",
+            "concurrency": "concurrency",
+            "queue_limit": "queueLimit",
+        }
+        # compared with the defaults, not "was it written": a lock file writes every field
+        fields = type(self).model_fields
+        given = [
+            yaml
+            for field, yaml in sample_only.items()
+            if getattr(self, field) != fields[field].default
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} configure the sample app, which command replaces: remove "
+                "them (your program decides its own behaviour)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _queue_needs_slots(self) -> AppSettings:
@@ -142,53 +184,6 @@ class AppSettings(SpecModel):
         if self.concurrency is None:
             return None
         return self.concurrency / (self.cpu_per_request + self.latency)
-
-
-class Endpoint(SpecModel):
-    """A request the load sends, with its share of the traffic."""
-
-    path: str = Field("/", pattern=r"^/", description="URL path, starting with /")
-    method: Literal["GET", "POST", "PUT", "DELETE"] = Field("GET", description="HTTP method")
-    weight: int = Field(1, ge=1, description="relative share of requests")
-
-
-class LoadSettings(SpecModel):
-    """The offered load: a profile (by file or inline) and how it is delivered."""
-
-    profile: str | None = Field(
-        None, description="a LoadProfile file, relative to the experiment file"
-    )
-    stages: list[Stage] | None = Field(
-        None, min_length=1, description="inline stages instead of a profile file"
-    )
-    arrivals: Arrivals | None = Field(None, description="default: the profile's arrivals")
-    model: Literal["open", "closed"] = Field(
-        "open",
-        description="open: the profile's requests/s arrive regardless of responses; closed: "
-        "a fixed number of users each wait for a response (then think)",
-    )
-    users: int | None = Field(None, ge=1, description="closed model: the number of users")
-    think_time: Duration = Field(0.0, description="closed model: wait between requests")
-    endpoints: list[Endpoint] = Field(
-        default_factory=lambda: [Endpoint()],
-        min_length=1,
-        description="requests to send, with weights",
-    )
-    workers: int = Field(
-        0, ge=0, le=64, description="Locust worker processes; 0 = one process, no master"
-    )
-    timeout: Duration = Field(10.0, gt=0, description="request timeout; a timed-out request fails")
-    shortfall_tolerance: float = Field(
-        0.05, gt=0, lt=1, description="achieved vs offered tolerance over any 10 s window"
-    )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> LoadSettings:
-        if (self.profile is None) == (self.stages is None):
-            raise ValueError("give exactly one of profile (a file) or stages (inline)")
-        if self.model == "closed" and self.users is None:
-            raise ValueError("the closed model needs users")
-        return self
 
 
 class Phases(SpecModel):
@@ -300,6 +295,18 @@ class ExperimentSpec(SpecModel):
         return {**data, "hpa": hpa}
 
     @model_validator(mode="after")
+    def _faults_of_the_sample_app(self) -> ExperimentSpec:
+        if self.app.command is None:
+            return self
+        for index, event in enumerate(self.events):
+            if event.type in _SAMPLE_APP_FAULTS:
+                raise ValueError(
+                    f"events[{index}]: {event.type} is injected by the sample app, which "
+                    "app.command replaces: remove the event or run the sample app"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _mark_generated(self) -> ExperimentSpec:
         self._hpa_from_keda = self.keda is not None
         return self
@@ -311,6 +318,9 @@ class ExperimentSpec(SpecModel):
             data.pop("hpa", None)
         return data
 
+
+_SAMPLE_APP_FAULTS = ("appSlowdown", "scrapeDelay")
+"""Faults the sample app injects into itself (through its fault file)."""
 
 _STAND_IN_METRIC = {
     "type": "Resource",
@@ -344,3 +354,13 @@ def capacity_rps(spec: ExperimentSpec) -> float | None:
         if target.type == "AverageValue" and target.average_value is not None:
             return float(parse_quantity_value(target.average_value))
     return None
+
+
+def with_locustfile_under(spec: ExperimentSpec, base: Path) -> ExperimentSpec:
+    """``spec`` with a relative ``load.locustfile`` made absolute under ``base`` (the
+    experiment file's directory), so that the lock file finds it from anywhere."""
+    locustfile = spec.load.locustfile
+    if locustfile is None or Path(locustfile).is_absolute():
+        return spec
+    load = spec.load.model_copy(update={"locustfile": str((base / locustfile).resolve())})
+    return spec.model_copy(update={"load": load})

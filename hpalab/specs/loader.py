@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from hpalab.errors import Problem, SpecError
 from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.base import API_VERSION
 from hpalab.specs.eventchecks import timeline_problems
-from hpalab.specs.experiment import Experiment, ExperimentSpec
+from hpalab.specs.experiment import Experiment, ExperimentSpec, with_locustfile_under
 from hpalab.specs.hpa import hpa_problems
 from hpalab.specs.keda.problems import keda_problems
 from hpalab.specs.profiles import (
@@ -185,6 +185,11 @@ def _load_experiment(source: Source, path: Path) -> LoadedExperiment:
     if problems:
         raise SpecError(problems)
     assert profile is not None
+    base = path.parent
+    experiment = experiment.model_copy(
+        update={"spec": with_locustfile_under(experiment.spec, base)}
+    )
+    variants = [replace(v, spec=with_locustfile_under(v.spec, base)) for v in variants]
     return LoadedExperiment(path, experiment, profile, variants, baseline, source.data)
 
 

@@ -1,9 +1,11 @@
 """Load profiles: the offered request rate over time, as a list of stages.
 
-Every stage is in requests per second. A stage that leaves its starting rate out starts where
-the previous stage ended (0 for the first stage). :func:`compile_profile` turns the stages into
-a :class:`RateCurve`, the one function of time every part of hpalab agrees on: the load driver
-paces arrivals by it, ``hpalab validate`` charts it, the analysis finds load steps in it.
+Every stage is in requests per second (in the closed model, hold, step and spike give
+``users`` instead of ``rps``, and every level is a number of users). A stage that leaves its
+starting rate out starts where the previous stage ended (0 for the first stage).
+:func:`compile_profile` turns the stages into a :class:`RateCurve`, the one function of time
+every part of hpalab agrees on: the load driver paces arrivals by it, ``hpalab validate``
+charts it, the analysis finds load steps in it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,18 @@ import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from hpalab.specs.base import Header, SpecModel
 from hpalab.specs.units import Duration
@@ -35,7 +46,41 @@ class TimedStage(SpecModel):
         return value
 
 
-class HoldStage(TimedStage):
+class LevelStage(TimedStage):
+    """A stage that sets a level: ``rps`` (requests/s) or, in the closed model, ``users``.
+
+    ``users: N`` is read as the level N (the field stays ``rps`` for the code that computes
+    the curve) and written back as ``users``; :attr:`in_users` says which was written.
+    """
+
+    _in_users: bool = PrivateAttr(False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _users_or_rps(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        in_users = isinstance(data, dict) and "users" in data
+        if in_users:
+            if "rps" in data:
+                raise ValueError("give rps (open model) or users (closed model), not both")
+            data = {("rps" if key == "users" else key): value for key, value in data.items()}
+        stage = handler(data)
+        stage._in_users = in_users or getattr(stage, "_in_users", False)
+        return stage
+
+    @model_serializer(mode="wrap")
+    def _written_as(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self._in_users and isinstance(data, dict) and "rps" in data:
+            data["users"] = data.pop("rps")
+        return data
+
+    @property
+    def in_users(self) -> bool:
+        """True when the level was written as ``users`` (the closed model)."""
+        return self._in_users
+
+
+class HoldStage(LevelStage):
     """Keep a constant rate."""
 
     type: Literal["hold"] = Field(description="hold")
@@ -54,7 +99,7 @@ class RampStage(TimedStage):
     )
 
 
-class StepStage(TimedStage):
+class StepStage(LevelStage):
     """Jump to a rate at once and hold it."""
 
     type: Literal["step"] = Field(description="step")
@@ -62,7 +107,7 @@ class StepStage(TimedStage):
     rps: Rate = Field(description="the new rate, requests/s")
 
 
-class SpikeStage(TimedStage):
+class SpikeStage(LevelStage):
     """Jump to a peak, hold it briefly, fall back to the previous rate for the rest."""
 
     type: Literal["spike"] = Field(description="spike")

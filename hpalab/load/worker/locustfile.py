@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -26,6 +27,13 @@ from hpalab.load.job import JOB_ENV, TARGET_ENV, WORKER_ENV, LoadJob
 from hpalab.load.samples import WorkerSecond
 from hpalab.load.sizing import pool_size
 from hpalab.load.worker.runtime import Runtime
+from hpalab.load.worker.userfile import (
+    TaskRunner,
+    TaskTable,
+    UserFile,
+    closed_user_class,
+    endpoints_user_class,
+)
 
 START_LEAD_S = 1.0
 """Time between the test start and the profile start, for the first users to spawn."""
@@ -84,27 +92,55 @@ class _Silent:
 _SILENT = _Silent()
 
 
-class OpenModelUser(FastHttpUser):
-    """One lane of the open model: sends the next due arrival, whatever came before."""
+HOST = os.environ.get(TARGET_ENV) or JOB.url
+USER_FILE = UserFile.of(JOB)
+TASKS = TaskRunner(RUNTIME.recorder, RUNTIME.clock)
+"""The locustfile's User class and tasks (``None``: requests to the job's endpoints). Held
+in an object, not as a module global: Locust would run every User class it finds here."""
 
-    host = os.environ.get(TARGET_ENV) or JOB.url
-    network_timeout = JOB.timeout_s
-    connection_timeout = JOB.timeout_s
-    concurrency = 1
+if JOB.model == "closed":
+    ClosedModelUser = closed_user_class(
+        USER_FILE.user_class if USER_FILE else endpoints_user_class(),
+        USER_FILE.tasks if USER_FILE else TaskTable.of_endpoints(JOB.endpoints),
+        host=HOST,
+        think_s=JOB.think_time_s,
+        run=TASKS.run,
+    )
+else:
 
-    def __init__(self, environment: Any) -> None:
-        super().__init__(environment)
-        # hpalab's own per-second records replace Locust's statistics; skipping Locust's
-        # per-request bookkeeping leaves that CPU to sending requests.
-        self.client.request_event = _SILENT
+    class OpenModelUser(FastHttpUser):
+        """One lane of the open model: sends the next due arrival, whatever came before."""
 
-    @task
-    def arrivals(self) -> None:
-        RUNTIME.serve(self.client)
+        host = HOST
+        network_timeout = JOB.timeout_s
+        connection_timeout = JOB.timeout_s
+        concurrency = 1
+
+        def __init__(self, environment: Any) -> None:
+            super().__init__(environment)
+            # hpalab's own per-second records replace Locust's statistics; skipping Locust's
+            # per-request bookkeeping leaves that CPU to sending requests.
+            self.client.request_event = _SILENT
+            self.pooled = USER_FILE.user(environment, HOST) if USER_FILE else None
+
+        def on_start(self) -> None:
+            if self.pooled is not None:
+                try:
+                    self.pooled.on_start()  # the locustfile's log-in, once per pooled user
+                except Exception as error:  # its tasks will fail and be counted
+                    print(f"on_start: {type(error).__name__}: {error}", file=sys.stderr)
+
+        @task
+        def arrivals(self) -> None:
+            if USER_FILE is None:
+                RUNTIME.serve(self.client)
+            else:
+                RUNTIME.serve_tasks(self.pooled, USER_FILE.tasks, TASKS.run)
 
 
 class ProfileShape(LoadTestShape):
-    """Sizes the user pool to the profile's coming rate; stops Locust after the profile."""
+    """Sizes the user pool to the profile's coming rate (open model) or sets it to the
+    profile's users (closed model); stops Locust after the profile."""
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -116,6 +152,10 @@ class ProfileShape(LoadTestShape):
         now = RUNTIME.clock.now() if started else -START_LEAD_S
         if started and now >= self.curve.duration_s + END_GRACE_S:
             return None
+        if JOB.model == "closed":
+            # the profile's level is the users; they start (or stop) within the second
+            self.users = round(self.curve.rate_at(max(0.0, now)))
+            return self.users, float(max(100, self.users))
         steps = int(LOOKAHEAD_S * 4)
         peak = max(self.curve.rate_at(max(0.0, now) + i / 4) for i in range(steps + 1))
         users = pool_size(

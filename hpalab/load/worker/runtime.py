@@ -98,6 +98,31 @@ class Runtime:
             recorder.ended(ended, (ended - now) * 1000.0, status)
         self.finished.wait()
 
+    def serve_tasks(self, user: Any, table: Any, run: Any) -> None:
+        """A pooled user's loop (open model with a locustfile): each arrival of this
+        process's share runs task ``k`` of ``table`` on ``user`` on time, through
+        ``run(user, task, name, late_s=...)``."""
+        self.clock.started.wait()
+        cycle = table.cycle()
+        while (item := self.claim()) is not None:
+            k, due = item
+            now = self._start_or_drop(due)
+            if now is not None:
+                index = cycle.endpoint(k)
+                run(user, table.functions[index], table.names[index], late_s=now - due)
+        self.finished.wait()
+
+    def _start_or_drop(self, due: float) -> float | None:
+        """Sleep until ``due``; the start time, or ``None`` when the arrival was dropped."""
+        now = self.clock.now()
+        if due > now:
+            gevent.sleep(due - now)
+            now = self.clock.now()
+        if now - due > self.job.max_lateness_s:
+            self.recorder.dropped(due)
+            return None
+        return now
+
     def watch_loop(self) -> None:
         """Measure how late a short timer fires: the event loop's lag, every 50 ms."""
         self.clock.started.wait()

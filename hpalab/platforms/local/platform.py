@@ -31,10 +31,9 @@ from hpalab.platforms.local.processes import signal_group
 from hpalab.platforms.local.prometheus import PrometheusServer, ScrapeTarget, find_prometheus
 from hpalab.platforms.local.replicas import Replica
 from hpalab.platforms.local.settings import LabSettings, settings_from_spec
-from hpalab.platforms.local.supervisor import Supervisor
+from hpalab.platforms.local.supervisor import Supervisor, unready_log
 
 T = TypeVar("T")
-READY_TIMEOUT_S = 120.0
 
 
 class LocalPlatform(Platform):
@@ -156,7 +155,7 @@ class LocalPlatform(Platform):
 
     def reset(self) -> None:
         self._interrupted = False
-        self._call(self._reset(), timeout_s=READY_TIMEOUT_S + 5)
+        self._call(self._reset(), timeout_s=self.settings.ready_timeout_s + 5)
 
     def interrupt(self) -> None:
         self._interrupted = True
@@ -271,8 +270,13 @@ class LocalPlatform(Platform):
 
     def _targets_changed(self, replicas: list[Replica]) -> None:
         if self.prometheus is not None:
+            path = self.settings.template.metrics_path
+            extra = {} if path == "/metrics" else {"__metrics_path__": path}
+            namespace = self.settings.namespace
             targets = [
-                ScrapeTarget(f"127.0.0.1:{r.port}", pod=r.name, namespace=self.settings.namespace)
+                ScrapeTarget(
+                    f"127.0.0.1:{r.port}", pod=r.name, namespace=namespace, extra_labels=extra
+                )
                 for r in replicas
                 if r.pid is not None
             ]
@@ -337,14 +341,16 @@ class LocalPlatform(Platform):
             await self.faults.clear()
         sup = self.supervisor
         sup.scale(self.settings.initial_replicas)
-        deadline = time.monotonic() + READY_TIMEOUT_S
+        timeout_s = self.settings.ready_timeout_s
+        deadline = time.monotonic() + timeout_s
         while not sup.all_ready():
             if self._interrupted:
                 raise PlatformError("interrupted while waiting for the replicas to be Ready")
             if time.monotonic() > deadline:
                 raise PlatformError(
-                    f"replicas not all Ready within {READY_TIMEOUT_S:.0f} s",
-                    hint=f"read the replica logs in {self.workdir / 'pods'}",
+                    f"replicas not all Ready within {timeout_s:g} s{unready_log(sup)}",
+                    hint=f"read the replica logs in {self.workdir / 'pods'}; a program that "
+                    "starts slowly needs a longer spec.app.startupTimeout",
                 )
             await asyncio.sleep(0.02)
         self.control = None

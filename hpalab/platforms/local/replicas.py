@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -34,6 +35,13 @@ class ReplicaTemplate:
     """Worker slots per replica; 0 for no limit."""
     queue_limit: int | None = None
     """Requests that may wait for a slot before 503; None for no limit."""
+    command: tuple[str, ...] = ()
+    """The user's own program instead of the sample app (``spec.app.command``); empty: the
+    sample app, configured by the fields above."""
+    readiness_path: str = "/readyz"
+    """Path of the readiness probe."""
+    metrics_path: str = "/metrics"
+    """Path Prometheus scrapes."""
 
     def template_hash(self) -> str:
         """A stable 10-character hash, like a Deployment's ``pod-template-hash``."""
@@ -42,6 +50,9 @@ class ReplicaTemplate:
 
     def argv(self, *, port: int, pod: str) -> list[str]:
         """The command that runs one replica listening on 127.0.0.1:``port``."""
+        if self.command:
+            values = {"{port}": str(port), "{pod}": pod, "{python}": sys.executable}
+            return [_substituted(part, values) for part in self.command]
         return [
             sys.executable,
             "-m",
@@ -63,6 +74,19 @@ class ReplicaTemplate:
             str(self.concurrency),
             *(["--queue-limit", str(self.queue_limit)] if self.queue_limit is not None else []),
         ]
+
+    def environment(self, *, port: int, pod: str) -> dict[str, str] | None:
+        """The environment of one replica of the user's program (``PORT``, ``POD_NAME``);
+        ``None`` (this process's environment) for the sample app."""
+        if not self.command:
+            return None
+        return {**os.environ, "PORT": str(port), "POD_NAME": pod}
+
+
+def _substituted(part: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        part = part.replace(placeholder, value)
+    return part
 
 
 def pod_name(template: ReplicaTemplate, *, app: str = "sample-app") -> str:

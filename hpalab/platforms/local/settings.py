@@ -19,6 +19,8 @@ class LabSettings:
     template: ReplicaTemplate = field(default_factory=ReplicaTemplate)
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     initial_replicas: int = 1
+    ready_timeout_s: float = 120.0
+    """How long the replicas may take to become Ready (``spec.app.startupTimeout``)."""
     grace_s: float = 30.0
     """terminationGracePeriodSeconds: drain plus SIGTERM time before SIGKILL."""
     scrape_interval_s: float = 15.0
@@ -56,7 +58,11 @@ def settings_from_spec(spec: ExperimentSpec, **overrides: Any) -> LabSettings:
             shutdown_timeout_s=app.termination_grace_period,
             concurrency=app.concurrency or 0,
             queue_limit=app.queue_limit,
+            command=tuple(app.command or ()),
+            readiness_path=app.readiness_path,
+            metrics_path=app.metrics_path,
         ),
+        "ready_timeout_s": app.startup_timeout,
         "probe": ProbeSettings(
             period_s=app.readiness_probe.period,
             timeout_s=app.readiness_probe.timeout,

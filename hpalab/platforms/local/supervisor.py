@@ -209,6 +209,7 @@ class Supervisor:
         replica.proc = spawn(
             self.template.argv(port=replica.port, pod=replica.name),
             log=self.workdir / f"{replica.name}.log",
+            env=self.template.environment(port=replica.port, pod=replica.name),
         )
         replica.started_at = self.clock()
         replica.ready_changed_at = replica.started_at  # a new container starts unready
@@ -317,9 +318,8 @@ class Supervisor:
             )
         timeout = aiohttp.ClientTimeout(total=self.probe.timeout_s)
         try:
-            async with self._session.get(
-                f"http://{LOOPBACK}:{port}/readyz", timeout=timeout
-            ) as response:
+            url = f"http://{LOOPBACK}:{port}{self.template.readiness_path}"
+            async with self._session.get(url, timeout=timeout) as response:
                 return 200 <= response.status < 400
         except (aiohttp.ClientError, TimeoutError, OSError):
             return False
@@ -328,3 +328,21 @@ class Supervisor:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def unready_log(supervisor: Supervisor, *, lines: int = 5) -> str:
+    """The last lines of the log of a replica that is not Ready (with a leading newline and
+    the replica's name), or ``""``: what to show when replicas do not get Ready."""
+    for replica in supervisor.replicas.values():
+        if replica.ready:
+            continue
+        log = supervisor.workdir / f"{replica.name}.log"
+        try:
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            tail = []
+        code = replica.proc.poll() if replica.proc is not None else None
+        state = replica.phase if code is None else f"exited with code {code}"
+        shown = "".join(f"\n  | {line}" for line in tail) or "\n  | (empty log)"
+        return f"; {replica.name} ({state}), end of {log}:{shown}"
+    return ""

@@ -8,7 +8,7 @@ import pytest
 from hpalab.errors import UsageError
 from hpalab.load.job import LoadJob, check_url, job_from_experiment, job_from_profile
 from hpalab.specs import LoadedExperiment, load_spec
-from hpalab.specs.experiment import Endpoint
+from hpalab.specs.loadsettings import Endpoint
 from hpalab.specs.profiles import ProfileSpec
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -107,18 +107,22 @@ def test_job_from_experiment_takes_endpoints_timeout_seed_and_workers():
     assert job.profile == loaded.profile
 
 
-def test_closed_model_is_refused_with_a_hint():
-    loaded = load_spec(ROOT / "experiments" / "ramp.yaml")
-    assert isinstance(loaded, LoadedExperiment)
-    spec = loaded.experiment.spec
-    closed = spec.load.model_copy(update={"model": "closed", "users": 5})
-    experiment = loaded.experiment.model_copy(
-        update={"spec": spec.model_copy(update={"load": closed})}
+def test_the_closed_model_and_a_locustfile_reach_the_job(tmp_path):
+    experiment = tmp_path / "exp" / "closed.yaml"
+    experiment.parent.mkdir()
+    text = (ROOT / "experiments" / "ci-smoke.yaml").read_text()
+    text = text.replace("        rps: 4\n", "        users: 4\n").replace(
+        "  load:\n",
+        "  load:\n    model: closed\n    thinkTime: 500ms\n"
+        "    locustfile: ../shop.py\n    userClass: Shopper\n",
     )
-    loaded.experiment = experiment
-    with pytest.raises(UsageError) as caught:
-        job_from_experiment(loaded, url="http://127.0.0.1:1")
-    assert "closed" in caught.value.message
+    experiment.write_text(text)
+    loaded = load_spec(experiment)
+    assert isinstance(loaded, LoadedExperiment)
+    job = LoadJob.from_json(job_from_experiment(loaded, url="http://127.0.0.1:1").to_json())
+    assert (job.model, job.think_time_s, job.user_class) == ("closed", 0.5, "Shopper")
+    assert job.locustfile == str(tmp_path / "shop.py")
+    assert job.profile.stages[0].in_users  # type: ignore[union-attr]
 
 
 def test_job_from_profile_file():
@@ -144,3 +148,10 @@ def test_without_a_driver_a_load_process_writes_its_records_to_stdout(capfd):
     lines = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
     assert [line["type"] for line in lines] == ["hello", "second", "bye"]
     assert lines[1]["worker"] == 1 and lines[1]["sent"] == 1 and lines[1]["responses"] == 1
+
+
+def test_a_profile_of_users_alone_is_refused():
+    users = profile([{"type": "hold", "users": 5, "duration": "2s"}])
+    with pytest.raises(UsageError) as caught:
+        job_from_profile(users, url="http://127.0.0.1:1")
+    assert "users" in caught.value.message

@@ -83,3 +83,29 @@ def test_second_without_responses_has_no_percentiles_and_zero_error_rate():
 def test_malformed_message_is_refused():
     with pytest.raises(KeyError):
         WorkerSecond.from_message({"worker": 0})
+
+
+def test_task_records_travel_to_the_merged_second_and_its_signals():
+    recorders = [Recorder(0), Recorder(1)]
+    for worker, recorder in enumerate(recorders):
+        for i in range(3 + worker):
+            recorder.sent(0.1 * i, 0.0)
+            recorder.ended(0.1 * i + 0.05, 50.0, 200)
+            recorder.task("browse", 0.1 * i + 0.05, 50.0, failed=False)
+        recorder.sent(0.5, 0.0)
+        recorder.ended(0.6, 100.0, 401)
+        recorder.task("add_to_cart", 0.6, 100.0, failed=True)
+    parts = [WorkerSecond.from_message(json.loads(r.close(1)[0].to_line())) for r in recorders]
+    sample = merge_second(0, parts, offered_rps=9.0, scheduled=9)
+    assert sample.tasks["browse"]["count"] == 7
+    assert sample.tasks["add_to_cart"] == {
+        "count": 2.0,
+        "failures": 2.0,
+        "p50_ms": pytest.approx(100, rel=0.03),
+        "p95_ms": pytest.approx(100, rel=0.03),
+    }
+    signals = sample.signals()
+    assert signals["task_rps:browse"] == 7 and signals["task_failures:add_to_cart"] == 2
+    assert signals["task_p95_ms:browse"] == pytest.approx(50, rel=0.03)
+    assert sample.to_json()["tasks"]["browse"]["count"] == 7
+    assert "tasks" not in merge_second(1, [], offered_rps=0.0, scheduled=0).to_json()

@@ -264,6 +264,13 @@ def _validate(capsys, path):
     ("case", "old", "new", "line", "expected"), EDITS, ids=[e[0] for e in EDITS]
 )
 def test_bad_edit_is_reported_with_place_and_hint(capsys, write, case, old, new, line, expected):
+    check_edit(capsys, write, (case, old, new, line, expected))
+
+
+def check_edit(capsys, write, edit: tuple[str, str, str, int | None, list[str]]) -> None:
+    """Apply ``edit`` (id, old, new, line, expected texts) to VALID and validate: exit 2 at
+    ``file:line`` with every expected text, or exit 0 when nothing is expected."""
+    case, old, new, line, expected = edit
     assert old in VALID, f"test case {case} does not apply"
     path = write(VALID.replace(old, new, 1))
     code, output = _validate(capsys, path)

@@ -18,7 +18,11 @@ from hpalab.specs.variants import apply_patch, merge_patch, parse_path, plan_tri
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(
-    [*REPO.glob("experiments/*.yaml"), *REPO.glob("loadprofiles/*.yaml")],
+    [
+        *REPO.glob("experiments/*.yaml"),
+        *REPO.glob("loadprofiles/*.yaml"),
+        *REPO.glob("examples/*/*.yaml"),
+    ],
     key=lambda p: p.name,
 )
 
