@@ -47,6 +47,11 @@ class ControllerConfig:
     configurable_tolerance: bool = True
     """Feature gate HPAConfigurableTolerance (alpha in 1.33, beta and on by default in 1.35):
     when off, behavior.scaleUp/scaleDown.tolerance are ignored."""
+    scaled_to_zero_condition: bool = False
+    """HPAScaleToZero as of 1.36 (``versions.features``): the controller records the
+    ScaledToZero condition on every rescale and, at zero replicas, computes metrics only when
+    it scaled the target to zero itself. False: the rule before 1.36 (zero replicas disable
+    scaling unless minReplicas is 0)."""
 
 
 @dataclass(slots=True, frozen=True)
