@@ -18,6 +18,7 @@ from hpalab.autoscaling.hpa import ControllerConfig, parse_hpa_spec
 from hpalab.autoscaling.hpa.explain import Scenario, explain, replay
 from hpalab.autoscaling.hpa.spec import milli_value
 from hpalab.autoscaling.hpa.versions import differences, features
+from hpalab.cli.explain_versions import print_versions
 from hpalab.errors import BadInput, EngineError, UsageError
 from hpalab.specs.kubeversions import KUBERNETES_VERSIONS, NEWEST_VERSION
 from hpalab.specs.sources import parse_yaml, read_text
@@ -143,27 +144,6 @@ def _versions(
     return result
 
 
-def _print_versions(kube: dict[str, Any], data: dict[str, Any], console: Console) -> None:
-    gates = ", ".join(f"{k}={'on' if v else 'off'}" for k, v in kube["gates"].items())
-    console.print(f"[bold]Kubernetes {kube['version']}[/bold] ({gates})", highlight=False)
-    other = kube.get("compared_with")
-    if other is None:
-        return
-    console.print(f"[bold]Against {other['version']}[/bold]:", highlight=False)
-    for line in other["differences"] or ["no HPA behaviour the engine models differs"]:
-        console.print(f"  {line}", highlight=False)
-    mine = {(c["type"], c["status"], c["reason"]) for c in data["conditions"]}
-    theirs = [c for c in other["conditions"] if (c["type"], c["status"], c["reason"]) not in mine]
-    if other["desired_replicas"] == data["desired_replicas"] and not theirs:
-        console.print("  this sync decides the same in both versions", highlight=False)
-        return
-    console.print(
-        f"  in {other['version']}: desired replicas {other['desired_replicas']}", highlight=False
-    )
-    for c in theirs:
-        console.print(f"  in {other['version']}: {c['type']}={c['status']} {c['reason']}")
-
-
 def _read_trace(path: Path) -> list[tuple[float, dict[str, str]]]:
     hint = "a trace CSV has a t_s column and one column per metric name"
     try:
@@ -207,7 +187,7 @@ def _print_metrics(metrics: list[dict[str, Any]], console: Console) -> None:
 
 
 def _print_explanation(data: dict[str, Any], console: Console) -> None:
-    _print_versions(data["kubernetes"], data, console)
+    print_versions(data["kubernetes"], data, console)
     console.print(
         f"[bold]HPA[/bold] min={data['min_replicas']} max={data['max_replicas']} "
         f"current={data['current_replicas']} · {data['behavior']}"

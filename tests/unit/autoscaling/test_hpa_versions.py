@@ -1,0 +1,126 @@
+"""Kubernetes versions: feature gates per version, and the engine's ScaledToZero behaviour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hpalab.autoscaling.hpa import ControllerConfig, HPAController, MetricsSnapshot, Pod
+from hpalab.autoscaling.hpa.versions import differences, features
+from hpalab.specs.kubeversions import KUBERNETES_VERSIONS
+
+VERSIONS_JSON = Path(__file__).resolve().parents[2] / "conformance" / "hpa" / "versions.json"
+
+QUEUE_HPA = {
+    "minReplicas": 0,
+    "maxReplicas": 5,
+    "metrics": [
+        {
+            "type": "External",
+            "external": {
+                "metric": {"name": "queue"},
+                "target": {"type": "Value", "value": "10"},
+            },
+        }
+    ],
+    "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}},
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "tolerance", "condition"),
+    [
+        ("1.33", False, False),
+        ("1.34", False, False),
+        ("1.35", True, False),
+        ("1.36", True, False),
+        ("1.37", True, True),
+    ],
+)
+def test_gate_defaults_by_version(version, tolerance, condition):
+    found = features(version)
+    assert (found.configurable_tolerance, found.scaled_to_zero_condition) == (tolerance, condition)
+
+
+def test_alpha_gates_can_be_turned_on():
+    assert features("1.33", {"HPAConfigurableTolerance": True}).configurable_tolerance
+    assert features("1.36", {"HPAScaleToZero": True}).scaled_to_zero_condition
+    # the gate exists before 1.36, but the condition does not
+    assert not features("1.35", {"HPAScaleToZero": True}).scaled_to_zero_condition
+
+
+@pytest.mark.parametrize(
+    ("version", "gates", "message"),
+    [
+        ("1.32", {}, "unknown Kubernetes version"),
+        ("1.37", {"HPAConfigurableTolerance": False}, "GA in 1.37 and locked on"),
+        ("1.35", {"NoSuchGate": True}, "unknown HPA feature gate"),
+    ],
+)
+def test_bad_versions_and_gates(version, gates, message):
+    with pytest.raises(ValueError, match=message):
+        features(version, gates)
+
+
+def test_differences_name_each_changed_behaviour():
+    lines = differences(features("1.37"), features("1.34"))
+    assert any("behavior.scaleUp/scaleDown.tolerance: honoured in 1.37" in x for x in lines)
+    assert any(x.startswith("ScaledToZero condition") for x in lines)
+    assert differences(features("1.35"), features("1.35")) == []
+
+
+def _pods(count: int) -> list[Pod]:
+    return [Pod(f"q-{i}", start_s=-1000.0, ready_transition_s=-1000.0) for i in range(count)]
+
+
+def _sync(controller: HPAController, now_s: float, replicas: int, queue_milli: int):
+    return controller.sync(
+        now_s,
+        spec_replicas=replicas,
+        pods=_pods(replicas),
+        metrics=MetricsSnapshot(external={"queue": [queue_milli]}),
+    )
+
+
+def _condition(result, kind: str) -> tuple[str, str] | None:
+    found = [c for c in result.status["conditions"] if c["type"] == kind]
+    return (found[0]["status"], found[0]["reason"]) if found else None
+
+
+def test_1_37_scales_to_zero_and_back_with_the_condition():
+    config = ControllerConfig(**features("1.37").config_flags())
+    controller = HPAController(QUEUE_HPA, config)
+    down = _sync(controller, 0.0, 2, 0)
+    assert down.desired_replicas == 0
+    assert _condition(down, "ScaledToZero") == ("True", "ScaledToZero")
+    up = _sync(controller, 15.0, 0, 25_000)
+    assert up.desired_replicas == 3
+    assert _condition(up, "ScaledToZero") == ("False", "NotScaledToZero")
+
+
+def test_1_37_leaves_a_manual_zero_alone():
+    config = ControllerConfig(**features("1.37").config_flags())
+    result = _sync(HPAController(QUEUE_HPA, config), 0.0, 0, 25_000)
+    assert result.desired_replicas == 0
+    assert _condition(result, "ScalingActive") == ("False", "ScalingDisabled")
+    assert _condition(result, "ScaledToZero") is None
+
+
+def test_before_1_36_zero_replicas_with_min_0_compute_metrics_without_a_condition():
+    config = ControllerConfig(**features("1.35", {"HPAScaleToZero": True}).config_flags())
+    controller = HPAController(QUEUE_HPA, config)
+    assert _sync(controller, 0.0, 0, 25_000).desired_replicas == 3
+    down = _sync(controller, 15.0, 3, 0)
+    assert down.desired_replicas == 0
+    assert _condition(down, "ScaledToZero") is None
+
+
+def test_version_cases_are_tagged_with_the_version_they_run():
+    cases = json.loads(VERSIONS_JSON.read_text())["cases"]
+    for case in cases:
+        version = case["input"]["config"]["kubernetes_version"]
+        assert case["kubernetes_versions"] == [version], case["id"]
+        assert version in KUBERNETES_VERSIONS
+    assert {c["input"]["config"]["kubernetes_version"] for c in cases} == set(KUBERNETES_VERSIONS)
