@@ -124,3 +124,69 @@ def test_version_cases_are_tagged_with_the_version_they_run():
         assert case["kubernetes_versions"] == [version], case["id"]
         assert version in KUBERNETES_VERSIONS
     assert {c["input"]["config"]["kubernetes_version"] for c in cases} == set(KUBERNETES_VERSIONS)
+
+
+RECORDING = (
+    Path(__file__).resolve().parents[1] / "kubernetes" / "recordings" / "watch_scale_up.json"
+)
+
+RPS_HPA = {
+    "minReplicas": 1,
+    "maxReplicas": 10,
+    "metrics": [
+        {
+            "type": "Pods",
+            "pods": {
+                "metric": {"name": "rps"},
+                "target": {"type": "AverageValue", "averageValue": "10"},
+            },
+        }
+    ],
+}
+
+
+def _recorded_statuses(node: object) -> list[dict]:
+    if isinstance(node, dict):
+        is_hpa = node.get("kind") == "HorizontalPodAutoscaler" and "status" in node
+        found = [node["status"]] if is_hpa else []
+        return found + [s for v in node.values() for s in _recorded_statuses(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _recorded_statuses(v)]
+    return []
+
+
+def test_condition_appears_at_the_first_rescale_as_on_a_real_1_37_cluster():
+    """The recorded kube-controller-manager 1.37 sets no ScaledToZero before its first rescale,
+    then NotScaledToZero after the other three conditions; the engine does the same."""
+    recorded = [
+        [(c["type"], c["status"]) for c in s.get("conditions", [])]
+        for s in _recorded_statuses(json.loads(RECORDING.read_text()))
+        if s.get("conditions")
+    ]
+    before = [c for c in recorded if ("ScaledToZero", "False") not in c]
+    after = [c for c in recorded if ("ScaledToZero", "False") in c]
+    assert before and after
+    assert all(len(c) == 3 for c in before)
+    assert {tuple(t for t, _ in c) for c in after} == {
+        ("AbleToScale", "ScalingActive", "ScalingLimited", "ScaledToZero")
+    }
+
+    controller = HPAController(RPS_HPA, ControllerConfig(**features("1.37").config_flags()))
+
+    def sync(now_s: float, replicas: int, rps_milli: int):
+        pods = _pods(replicas)
+        values = {p.name: rps_milli for p in pods}
+        snapshot = MetricsSnapshot(pods={"rps": values})
+        return controller.sync(now_s, spec_replicas=replicas, pods=pods, metrics=snapshot)
+
+    steady = sync(0.0, 1, 10_000)
+    assert [c["type"] for c in steady.status["conditions"]] == [
+        "AbleToScale",
+        "ScalingActive",
+        "ScalingLimited",
+    ]
+    grown = sync(15.0, 1, 20_000)
+    assert grown.desired_replicas == 2
+    assert [c["type"] for c in grown.status["conditions"]][-1] == "ScaledToZero"
+    assert _condition(grown, "ScaledToZero") == ("False", "NotScaledToZero")
+    assert _condition(sync(30.0, 2, 10_000), "ScaledToZero") == ("False", "NotScaledToZero")
