@@ -32,6 +32,13 @@ EDITS = [
         ["spec.controller.kubernetesVersion", "1.33, 1.34, 1.35, 1.36, 1.37"],
     ),
     (
+        "variant-with-unknown-version",
+        'hpa.metrics[0].pods.target.averageValue: "20"',
+        'controller.kubernetesVersion: "1.99"',
+        37,
+        ["variant 'target-20'", "spec.controller.kubernetesVersion", "unknown Kubernetes version"],
+    ),
+    (
         "ga-feature-gate-turned-off",
         "  repetitions: 2\n",
         "  repetitions: 2\n  controller:\n    featureGates: {HPAConfigurableTolerance: false}\n",
