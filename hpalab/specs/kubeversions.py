@@ -49,6 +49,14 @@ GATES: dict[str, dict[str, GateStage]] = {
         "1.36": _ALPHA,
         "1.37": _BETA,
     },
+    # KEP-2837: pod-level spec.resources; the HPA reads it for Resource metrics from 1.34
+    "PodLevelResources": {
+        "1.33": _ALPHA,
+        "1.34": _BETA,
+        "1.35": _BETA,
+        "1.36": _BETA,
+        "1.37": _BETA,
+    },
 }
 """Feature gates of the HPA controller by version."""
 

@@ -211,6 +211,7 @@ class HPAController:
                 now_s,
                 self.config.cpu_initialization_period_s,
                 self.config.initial_readiness_delay_s,
+                pod_level_resources=self.config.pod_level_resources,
             ),
             snapshot=snapshot,
             tolerances=self.tolerances,

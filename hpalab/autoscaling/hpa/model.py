@@ -52,6 +52,10 @@ class ControllerConfig:
     ScaledToZero condition on every rescale and, at zero replicas, computes metrics only when
     it scaled the target to zero itself. False: the rule before 1.36 (zero replicas disable
     scaling unless minReplicas is 0)."""
+    pod_level_resources: bool = False
+    """PodLevelResources as of 1.34: a Resource metric's utilization is relative to the pod's
+    own ``spec.resources.requests`` where it sets the resource (ContainerResource metrics keep
+    the container's request). False: always the sum of the containers' requests."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,6 +92,8 @@ class Pod:
     start_s: float | None = None
     deleted: bool = False
     containers: tuple[Container, ...] = ()
+    requests_milli: dict[str, int] | None = None
+    """Pod-level ``spec.resources.requests`` (milli); None: the pod sets none."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -1,7 +1,7 @@
 """The HPA behaviour a Kubernetes version selects in the engine.
 
 A version and its feature gates (table: ``hpalab.specs.kubeversions``) map to the engine's
-switches in :class:`ControllerConfig` (``configurable_tolerance``,
+switches in :class:`ControllerConfig` (``configurable_tolerance``, ``pod_level_resources``,
 ``scaled_to_zero_condition``).
 """
 
@@ -15,6 +15,7 @@ from hpalab.autoscaling.hpa.model import ControllerConfig
 from hpalab.specs.kubeversions import GATES, KUBERNETES_VERSIONS, NEWEST_VERSION, gate_problems
 
 SCALED_TO_ZERO_SINCE = "1.36"
+POD_LEVEL_RESOURCES_SINCE = "1.34"
 
 
 @dataclass(slots=True, frozen=True)
@@ -29,12 +30,15 @@ class VersionFeatures:
     """minReplicas 0 is accepted (the API server's side of HPAScaleToZero)."""
     scaled_to_zero_condition: bool
     """The controller sets ScaledToZero and scales up from zero only what it scaled down."""
+    pod_level_resources: bool
+    """Resource metrics use the pod-level request where a pod sets one."""
 
     def config_flags(self) -> dict[str, bool]:
         """The :class:`ControllerConfig` keyword arguments of these features."""
         return {
             "configurable_tolerance": self.configurable_tolerance,
             "scaled_to_zero_condition": self.scaled_to_zero_condition,
+            "pod_level_resources": self.pod_level_resources,
         }
 
 
@@ -57,6 +61,8 @@ def features(
         configurable_tolerance=enabled["HPAConfigurableTolerance"],
         scale_to_zero=scale_to_zero,
         scaled_to_zero_condition=scale_to_zero and _at_least(version, SCALED_TO_ZERO_SINCE),
+        pod_level_resources=enabled["PodLevelResources"]
+        and _at_least(version, POD_LEVEL_RESOURCES_SINCE),
     )
 
 
@@ -81,6 +87,12 @@ def differences(old: VersionFeatures, new: VersionFeatures) -> list[str]:
             "ScaledToZero condition (scale up from zero only after the HPA scaled to zero): "
             f"{_on(old.scaled_to_zero_condition)} in {old.version}, "
             f"{_on(new.scaled_to_zero_condition)} in {new.version}"
+        )
+    if old.pod_level_resources != new.pod_level_resources:
+        lines.append(
+            "pod-level spec.resources.requests for Resource metrics: "
+            f"{_on(old.pod_level_resources)} in {old.version}, "
+            f"{_on(new.pod_level_resources)} in {new.version}"
         )
     return lines
 

@@ -30,25 +30,29 @@ QUEUE_HPA = {
 
 
 @pytest.mark.parametrize(
-    ("version", "tolerance", "condition"),
+    ("version", "tolerance", "condition", "pod_level"),
     [
-        ("1.33", False, False),
-        ("1.34", False, False),
-        ("1.35", True, False),
-        ("1.36", True, False),
-        ("1.37", True, True),
+        ("1.33", False, False, False),
+        ("1.34", False, False, True),
+        ("1.35", True, False, True),
+        ("1.36", True, False, True),
+        ("1.37", True, True, True),
     ],
 )
-def test_gate_defaults_by_version(version, tolerance, condition):
+def test_gate_defaults_by_version(version, tolerance, condition, pod_level):
     found = features(version)
-    assert (found.configurable_tolerance, found.scaled_to_zero_condition) == (tolerance, condition)
+    assert found.configurable_tolerance == tolerance
+    assert found.scaled_to_zero_condition == condition
+    assert found.pod_level_resources == pod_level
 
 
 def test_alpha_gates_can_be_turned_on():
     assert features("1.33", {"HPAConfigurableTolerance": True}).configurable_tolerance
     assert features("1.36", {"HPAScaleToZero": True}).scaled_to_zero_condition
-    # the gate exists before 1.36, but the condition does not
+    # the gates exist before the controller reads them
     assert not features("1.35", {"HPAScaleToZero": True}).scaled_to_zero_condition
+    assert not features("1.33", {"PodLevelResources": True}).pod_level_resources
+    assert not features("1.37", {"PodLevelResources": False}).pod_level_resources
 
 
 @pytest.mark.parametrize(
@@ -68,6 +72,7 @@ def test_differences_name_each_changed_behaviour():
     lines = differences(features("1.37"), features("1.34"))
     assert any("behavior.scaleUp/scaleDown.tolerance: honoured in 1.37" in x for x in lines)
     assert any(x.startswith("ScaledToZero condition") for x in lines)
+    assert any(x.startswith("pod-level") for x in differences(features("1.33"), features("1.34")))
     assert differences(features("1.35"), features("1.35")) == []
 
 
@@ -190,3 +195,42 @@ def test_condition_appears_at_the_first_rescale_as_on_a_real_1_37_cluster():
     assert [c["type"] for c in grown.status["conditions"]][-1] == "ScaledToZero"
     assert _condition(grown, "ScaledToZero") == ("False", "NotScaledToZero")
     assert _condition(sync(30.0, 2, 10_000), "ScaledToZero") == ("False", "NotScaledToZero")
+
+
+def _cpu_hpa(metric: dict) -> dict:
+    return {"minReplicas": 1, "maxReplicas": 10, "metrics": [metric]}
+
+
+@pytest.mark.parametrize(
+    ("version", "kind", "desired"),
+    [
+        ("1.33", "Resource", 3),  # 500m of the container's 250m: 200 % of a 150 % target
+        ("1.34", "Resource", 2),  # 50 % of the pod's 1000m: down, held by the 300 s window
+        ("1.34", "ContainerResource", 3),  # a container metric keeps the container's request
+    ],
+)
+def test_pod_level_requests_by_version(version, kind, desired):
+    from hpalab.autoscaling.hpa import Container, ContainerUsage, PodResourceMetrics
+
+    body = {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 150}}
+    if kind == "ContainerResource":
+        body["container"] = "app"
+    hpa = _cpu_hpa({"type": kind, "containerResource" if kind != "Resource" else "resource": body})
+    pods = [
+        Pod(
+            f"p-{i}",
+            start_s=-1000.0,
+            ready_transition_s=-1000.0,
+            containers=(Container("app", {"cpu": 250}),),
+            requests_milli={"cpu": 1000},
+        )
+        for i in range(2)
+    ]
+    usage = [
+        PodResourceMetrics(p.name, -1.0, 60.0, (ContainerUsage("app", {"cpu": 500}),)) for p in pods
+    ]
+    controller = HPAController(hpa, ControllerConfig(**features(version).config_flags()))
+    result = controller.sync(
+        0.0, spec_replicas=2, pods=pods, metrics=MetricsSnapshot(resource=usage)
+    )
+    assert result.desired_replicas == desired

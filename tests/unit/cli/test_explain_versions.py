@@ -28,7 +28,10 @@ def _explain(tmp_path, capsys, *args: str) -> tuple[int, str]:
 def test_an_alpha_version_ignores_the_per_direction_tolerance(tmp_path, capsys):
     code, out = _explain(tmp_path, capsys, "--kubernetes-version", "1.34")
     assert code == 0
-    assert "Kubernetes 1.34 (HPAConfigurableTolerance=off, HPAScaleToZero=off)" in out
+    assert (
+        "Kubernetes 1.34 (HPAConfigurableTolerance=off, HPAScaleToZero=off, PodLevelResources=on)"
+        in out
+    )
     assert "Against 1.37:" in out
     assert "behavior.scaleUp/scaleDown.tolerance: honoured in 1.37, ignored in 1.34" in out
     assert "desired replicas 10 (rescale: False)" in out
@@ -49,7 +52,11 @@ def test_json_carries_the_comparison(tmp_path, capsys):
     assert code == 0
     kube = json.loads(out)["kubernetes"]
     assert kube["version"] == "1.35"
-    assert kube["gates"] == {"HPAConfigurableTolerance": True, "HPAScaleToZero": False}
+    assert kube["gates"] == {
+        "HPAConfigurableTolerance": True,
+        "HPAScaleToZero": False,
+        "PodLevelResources": True,
+    }
     assert kube["compared_with"]["version"] == "1.37"
     assert kube["compared_with"]["desired_replicas"] == 11
 
