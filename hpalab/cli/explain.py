@@ -17,7 +17,10 @@ from rich.table import Table
 from hpalab.autoscaling.hpa import ControllerConfig, parse_hpa_spec
 from hpalab.autoscaling.hpa.explain import Scenario, explain, replay
 from hpalab.autoscaling.hpa.spec import milli_value
+from hpalab.autoscaling.hpa.versions import differences, features
+from hpalab.cli.explain_versions import print_versions
 from hpalab.errors import BadInput, EngineError, UsageError
+from hpalab.specs.kubeversions import KUBERNETES_VERSIONS, NEWEST_VERSION
 from hpalab.specs.sources import parse_yaml, read_text
 
 _SPEC_HINT = (
@@ -26,7 +29,7 @@ _SPEC_HINT = (
 )
 
 
-def _load_spec(path: Path) -> tuple[dict[str, Any], dict[str, float]]:
+def _load_spec(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The HPA spec dict and the controller flags (seconds) the file sets, if any."""
     # the shared reader: missing files, directories, size, UTF-8 and YAML errors with places
     data = parse_yaml(read_text(path), file=str(path)).data
@@ -43,6 +46,8 @@ def _load_spec(path: Path) -> tuple[dict[str, Any], dict[str, float]]:
             "downscale_stabilization_window_s": flags.downscale_stabilization,
             "initial_readiness_delay_s": flags.initial_readiness_delay,
             "cpu_initialization_period_s": flags.cpu_initialization_period,
+            "kubernetes_version": flags.kubernetes_version,
+            "feature_gates": flags.feature_gates,
         }
         return dict(loaded.raw["spec"]["hpa"]), settings
     if data.get("kind") == "HorizontalPodAutoscaler":
@@ -98,15 +103,45 @@ def _single_pod_metric(spec: dict[str, Any]) -> str:
     return names[0]
 
 
-def _config(settings: dict[str, float], overrides: dict[str, float | None]) -> ControllerConfig:
+def _config(settings: dict[str, Any], overrides: dict[str, Any]) -> ControllerConfig:
     merged = {**settings, **{k: v for k, v in overrides.items() if v is not None}}
+    version = merged.get("kubernetes_version", NEWEST_VERSION)
+    try:
+        switches = features(version, merged.get("feature_gates")).config_flags()
+    except ValueError as error:
+        raise UsageError(
+            f"--kubernetes-version {version}: {error}",
+            hint=f"known versions: {', '.join(KUBERNETES_VERSIONS)}; a GA gate cannot be off",
+        ) from error
     return ControllerConfig(
         tolerance=merged.get("tolerance", 0.1),
         cpu_initialization_period_s=merged.get("cpu_initialization_period_s", 300.0),
         initial_readiness_delay_s=merged.get("initial_readiness_delay_s", 30.0),
         downscale_stabilization_window_s=merged.get("downscale_stabilization_window_s", 300.0),
         sync_period_s=merged.get("sync_period_s", 15.0),
+        **switches,
     )
+
+
+def _versions(
+    spec: dict[str, Any], scenario: Scenario, settings: dict[str, Any], overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """The version explained and, for --kubernetes-version, how it differs from the spec's."""
+    version = overrides.get("kubernetes_version")
+    gates = settings.get("feature_gates")
+    base = settings.get("kubernetes_version", NEWEST_VERSION)
+    chosen = features(version or base, gates)
+    result: dict[str, Any] = {"version": chosen.version, "gates": chosen.gates}
+    if version is None or version == base:
+        return result
+    other = explain(spec, _config(settings, {**overrides, "kubernetes_version": None}), scenario)
+    result["compared_with"] = {
+        "version": base,
+        "differences": differences(features(base, gates), chosen),
+        "desired_replicas": other["desired_replicas"],
+        "conditions": other["conditions"],
+    }
+    return result
 
 
 def _read_trace(path: Path) -> list[tuple[float, dict[str, str]]]:
@@ -152,6 +187,7 @@ def _print_metrics(metrics: list[dict[str, Any]], console: Console) -> None:
 
 
 def _print_explanation(data: dict[str, Any], console: Console) -> None:
+    print_versions(data["kubernetes"], data, console)
     console.print(
         f"[bold]HPA[/bold] min={data['min_replicas']} max={data['max_replicas']} "
         f"current={data['current_replicas']} · {data['behavior']}"
@@ -243,6 +279,14 @@ TraceOpt = Annotated[
     typer.Option("--trace", help="CSV with t_s and one column per metric, to replay."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+VersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kubernetes-version",
+        help=f"Decide like this Kubernetes version ({', '.join(KUBERNETES_VERSIONS)}) and "
+        "show how it differs from the spec's (default: the spec's, else the newest).",
+    ),
+]
 
 
 def _run_trace(
@@ -288,6 +332,7 @@ def explain_command(
     sync_period: SyncOpt = None,
     downscale_stabilization: DownscaleOpt = None,
     trace: TraceOpt = None,
+    kubernetes_version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Explain one HPA sync step by step (or replay --trace): ratios, tolerance, windows, limits."""
@@ -296,14 +341,13 @@ def explain_command(
         parse_hpa_spec(spec)  # spec problems first, so that value problems are told apart
     except EngineError as error:
         raise BadInput(f"{spec_file}: {error.message}", hint=error.hint) from error
-    config = _config(
-        settings,
-        {
-            "tolerance": tolerance,
-            "sync_period_s": sync_period,
-            "downscale_stabilization_window_s": downscale_stabilization,
-        },
-    )
+    overrides = {
+        "tolerance": tolerance,
+        "sync_period_s": sync_period,
+        "downscale_stabilization_window_s": downscale_stabilization,
+        "kubernetes_version": kubernetes_version,
+    }
+    config = _config(settings, overrides)
     try:
         request_milli = milli_value(request, where="--request")
     except EngineError as error:
@@ -322,10 +366,10 @@ def explain_command(
         if replicas is not None
         else max([len(v) for v in pod_values.values()] or [max(int(spec.get("minReplicas", 1)), 1)])
     )
+    scenario = Scenario(current, _pairs(value, "--value"), pod_values, request_milli)
     with _values_are_usage_errors():
-        data = explain(
-            spec, config, Scenario(current, _pairs(value, "--value"), pod_values, request_milli)
-        )
+        data = explain(spec, config, scenario)
+        data["kubernetes"] = _versions(spec, scenario, settings, overrides)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:

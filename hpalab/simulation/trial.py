@@ -20,7 +20,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpalab.autoscaling.hpa import ControllerConfig, HPAController
+from hpalab.autoscaling.hpa import HPAController
+from hpalab.autoscaling.hpa.versions import controller_config
 from hpalab.simulation.calibration import Calibration, startup_sample
 from hpalab.simulation.metrics import SimMetrics
 from hpalab.simulation.pods import SimPod, removal_order
@@ -106,13 +107,7 @@ class _Trial:
                 **spec.hpa.to_kubernetes(),
                 "scaleTargetRef": {"kind": "Deployment", "name": HPA_NAME},
             },
-            ControllerConfig(
-                tolerance=flags.tolerance,
-                cpu_initialization_period_s=flags.cpu_initialization_period,
-                initial_readiness_delay_s=flags.initial_readiness_delay,
-                downscale_stabilization_window_s=flags.downscale_stabilization,
-                sync_period_s=flags.sync_period,
-            ),
+            controller_config(flags),
         )
 
     def push(self, t_s: float, kind: int, payload: Any = None) -> None:

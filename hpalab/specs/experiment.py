@@ -9,6 +9,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -19,6 +20,7 @@ from hpalab.specs.hpa import HPASpec
 from hpalab.specs.keda.generated import generated_hpa_spec
 from hpalab.specs.keda.model import ScaledObjectSpec
 from hpalab.specs.keda.problems import SCALED_OBJECT_NAME
+from hpalab.specs.kubeversions import GATES, KUBERNETES_VERSIONS, NEWEST_VERSION, gate_problems
 from hpalab.specs.loadsettings import LoadSettings
 from hpalab.specs.units import Duration, Quantity, parse_quantity_value
 
@@ -48,6 +50,35 @@ class ControllerFlags(SpecModel):
         description="--horizontal-pod-autoscaler-cpu-initialization-period: after pod start, "
         "CPU samples of unready pods are ignored",
     )
+    kubernetes_version: str = Field(
+        NEWEST_VERSION,
+        description="Kubernetes minor version whose HPA controller the local engine "
+        f"reproduces ({KUBERNETES_VERSIONS[0]}–{NEWEST_VERSION}): feature-gate defaults, "
+        "tolerance, the ScaledToZero condition",
+    )
+    feature_gates: dict[str, bool] = Field(
+        default_factory=dict,
+        description="HPA feature gates set against the version's defaults "
+        f"({', '.join(GATES)}); a GA gate is locked on",
+    )
+
+    @field_validator("kubernetes_version", mode="before")
+    @classmethod
+    def _known_version(cls, value: Any) -> Any:
+        text = str(value) if isinstance(value, int | float) else value
+        if isinstance(text, str) and text.removeprefix("v") in KUBERNETES_VERSIONS:
+            return text.removeprefix("v")
+        raise ValueError(
+            f"unknown Kubernetes version {value!r}: use one of "
+            f'{", ".join(KUBERNETES_VERSIONS)} as a quoted string, e.g. "{NEWEST_VERSION}"'
+        )
+
+    @model_validator(mode="after")
+    def _known_gates(self) -> ControllerFlags:
+        problems = gate_problems(self.kubernetes_version, self.feature_gates)
+        if problems:
+            raise ValueError(f"featureGates: {'; '.join(problems)}")
+        return self
 
 
 class PrometheusSettings(SpecModel):

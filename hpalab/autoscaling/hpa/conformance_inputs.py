@@ -33,6 +33,10 @@ def pods_of(raw: Sequence[Mapping[str, Any]], *, resource: str) -> list[Pod]:
             ready_transition_s=_at(p.get("ready_transition_age_s")),
             start_s=_at(p.get("start_age_s")),
             deleted=bool(p.get("deleted", False)),
+            # pod-level spec.resources.requests for the resource; absent/null = not set
+            requests_milli=None
+            if p.get("pod_request_milli") is None
+            else {resource: p["pod_request_milli"]},
             containers=tuple(
                 Container(
                     c["name"],

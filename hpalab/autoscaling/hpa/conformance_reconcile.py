@@ -23,6 +23,7 @@ from hpalab.autoscaling.hpa.model import (
     MetricSpec,
     MetricTarget,
 )
+from hpalab.autoscaling.hpa.versions import features
 
 
 def _target(raw: Mapping[str, Any]) -> MetricTarget:
@@ -67,7 +68,16 @@ def _config(raw: Mapping[str, Any]) -> ControllerConfig:
         downscale_stabilization_window_s=float(raw.get("downscale_stabilization_window_s", 300)),
         scale_up_limit_factor=float(raw.get("scale_up_limit_factor", 8.0)),
         scale_up_limit_minimum=float(raw.get("scale_up_limit_minimum", 4)),
+        **_version_switches(raw),
     )
+
+
+def _version_switches(raw: Mapping[str, Any]) -> dict[str, bool]:
+    """``kubernetes_version`` (with ``feature_gates``) selects that version's behaviour; a case
+    without it runs with the engine's defaults (tolerance gate on, zero handling before 1.36)."""
+    if "kubernetes_version" not in raw:
+        return {}
+    return features(str(raw["kubernetes_version"]), raw.get("feature_gates")).config_flags()
 
 
 def _snapshot(
@@ -131,6 +141,8 @@ def reconcile(inp: Mapping[str, Any]) -> dict[str, Any]:
         # the upstream tests' HPA has status.desiredReplicas = the scale's replicas
         status_desired=int(inp["spec_replicas"]),
     )
+    for kind, condition in (inp.get("conditions") or {}).items():
+        controller.seed_condition(kind, condition["status"], condition.get("reason", ""), -60.0)
     result = controller.sync(
         0.0,
         spec_replicas=int(inp["spec_replicas"]),

@@ -12,10 +12,6 @@ from typing import Any
 
 from hpalab.autoscaling.hpa.behavior import (
     Limited,
-    convert_with_behavior_rate,
-    legacy_convert,
-    legacy_stabilize,
-    stabilize_with_behavior,
     store_scale_event,
 )
 from hpalab.autoscaling.hpa.evaluate import (
@@ -32,6 +28,7 @@ from hpalab.autoscaling.hpa.model import (
     ScaleEvent,
     Tolerances,
 )
+from hpalab.autoscaling.hpa.normalizing import History, normalize_legacy, normalize_with_behavior
 from hpalab.autoscaling.hpa.pods import PodFactsCache, PodIndex
 from hpalab.autoscaling.hpa.spec import parse_hpa_spec
 from hpalab.autoscaling.hpa.status import (
@@ -40,6 +37,11 @@ from hpalab.autoscaling.hpa.status import (
     SyncResult,
     condition_error,
     event,
+)
+from hpalab.autoscaling.hpa.zero import (
+    SCALED_TO_ZERO,
+    computes_at_zero,
+    condition_after_rescale,
 )
 
 
@@ -104,6 +106,10 @@ class HPAController:
         self._down_events = down_events
         self._last_desired = status_desired
 
+    def seed_condition(self, kind: str, status: str, reason: str, now_s: float) -> None:
+        """Give an existing HPA's status condition (e.g. ScaledToZero) before the next sync."""
+        self._set_condition(kind, status, reason, "", now_s)
+
     def _set_condition(
         self, kind: str, status: str, reason: str, message: str, now_s: float
     ) -> None:
@@ -151,6 +157,9 @@ class HPAController:
             if decided is None:
                 return result
             desired = decided
+            if current == 0 and desired < self.spec.min_replicas and self._computes_at_zero():
+                # back from the HPA's own zero after minReplicas was raised: never below it
+                desired = self.spec.min_replicas
             rescale = desired != current
         elif desired < 0:
             rescale = False
@@ -164,7 +173,9 @@ class HPAController:
     def _out_of_range(self, result: SyncResult, current: int, now_s: float) -> int | None:
         """Cases decided without metrics: -1 when scaling is disabled (zero replicas), the
         bound when the current count is outside [min, max], None otherwise."""
-        if current == 0 and self.spec.min_replicas != 0:
+        if current == 0:
+            if self._computes_at_zero():
+                return None
             self._set_condition(
                 "ScalingActive",
                 "False",
@@ -200,6 +211,7 @@ class HPAController:
                 now_s,
                 self.config.cpu_initialization_period_s,
                 self.config.initial_readiness_delay_s,
+                pod_level_resources=self.config.pod_level_resources,
             ),
             snapshot=snapshot,
             tolerances=self.tolerances,
@@ -258,10 +270,11 @@ class HPAController:
     def _normalize(self, result: SyncResult, current: int, proposal: int, now_s: float) -> int:
         """Stabilize the metric proposal, then apply the scaling limits and min/max."""
         assert self._recommendations is not None
-        if self.spec.behavior is None:
-            stabilized, reason, limited = self._legacy(current, proposal, now_s)
-        else:
-            stabilized, reason, limited = self._with_behavior(current, proposal, now_s)
+        history = History(self._recommendations, self._up_events, self._down_events)
+        normalize = normalize_legacy if self.spec.behavior is None else normalize_with_behavior
+        stabilized, reason, limited = normalize(
+            self.spec, self.config, history, current=current, proposal=proposal, now_s=now_s
+        )
         return self._apply_normalization(
             result,
             proposal=proposal,
@@ -270,60 +283,6 @@ class HPAController:
             limited=limited,
             now_s=now_s,
         )
-
-    def _legacy(
-        self, current: int, proposal: int, now_s: float
-    ) -> tuple[int, tuple[str, str], Limited]:
-        assert self._recommendations is not None
-        stabilized = legacy_stabilize(
-            self._recommendations,
-            now_s=now_s,
-            desired_replicas=proposal,
-            window_s=self.config.downscale_stabilization_window_s,
-        )
-        reason = (
-            "ScaleDownStabilized",
-            "recent recommendations were higher than current one, applying the highest "
-            "recent recommendation",
-        )
-        limited = legacy_convert(
-            current_replicas=current,
-            desired_replicas=stabilized,
-            min_replicas=self.spec.min_replicas,
-            max_replicas=self.spec.max_replicas,
-            scale_up_limit_factor=self.config.scale_up_limit_factor,
-            scale_up_limit_minimum=self.config.scale_up_limit_minimum,
-        )
-        return stabilized, reason, limited
-
-    def _with_behavior(
-        self, current: int, proposal: int, now_s: float
-    ) -> tuple[int, tuple[str, str], Limited]:
-        behavior = self.spec.behavior
-        assert behavior is not None and self._recommendations is not None
-        down_window = behavior.scale_down.stabilization_window_seconds
-        stabilized, reason_name, reason_message = stabilize_with_behavior(
-            self._recommendations,
-            now_s=now_s,
-            current_replicas=current,
-            desired_replicas=proposal,
-            up_window_s=behavior.scale_up.stabilization_window_seconds or 0,
-            down_window_s=self.config.downscale_stabilization_window_s
-            if down_window is None
-            else down_window,
-        )
-        limited = convert_with_behavior_rate(
-            current_replicas=current,
-            desired_replicas=stabilized,
-            min_replicas=self.spec.min_replicas,
-            max_replicas=self.spec.max_replicas,
-            scale_up=behavior.scale_up,
-            scale_down=behavior.scale_down,
-            up_events=self._up_events,
-            down_events=self._down_events,
-            now_s=now_s,
-        )
-        return stabilized, (reason_name, reason_message), limited
 
     def _apply_normalization(
         self,
@@ -391,6 +350,16 @@ class HPAController:
                     now_s=now_s,
                 )
         self._last_scale_s = now_s
+        if self.config.scaled_to_zero_condition:
+            status, reason, message = condition_after_rescale(self.spec, current, desired)
+            self._set_condition(SCALED_TO_ZERO, status, reason, message, now_s)
+
+    def _computes_at_zero(self) -> bool:
+        return computes_at_zero(
+            self.spec,
+            condition_logic=self.config.scaled_to_zero_condition,
+            scaled_to_zero=self._conditions.status_of(SCALED_TO_ZERO) == "True",
+        )
 
     def _finish(
         self, result: SyncResult, current: int, desired: int, rescale: bool, now_s: float

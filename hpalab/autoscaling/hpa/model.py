@@ -47,6 +47,15 @@ class ControllerConfig:
     configurable_tolerance: bool = True
     """Feature gate HPAConfigurableTolerance (alpha in 1.33, beta and on by default in 1.35):
     when off, behavior.scaleUp/scaleDown.tolerance are ignored."""
+    scaled_to_zero_condition: bool = False
+    """HPAScaleToZero as of 1.36 (``versions.features``): the controller records the
+    ScaledToZero condition on every rescale and, at zero replicas, computes metrics only when
+    it scaled the target to zero itself. False: the rule before 1.36 (zero replicas disable
+    scaling unless minReplicas is 0)."""
+    pod_level_resources: bool = False
+    """PodLevelResources as of 1.34: a Resource metric's utilization is relative to the pod's
+    own ``spec.resources.requests`` where it sets the resource (ContainerResource metrics keep
+    the container's request). False: always the sum of the containers' requests."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -83,6 +92,8 @@ class Pod:
     start_s: float | None = None
     deleted: bool = False
     containers: tuple[Container, ...] = ()
+    requests_milli: dict[str, int] | None = None
+    """Pod-level ``spec.resources.requests`` (milli); None: the pod sets none."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -103,6 +103,7 @@ class PodIndex:
         "initial_readiness_delay_s",
         "now_s",
         "pending",
+        "pod_level_resources",
         "pods",
         "running",
     )
@@ -113,6 +114,8 @@ class PodIndex:
         now_s: float,
         cpu_initialization_period_s: float,
         initial_readiness_delay_s: float,
+        *,
+        pod_level_resources: bool = False,
     ) -> None:
         facts = pods if isinstance(pods, PodFacts) else PodFacts(tuple(pods))
         self.facts = facts
@@ -123,6 +126,7 @@ class PodIndex:
         self.now_s = now_s
         self.cpu_initialization_period_s = cpu_initialization_period_s
         self.initial_readiness_delay_s = initial_readiness_delay_s
+        self.pod_level_resources = pod_level_resources
         self._suspects: list[Pod] | None = None
 
     def cpu_suspects(self) -> list[Pod]:
@@ -154,9 +158,18 @@ class PodIndex:
         key = (container, resource)
         cached = self.facts.requests.get(key)
         if cached is None:
-            cached = {p.name: _pod_request(p, container, resource) for p in self.pods}
+            pod_level = self.pod_level_resources and not container
+            cached = {p.name: _request(p, container, resource, pod_level) for p in self.pods}
             self.facts.requests[key] = cached
         return cached
+
+
+def _request(pod: Pod, container: str, resource: str, pod_level: bool) -> int:
+    """The pod-level request where allowed and set, else the containers' (upstream reads
+    ``pod.spec.resources`` first for whole-pod Resource metrics)."""
+    if pod_level and pod.requests_milli is not None and resource in pod.requests_milli:
+        return pod.requests_milli[resource]
+    return _pod_request(pod, container, resource)
 
 
 def _pod_request(pod: Pod, container: str, resource: str) -> int:

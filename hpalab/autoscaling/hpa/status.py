@@ -72,6 +72,11 @@ class Conditions:
         existing.reason = reason
         existing.message = message
 
+    def status_of(self, kind: str) -> str | None:
+        """The status of condition ``kind`` ('True', 'False', ...), None when it is not set."""
+        existing = self._items.get(kind)
+        return None if existing is None else existing.status
+
     def as_status(self) -> list[dict[str, Any]]:
         return [
             {

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpalab.autoscaling.hpa import ControllerConfig
+from hpalab.autoscaling.hpa.versions import controller_config
 from hpalab.platforms.local.replicas import Backoff, ProbeSettings, ReplicaTemplate
 from hpalab.specs import ExperimentSpec, parse_quantity_value
 from hpalab.specs.adapter import requests_per_second_config
@@ -73,13 +74,7 @@ def settings_from_spec(spec: ExperimentSpec, **overrides: Any) -> LabSettings:
         "grace_s": app.termination_grace_period,
         "scrape_interval_s": spec.prometheus.scrape_interval,
         "evaluation_interval_s": spec.prometheus.evaluation_interval,
-        "controller": ControllerConfig(
-            tolerance=flags.tolerance,
-            cpu_initialization_period_s=flags.cpu_initialization_period,
-            initial_readiness_delay_s=flags.initial_readiness_delay,
-            downscale_stabilization_window_s=flags.downscale_stabilization,
-            sync_period_s=flags.sync_period,
-        ),
+        "controller": controller_config(flags),
         "hpa": spec.hpa.to_kubernetes(),
         "adapter": dict(spec.adapter),
         "keda": None if spec.keda is None else scaled_object_data(spec.keda),

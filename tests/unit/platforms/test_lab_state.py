@@ -105,3 +105,15 @@ def test_settings_follow_the_experiment():
     assert settings.hpa["maxReplicas"] == 6
     assert settings.adapter["rules"][0]["name"]["as"] == "${1}_per_second"
     assert settings.relist_interval_s == 3.0
+
+
+def test_settings_carry_the_kubernetes_version():
+    spec = load_experiment(ROOT / "experiments" / "ci-smoke.yaml").variants[0].spec
+    assert settings_from_spec(spec).controller.scaled_to_zero_condition  # newest: 1.37
+    older = spec.model_copy(
+        update={"controller": spec.controller.model_copy(update={"kubernetes_version": "1.34"})}
+    )
+    controller = settings_from_spec(older).controller
+    assert not controller.configurable_tolerance
+    assert not controller.scaled_to_zero_condition
+    assert controller.sync_period_s == 2.0
