@@ -110,5 +110,15 @@ def apply_flags(name: str, wanted: ControllerSpec) -> dict[str, Any]:
     current = ClusterConfig.load(name)
     if current is None or current.controller != flags:
         lifecycle.restart_controller_manager(name, flags)
-    fields = type(wanted).model_fields
-    return {"source": "set", **{name: float(getattr(wanted, name)) for name in fields}}
+    return {"source": "set", **{field: float(getattr(wanted, field)) for field in FLAG_FIELDS}}
+
+
+FLAG_FIELDS = (
+    "sync_period",
+    "tolerance",
+    "downscale_stabilization",
+    "initial_readiness_delay",
+    "cpu_initialization_period",
+)
+"""The fields of ``spec.controller`` that are kube-controller-manager flags (its Kubernetes
+version and feature gates are the cluster's own: hpalab cluster builds one version)."""

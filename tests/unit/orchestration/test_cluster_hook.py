@@ -48,6 +48,7 @@ def test_the_hook_restarts_the_controller_manager_only_when_flags_change(cluster
     wanted = ControllerSpec.model_validate({"syncPeriod": "2s", "tolerance": 0.05})
     recorded = hook(wanted)
     assert recorded["source"] == "set" and recorded["sync_period"] == 2.0
+    assert set(recorded) == {"source", *clusters.FLAG_FIELDS}  # not the version or gates
     assert restarts[0].hpa_sync_period == "2s" and restarts[0].hpa_tolerance == 0.05
     hook(wanted)  # the same flags again: no restart
     assert len(restarts) == 1
