@@ -13,7 +13,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpalab.autoscaling.adapter import DEFAULT_REST_MAPPER, AdapterError, Sample, Series, discover
+from hpalab.autoscaling.adapter import (
+    DEFAULT_REST_MAPPER,
+    AdapterError,
+    Sample,
+    Series,
+    discover,
+    parse_selector,
+)
 from hpalab.autoscaling.adapter.registry import CustomMetricInfo, Discovery, series_queries
 from hpalab.autoscaling.adapter.resources import GroupResource
 from hpalab.autoscaling.adapter.values import convert_external, match_by_name, match_by_selector
@@ -67,10 +74,11 @@ def metric_names(discovery: Discovery) -> list[str]:
     return sorted({*custom, *(f"external/{m}" for m in discovery.external.list_metrics())})
 
 
-def real_metric_names(stack: Stack, *, external_api: bool) -> list[str]:
+def real_metric_names(stack: Stack, *, custom_api: bool, external_api: bool) -> list[str]:
     """The metric list of the discovery documents; an unavailable API lists as an error."""
     try:
-        names = {r["name"] for r in (stack.client.get(CUSTOM) or {}).get("resources", [])}
+        listed = stack.client.get(CUSTOM) if custom_api else None
+        names = {r["name"] for r in (listed or {}).get("resources", [])}
         found = stack.client.get(EXTERNAL) if external_api else None
     except ApiStatusError as error:
         return [f"error: {error}"]
@@ -90,7 +98,9 @@ def compare_config(
     while True:
         discovery = engine_discovery(stack, config)
         engine = metric_names(discovery)
-        real = real_metric_names(stack, external_api=bool(config.external_rules))
+        real = real_metric_names(
+            stack, custom_api=bool(config.rules), external_api=bool(config.external_rules)
+        )
         if engine == real or time.monotonic() > deadline:
             break
         time.sleep(2.0)
@@ -104,8 +114,30 @@ def compare_config(
             result.requests.append(
                 _custom(stack, discovery, info=info, path=path, names=names, by_name=by_name)
             )
+            if not by_name:  # the same objects, with a metric label selector
+                series = discovery.custom.info[info]
+                found = discovery.custom_series[series.rule_index]
+                label = discovery.custom.resource_label(
+                    info.group_resource, namespaced=True, metric=info.metric
+                )
+                selector = _selector(found, series.series_name, skip=label)
+                result.requests.append(
+                    _custom(
+                        stack,
+                        discovery,
+                        info=info,
+                        path=path,
+                        names=names,
+                        by_name=False,
+                        selector=selector,
+                    )
+                )
     for metric in discovery.external.list_metrics():
         result.requests.append(_external(stack, discovery, metric))
+        series = discovery.external.info[metric]
+        found = discovery.external_series[series.rule_index]
+        selector = _selector(found, series.series_name, skip="namespace")
+        result.requests.append(_external(stack, discovery, metric, selector=selector))
     return result
 
 
@@ -135,6 +167,18 @@ def _custom_requests(
     return out
 
 
+def _selector(found: list[Series], name: str, *, skip: str) -> str:
+    """``key=value`` of a label of the metric's first series (not its name or object label), or
+    a selector no series matches when it has no other label."""
+    for series in found:
+        if series.name != name:
+            continue
+        for key, value in sorted(series.labels.items()):
+            if key not in {"__name__", "namespace", skip}:
+                return f"{key}={value}"
+    return "hpalab_fidelity=none"
+
+
 def _custom(
     stack: Stack,
     discovery: Discovery,
@@ -143,8 +187,11 @@ def _custom(
     path: str,
     names: list[str],
     by_name: bool,
+    selector: str = "",
 ) -> RequestComparison:
-    answer = stack.ask(path)
+    query_params = {"metricLabelSelector": selector} if selector else None
+    answer = stack.ask(path, query_params)
+    path += f"?metricLabelSelector={selector}" if selector else ""
     real = _real_custom(answer)
     namespace = stack.ns if info.namespaced else ""
     try:
@@ -154,6 +201,7 @@ def _custom(
             metric=info.metric,
             namespace=namespace,
             names=names,
+            requirements=parse_selector(selector) if selector else (),
         )
     except AdapterError as error:
         return _compared(answer, path, None, real, f"error {_status(error)}")
@@ -173,16 +221,23 @@ def _custom(
     return _compared(answer, path, query, real, engine)
 
 
-def _external(stack: Stack, discovery: Discovery, metric: str) -> RequestComparison:
+def _external(
+    stack: Stack, discovery: Discovery, metric: str, *, selector: str = ""
+) -> RequestComparison:
     path = f"{EXTERNAL}/namespaces/{stack.ns}/{metric}"
-    answer = stack.ask(path)
+    answer = stack.ask(path, {"labelSelector": selector} if selector else None)
+    path += f"?labelSelector={selector}" if selector else ""
     real: Any = (
         sorted([[i.get("metricLabels") or {}, i["value"]] for i in answer.body["items"]], key=str)
         if answer.status == 200
         else f"error {answer.status}"
     )
     try:
-        query = discovery.external.query_for_metric(metric, namespace=stack.ns)
+        query = discovery.external.query_for_metric(
+            metric,
+            namespace=stack.ns,
+            requirements=parse_selector(selector) if selector else (),
+        )
     except AdapterError as error:
         return _compared(answer, path, None, real, f"error {_status(error)}")
     try:

@@ -18,15 +18,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from hpalab.cluster.config import ClusterConfig
 from hpalab.errors import PlatformError, UsageError
+from hpalab.fidelity.running import restored
 from hpalab.platforms.kubernetes.client import KubeClient
 from hpalab.platforms.kubernetes.objects import ADAPTER, PROMETHEUS, PROMETHEUS_PORT
 from hpalab.platforms.kubernetes.render_adapter import GROUPED
 from hpalab.platforms.kubernetes.resources import guess_plural
 from hpalab.platforms.kubernetes.waiting import (
     Check,
-    condition,
     deployment_ready,
     statefulset_ready,
 )
@@ -131,14 +133,26 @@ class Stack:
         try:
             yield
         finally:
-            self._install(old, external=external is not None)
+            parsed = yaml.safe_load(old.get("config.yaml") or "{}") or {}
+            had = external is not None
+            self._install(
+                old,
+                custom=bool(parsed.get("rules")),
+                external=had and bool(parsed.get("externalRules")),
+                keep_external=had,
+            )
             self.client.delete(f"{RBAC}/clusterrolebindings/{self._reader_name()}")
             self.client.delete(f"{RBAC}/clusterroles/{self._reader_name()}")
 
     def run(self, config: AdapterConfig) -> None:
         """Restart the adapter with ``config``; wait until its APIServices are available."""
         self._grant(config)
-        self._install({"config.yaml": config.to_yaml_text()}, external=bool(config.external_rules))
+        self._install(
+            {"config.yaml": config.to_yaml_text()},
+            custom=bool(config.rules),
+            external=bool(config.external_rules),
+            keep_external=True,
+        )
 
     def _reader_name(self) -> str:
         return f"{self.ns}-{ADAPTER}-fidelity-reader"
@@ -162,38 +176,57 @@ class Stack:
         ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}
         self.client.apply({**binding, "roleRef": ref})
 
+    def _no_pod_leaving(self) -> Check:
+        pods = self.client.list(f"/api/v1/namespaces/{self.ns}/pods")
+        leaving = [p["metadata"]["name"] for p in pods if p["metadata"].get("deletionTimestamp")]
+        return not leaving, f"terminating: {leaving}"
+
     def _config_path(self) -> str:
         return f"/api/v1/namespaces/{self.ns}/configmaps/{ADAPTER}-config"
 
-    def _install(self, data: dict[str, str], *, external: bool) -> None:
+    def _install(
+        self, data: dict[str, str], *, custom: bool, external: bool, keep_external: bool = False
+    ) -> None:
+        """``keep_external``: between configs, an unserved external APIService stays (the
+        aggregator is slow to find a new one available)."""
         path = self._config_path()
         self.client.call("PUT", path, body=self._configmap(path, data))
         stamp = {"metadata": {"annotations": {RESTARTED: f"{time.time():.3f}"}}}
         self._merge_patch(self._adapter_path(), {"spec": {"template": stamp}})
         time.sleep(1.0)
         until(lambda: deployment_ready(self.client.get(self._adapter_path())), 120, "the adapter")
+        # by-selector requests list the namespace's pods: none may be on its way out
+        until(self._no_pod_leaving, 120, "the old adapter pod gone")
         service_path = f"{APISERVICES}/{EXTERNAL_APISERVICE}"
+        versions = [f"{v}.custom.metrics.k8s.io" for v in ("v1beta1", "v1beta2")]
+        bodies = {name: _bare(self.client.get(f"{APISERVICES}/{name}")) for name in versions}
         if external:
-            self.client.apply(self._external_apiservice())
-        else:
+            bodies[EXTERNAL_APISERVICE] = self._external_apiservice()
+        elif not keep_external:
             self.client.delete(service_path)
-        groups = ["v1beta1.custom.metrics.k8s.io", *([EXTERNAL_APISERVICE] if external else [])]
-        for name in groups:
-            until(partial(self._available, f"{APISERVICES}/{name}"), 60, name)
+        for name, body in bodies.items():
+            if body is None:
+                continue
+            # created anew, the aggregator checks it now, not after the backoff of its failures
+            path = f"{APISERVICES}/{name}"
+            self.client.delete(path)
+            until(partial(self._gone, path), 60, f"{name} deleted")
+            self.client.apply(body)
+        # the adapter serves the custom metrics API only with `rules`, the external one only
+        # with `externalRules`
+        groups = [g for g, on in (("custom", custom), ("external", external)) if on]
+        for group in groups:
+            until(partial(self._served, f"/apis/{group}.metrics.k8s.io/v1beta1"), 90, group)
 
     def _configmap(self, path: str, data: dict[str, str]) -> dict[str, Any]:
         current = self.client.get(path) or {}
         return {**current, "data": data}
 
     def _external_apiservice(self) -> dict[str, Any]:
-        custom = self.client.get(f"{APISERVICES}/v1beta1.custom.metrics.k8s.io")
-        meta = (custom or {}).get("metadata") or {}
-        return {
-            "apiVersion": "apiregistration.k8s.io/v1",
-            "kind": "APIService",
-            "metadata": {"name": EXTERNAL_APISERVICE, "labels": meta.get("labels") or {}},
-            "spec": {**(custom or {}).get("spec", {}), "group": "external.metrics.k8s.io"},
-        }
+        custom = _bare(self.client.get(f"{APISERVICES}/v1beta1.custom.metrics.k8s.io")) or {}
+        meta = {**custom.get("metadata", {}), "name": EXTERNAL_APISERVICE}
+        spec = {**custom.get("spec", {}), "group": "external.metrics.k8s.io"}
+        return {**custom, "metadata": meta, "spec": spec, "kind": "APIService"}
 
     def _merge_patch(self, path: str, patch: dict[str, Any]) -> None:
         self.client.call("PATCH", path, body=patch, content_type="application/merge-patch+json")
@@ -227,6 +260,13 @@ class Stack:
         entries = [json.loads(line) for line in lines if line.strip()]
         return Answer(path, response.status, body, [e.get("params") or {} for e in entries])
 
-    def _available(self, path: str) -> Check:
-        cond = condition(self.client.get(path), "Available") or {}
-        return cond.get("status") == "True", cond.get("message", "no Available condition")
+    def _gone(self, path: str) -> Check:
+        return self.client.get(path) is None, "still there"
+
+    def _served(self, path: str) -> Check:
+        response = self.client.request("GET", path)
+        return response.status == 200, f"HTTP {response.status}"
+
+
+def _bare(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if found is None else restored(found)
