@@ -5,13 +5,16 @@ each answered the same by the real adapter and by the engine: metric list, PromQ
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hpalab.cli.main import run
+from hpalab.cluster import addons
 from hpalab.cluster.config import ClusterConfig
+from tests.cluster.conftest import wait_for
 from tests.cluster.test_kubernetes_platform import hpalab
 
 CONFIGS = Path(__file__).parents[1] / "fidelity" / "adapter"
@@ -30,10 +33,23 @@ def stack(cluster: ClusterConfig) -> Iterator[ClusterConfig]:
     up = hpalab(cluster, "up", "--platform", "kubernetes", "--namespace", NAMESPACE)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
+        # the sample app's request counter exists from its first request on
+        wait_for(lambda: _requested(cluster), timeout_s=120, what="http_requests_total scraped")
         yield cluster
     finally:
         down = hpalab(cluster, "down", "--platform", "kubernetes", "--namespace", NAMESPACE)
         assert down.returncode == 0, down.stdout + down.stderr
+
+
+def _requested(cluster: ClusterConfig) -> bool:
+    for _ in range(3):
+        with urllib.request.urlopen(f"http://{cluster.node_ip}:30080/", timeout=5) as answer:
+            answer.read()
+    proxy = f"/api/v1/namespaces/{NAMESPACE}/services/prometheus-operated:9090/proxy"
+    found = addons.kubectl(
+        cluster, "get", "--raw", f"{proxy}/api/v1/series?match[]=http_requests_total"
+    )
+    return bool(json.loads(found)["data"])
 
 
 def test_the_engine_answers_like_the_real_adapter(
