@@ -14,6 +14,7 @@ from rich.table import Table
 from hpalab.errors import EXIT_CHECKS_FAILED
 
 if TYPE_CHECKING:
+    from hpalab.fidelity.adapter_compare import ConfigComparison
     from hpalab.fidelity.replay import SyncComparison
 
 fidelity_app = typer.Typer(
@@ -85,6 +86,73 @@ def _print(name: str, syncs: list[SyncComparison], disagreements: int) -> None:
         )
     Console(soft_wrap=True, width=160).print(table)
     typer.echo(f"{name}: {len(syncs)} syncs, {disagreements} disagreements")
+
+
+@fidelity_app.command("adapter")
+def adapter_command(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="prometheus-adapter configs or experiment files.")
+    ],
+    cluster: Annotated[
+        str, typer.Option("--cluster", help="The `hpalab cluster` to run on.")
+    ] = "hpalab",
+    namespace: Annotated[
+        str,
+        typer.Option(
+            "--namespace", help="The stack's namespace (`hpalab up --platform kubernetes`)."
+        ),
+    ] = "hpalab",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per config.")] = False,
+) -> None:
+    """Run each config on the real prometheus-adapter of a kubernetes-platform stack, request
+    every metric it exposes, and compare the metric list, the PromQL (from Prometheus's query
+    log) and the values with the adapter engine; exit 3 on any disagreement."""
+    from hpalab.cli.adapter import load_input
+    from hpalab.cluster import lifecycle
+    from hpalab.fidelity.adapter_compare import compare_config
+    from hpalab.fidelity.adapter_stack import Stack
+    from hpalab.platforms.kubernetes.client import KubeClient, load_api_client
+
+    configs = [load_input(path).config for path in inputs]
+    config = lifecycle.existing(cluster)
+    client = KubeClient(load_api_client(context=None, config_file=config.kubeconfig))
+    stack = Stack(client, config, namespace)
+    stack.check()
+    console = Console(stderr=True)
+    console.print("fidelity adapter: Prometheus's query log")
+    stack.enable_query_log()
+    total = 0
+    with stack.restored():
+        for path, adapter_config in zip(inputs, configs, strict=True):
+            console.print(f"{path}: running the real adapter with it")
+            stack.run(adapter_config)
+            result = compare_config(stack, adapter_config)
+            total += result.disagreements
+            if as_json:
+                record = {"config": str(path), **asdict(result)}
+                record["disagreements"] = result.disagreements
+                typer.echo(json.dumps(record, sort_keys=True))
+            else:
+                _print_config(str(path), result)
+    if not as_json:
+        typer.echo(f"{len(configs)} configs, {total} disagreements")
+    if total:
+        raise typer.Exit(EXIT_CHECKS_FAILED)
+
+
+def _print_config(path: str, result: ConfigComparison) -> None:
+    typer.echo(f"{path}: {len(result.real_metrics)} metrics (engine {len(result.engine_metrics)})")
+    for line in result.differences:
+        typer.echo(f"  ✗ {line}")
+    for request in result.requests:
+        mark = "✗" if request.differences else "✓"
+        typer.echo(f"  {mark} {request.path}: {request.real}")
+        for line in request.differences:
+            typer.echo(
+                f"      {line}: real {request.real_query!r} / {request.real}, "
+                f"engine {request.engine_query!r} / {request.engine}"
+            )
+    typer.echo(f"{path}: {len(result.requests)} requests, {result.disagreements} disagreements")
 
 
 def register(app: typer.Typer) -> None:

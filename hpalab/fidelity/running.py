@@ -152,7 +152,7 @@ def _registered(
             if old is None:
                 client.delete(_apiservice_path(group))
             else:
-                client.apply(_restored(old))
+                client.apply(restored(old))
 
 
 def _replaced(found: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -161,7 +161,8 @@ def _replaced(found: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if service.get("name") == objects.BACKEND else found
 
 
-def _restored(old: dict[str, Any]) -> dict[str, Any]:
+def restored(old: dict[str, Any]) -> dict[str, Any]:
+    """A cluster-scoped object to create again: its kind, name, labels and spec."""
     meta = old["metadata"]
     return {
         "apiVersion": old["apiVersion"],

@@ -43,7 +43,7 @@ METRIC_APIS = (
 """(group, version, versionPriority) of each APIService, as the adapter's upstream manifests
 register them: clients that prefer v1beta2 of the custom metrics API get it, and the HPA
 controller, which asks discovery for the preferred version, keeps working on either."""
-_GROUPED = {
+GROUPED = {
     "deployments": "apps",
     "statefulsets": "apps",
     "replicasets": "apps",
@@ -86,7 +86,7 @@ def _rule_resources(spec: ExperimentSpec) -> set[tuple[str, str]]:
         for target in rule.resources.overrides.values():
             # The adapter accepts a singular or a plural name; RBAC needs the plural.
             plural = guess_plural(target.resource)
-            found.add((target.group or _GROUPED.get(plural, ""), plural))
+            found.add((target.group or GROUPED.get(plural, ""), plural))
     return found
 
 
