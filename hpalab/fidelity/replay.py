@@ -18,7 +18,6 @@ from typing import Any
 from hpalab.autoscaling.hpa import (
     Container,
     ContainerUsage,
-    ControllerConfig,
     FetchFailure,
     HPAController,
     MetricsSnapshot,
@@ -26,6 +25,7 @@ from hpalab.autoscaling.hpa import (
     PodResourceMetrics,
 )
 from hpalab.autoscaling.hpa.spec import milli_value
+from hpalab.autoscaling.hpa.versions import controller_config
 from hpalab.fidelity.backend import CONTAINER, Served
 from hpalab.fidelity.recording import Recording, pods_in_order
 from hpalab.fidelity.running import ClusterRun, requests_milli
@@ -55,17 +55,6 @@ def _ts(text: str | None) -> float | None:
     if not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def engine_config(spec: FidelitySpec) -> ControllerConfig:
-    flags = spec.controller
-    return ControllerConfig(
-        tolerance=flags.tolerance,
-        cpu_initialization_period_s=flags.cpu_initialization_period,
-        initial_readiness_delay_s=flags.initial_readiness_delay,
-        downscale_stabilization_window_s=flags.downscale_stabilization,
-        sync_period_s=flags.sync_period,
-    )
 
 
 def group_syncs(served: list[Served], sync_period_s: float) -> list[list[Served]]:
@@ -148,7 +137,7 @@ def _inputs(burst: list[Served]) -> str:
 
 def replay(spec: FidelitySpec, run: ClusterRun) -> list[SyncComparison]:
     """Every sync of ``run`` through a fresh engine, compared with the real controller."""
-    controller = HPAController(spec.hpa.to_kubernetes(), engine_config(spec))
+    controller = HPAController(spec.hpa.to_kubernetes(), controller_config(spec.controller))
     # A burst just before the HPA was deleted may have no status written yet.
     served = [s for s in run.served if s.t_s < run.stopped_s - 0.5]
     bursts = group_syncs(served, spec.controller.sync_period)

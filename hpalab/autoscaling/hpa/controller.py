@@ -74,12 +74,10 @@ class HPAController:
         behavior = self.spec.behavior if self.config.configurable_tolerance else None
         up_tol = behavior.scale_up.tolerance if behavior else None
         down_tol = behavior.scale_down.tolerance if behavior else None
-        config = self.config
-        default_down = config.scale_down_tolerance
-        default_up = config.scale_up_tolerance
+        default = self.config.default_tolerances()
         self.tolerances = Tolerances(
-            scale_down=down_tol if down_tol is not None else _or(default_down, config.tolerance),
-            scale_up=up_tol if up_tol is not None else _or(default_up, config.tolerance),
+            scale_down=default.scale_down if down_tol is None else down_tol,
+            scale_up=default.scale_up if up_tol is None else up_tol,
         )
         self._recommendations: list[Recommendation] | None = None
         self._descriptions = [describe(m) for m in self.spec.metrics]
@@ -374,7 +372,3 @@ class HPAController:
             "lastScaleTime": self._last_scale_s,
             "conditions": self._conditions.as_status(),
         }
-
-
-def _or(value: float | None, default: float) -> float:
-    return default if value is None else value

@@ -57,6 +57,14 @@ class ControllerConfig:
     own ``spec.resources.requests`` where it sets the resource (ContainerResource metrics keep
     the container's request). False: always the sum of the containers' requests."""
 
+    def default_tolerances(self) -> Tolerances:
+        """The tolerances an HPA gets where its behavior sets none."""
+        up, down = self.scale_up_tolerance, self.scale_down_tolerance
+        return Tolerances(
+            scale_down=self.tolerance if down is None else down,
+            scale_up=self.tolerance if up is None else up,
+        )
+
 
 @dataclass(slots=True, frozen=True)
 class Tolerances:

@@ -32,7 +32,7 @@ from hpalab.platforms.kubernetes.metrics_api import (
     target_value,
 )
 from hpalab.platforms.kubernetes.objects import APP, StackOptions, selector
-from hpalab.platforms.kubernetes.portforward import PortForward
+from hpalab.platforms.kubernetes.portforward import PortForward, kubectl_options
 from hpalab.platforms.kubernetes.render_adapter import AdapterTLS
 from hpalab.platforms.kubernetes.render_app import deployment, hpa
 from hpalab.platforms.kubernetes.stack import Wait, variant_steps
@@ -128,16 +128,11 @@ class KubernetesPlatform(Platform):
     @property
     def faults(self) -> KubeFaults:
         if self._faults is None:
-            kubectl = ["kubectl"]
-            if self.kubeconfig is not None:
-                kubectl.append(f"--kubeconfig={self.kubeconfig}")
-            if self.context is not None:
-                kubectl.append(f"--context={self.context}")
             self._faults = KubeFaults(
                 self.client,
                 self.options.namespace,
                 self._pod_selector(),
-                kubectl,
+                ["kubectl", *kubectl_options(self.context, self.kubeconfig)],
                 node=self._node,
             )
         return self._faults

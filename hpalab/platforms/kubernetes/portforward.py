@@ -23,6 +23,12 @@ from hpalab.lifetime import die_with_parent
 _FORWARDING = re.compile(rb"Forwarding from 127\.0\.0\.1:(\d+)")
 
 
+def kubectl_options(context: str | None, kubeconfig: Path | None) -> list[str]:
+    """kubectl's options for the cluster of a context and kubeconfig (none: its defaults)."""
+    options = ["--context", context] if context else []
+    return options + (["--kubeconfig", str(kubeconfig)] if kubeconfig else [])
+
+
 class PortForward:
     """A running ``kubectl port-forward``; ``url`` is where it listens on 127.0.0.1."""
 
@@ -38,11 +44,7 @@ class PortForward:
         timeout_s: float = 20.0,
     ) -> None:
         self.argv = [kubectl, "-n", namespace, "port-forward", "--address", "127.0.0.1"]
-        if context:
-            self.argv += ["--context", context]
-        if kubeconfig:
-            self.argv += ["--kubeconfig", str(kubeconfig)]
-        self.argv += [target, f":{remote_port}"]
+        self.argv += [*kubectl_options(context, kubeconfig), target, f":{remote_port}"]
         self.timeout_s = timeout_s
         self.process: subprocess.Popen[bytes] | None = None
         self.local_port = 0
