@@ -31,6 +31,7 @@ from hpalab.specs.profiles import (
     profile_warnings,
 )
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
+from hpalab.specs.target import Resolver, unresolved_problems
 from hpalab.specs.traces import load_trace_points
 from hpalab.specs.variants import PatchError, TrialPlan, apply_patch, plan_trials, plan_variants
 
@@ -81,19 +82,30 @@ class LoadedExperiment:
         raise KeyError(name)
 
 
-def load_spec(path: Path) -> LoadedExperiment | LoadProfile:
-    """Load an Experiment or LoadProfile file; raise one SpecError with all its problems."""
+def load_spec(path: Path, *, resolve: Resolver | None = None) -> LoadedExperiment | LoadProfile:
+    """Load an Experiment or LoadProfile file; raise one SpecError with all its problems.
+    ``resolve`` reads what the experiment takes from a cluster (``fromCluster``)."""
     source = parse_yaml(read_text(path), file=str(path))
     kind = _check_header(source)
     if kind == "LoadProfile":
         profile = _validate(LoadProfile, source.data, source, ())
         return _with_traces(profile, source, path.parent, ("spec",))
+    _resolve_from_cluster(source, resolve)
     return _load_experiment(source, path)
 
 
-def load_experiment(path: Path) -> LoadedExperiment:
+def _resolve_from_cluster(source: Source, resolve: Resolver | None) -> None:
+    spec = source.data.get("spec")
+    if not isinstance(spec, dict):
+        return
+    found = unresolved_problems(spec) if resolve is None else resolve(spec)
+    if found:
+        raise SpecError([source.problem(("spec", *p), m, h) for p, m, h in found])
+
+
+def load_experiment(path: Path, *, resolve: Resolver | None = None) -> LoadedExperiment:
     """Load an Experiment file (a LoadProfile here is an error)."""
-    loaded = load_spec(path)
+    loaded = load_spec(path, resolve=resolve)
     if not isinstance(loaded, LoadedExperiment):
         raise SpecError.single(
             str(path),
