@@ -216,7 +216,7 @@ class TargetPlatform(KubernetesPlatform):
         service = self.client.get(path_of("Service", t.namespace, t.service.name)) or {}
         port = service_port(service, t.service.port) or {}
         if service.get("spec", {}).get("type") in ("NodePort", "LoadBalancer"):
-            return self.profile.node_url(int(port["nodePort"]))
+            return f"http://{self._node_address()}:{int(port['nodePort'])}"
         if self._load_forward is None:
             self._load_forward = PortForward(
                 namespace=t.namespace,
@@ -227,6 +227,21 @@ class TargetPlatform(KubernetesPlatform):
             )
             self._load_forward.start()
         return self._load_forward.url
+
+    def _node_address(self) -> str:
+        """Where this machine reaches a NodePort: the profile's node address, else the first
+        node's ExternalIP, else its InternalIP."""
+        if self.profile.node_address:
+            return self.profile.node_address
+        addresses = [a for n in self.client.list("/api/v1/nodes") for a in n["status"]["addresses"]]
+        for kind in ("ExternalIP", "InternalIP"):
+            found = [a["address"] for a in addresses if a.get("type") == kind]
+            if found:
+                return str(found[0])
+        raise PlatformError(
+            "no node of the cluster has an address to reach the NodePort on",
+            hint="give spec.target.url (an Ingress or load balancer) instead of the Service",
+        )
 
     @property
     def prometheus_url(self) -> str:
