@@ -38,11 +38,13 @@ def hpa_command(
 ) -> None:
     """Run each scenario on the real HPA controller, replay it through the engine, and compare
     every sync; exit 3 when any sync disagrees."""
+    from hpalab.cluster.versions import kubernetes_version
     from hpalab.fidelity.replay import replay, timing
     from hpalab.fidelity.running import run_on_cluster
     from hpalab.specs.fidelity import load_scenario
 
-    loaded = [load_scenario(path) for path in scenarios]
+    version = ".".join(kubernetes_version().removeprefix("v").split(".")[:2])
+    loaded = [load_scenario(path, cluster_version=version) for path in scenarios]
     console = Console(stderr=True)
     total = 0
     for path, scenario in zip(scenarios, loaded, strict=True):

@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from hpalab.errors import SpecError
+from hpalab.errors import Problem, SpecError
 from hpalab.specs.base import API_VERSION, Header, SpecModel
 from hpalab.specs.experiment import ControllerFlags, ResourceList
 from hpalab.specs.hpa import HPASpec, hpa_problems
 from hpalab.specs.kubeversions import scale_to_zero
 from hpalab.specs.loader import _validate
-from hpalab.specs.sources import parse_yaml, read_text
+from hpalab.specs.sources import Source, parse_yaml, read_text
 from hpalab.specs.units import Duration, parse_quantity_value
 
 KIND = "FidelityScenario"
@@ -123,8 +123,12 @@ def metric_names(hpa: HPASpec) -> list[str]:
     return [metric.metric_name for metric in hpa.metrics]
 
 
-def load_scenario(path: Path) -> FidelityScenario:
-    """Load a scenario file; raise one SpecError listing every problem."""
+def load_scenario(path: Path, *, cluster_version: str | None = None) -> FidelityScenario:
+    """Load a scenario file; raise one SpecError listing every problem.
+
+    ``cluster_version``: the minor Kubernetes version (``1.37``) of the cluster the scenario
+    will run on, which runs its default feature gates; the engine must decide like it.
+    """
     source = parse_yaml(read_text(path), file=str(path))
     data = source.data
     if not isinstance(data, dict) or data.get("apiVersion") != API_VERSION:
@@ -138,6 +142,7 @@ def load_scenario(path: Path) -> FidelityScenario:
         source.problem(("spec", "hpa", *p), m, h)
         for p, m, h in hpa_problems(spec.hpa, scale_to_zero=zero)
     ]
+    problems += _cluster_problems(source, spec, cluster_version)
     wanted = metric_names(spec.hpa)
     for index, update in enumerate(spec.hpa_updates):
         where = ("spec", "hpaUpdates", index)
@@ -170,3 +175,28 @@ def load_scenario(path: Path) -> FidelityScenario:
     if problems:
         raise SpecError(problems)
     return scenario
+
+
+def _cluster_problems(
+    source: Source, spec: FidelitySpec, cluster_version: str | None
+) -> list[Problem]:
+    if cluster_version is None:
+        return []
+    out = []
+    if spec.controller.kubernetes_version != cluster_version:
+        out.append(
+            source.problem(
+                ("spec", "controller", "kubernetesVersion"),
+                f"the cluster runs Kubernetes {cluster_version}",
+                f'remove it, or write kubernetesVersion: "{cluster_version}"',
+            )
+        )
+    if spec.controller.feature_gates:
+        out.append(
+            source.problem(
+                ("spec", "controller", "featureGates"),
+                "the cluster runs its version's default feature gates",
+                "remove featureGates",
+            )
+        )
+    return out

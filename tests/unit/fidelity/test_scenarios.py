@@ -83,6 +83,17 @@ def test_a_timeline_holds_each_value_from_its_time_on(tmp_path: Path) -> None:
             ),
             "spec.hpa.minReplicas",
         ),
+        (
+            ("spec:\n  hpa:\n", 'spec:\n  controller: {kubernetesVersion: "1.36"}\n  hpa:\n'),
+            "spec.controller.kubernetesVersion: the cluster runs Kubernetes 1.37",
+        ),
+        (
+            (
+                "spec:\n  hpa:\n",
+                "spec:\n  controller: {featureGates: {HPAGeneration: false}}\n  hpa:\n",
+            ),
+            "spec.controller.featureGates",
+        ),
     ],
 )
 def test_bad_scenarios_are_exit_2_with_the_place(
