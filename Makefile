@@ -18,7 +18,7 @@ lint: setup-test
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 
-# Every fidelity scenario on a cluster of its own (as root; about 15 minutes).
+# Every fidelity scenario on a cluster of its own (as root; about 30 minutes).
 FIDELITY_CLUSTER ?= fidelity
 fidelity: setup-test
 	.venv/bin/hpalab cluster up --name $(FIDELITY_CLUSTER)

@@ -16,6 +16,10 @@ from hpalab.errors import EXIT_CHECKS_FAILED
 if TYPE_CHECKING:
     from hpalab.fidelity.adapter_compare import ConfigComparison
     from hpalab.fidelity.replay import SyncComparison
+    from hpalab.fidelity.timing import TimingCheck
+
+SHORT = {"AbleToScale": "A", "ScalingActive": "SA", "ScalingLimited": "SL", "ScaledToZero": "SZ"}
+"""Condition types as the table prints them."""
 
 fidelity_app = typer.Typer(
     name="fidelity",
@@ -34,46 +38,50 @@ def hpa_command(
 ) -> None:
     """Run each scenario on the real HPA controller, replay it through the engine, and compare
     every sync; exit 3 when any sync disagrees."""
-    from hpalab.fidelity.replay import replay
+    from hpalab.cluster.versions import kubernetes_version
+    from hpalab.fidelity.replay import replay, timing
     from hpalab.fidelity.running import run_on_cluster
     from hpalab.specs.fidelity import load_scenario
 
-    loaded = [load_scenario(path) for path in scenarios]
+    version = ".".join(kubernetes_version().removeprefix("v").split(".")[:2])
+    loaded = [load_scenario(path, cluster_version=version) for path in scenarios]
     console = Console(stderr=True)
     total = 0
     for path, scenario in zip(scenarios, loaded, strict=True):
         run = run_on_cluster(scenario, cluster=cluster, say=console.print)
         syncs = replay(scenario.spec, run)
+        checks = timing(scenario.spec, run)
         disagreements = sum(1 for s in syncs if s.differences)
+        disagreements += sum(1 for c in checks if c.difference)
         total += disagreements
         if as_json:
             record = {
                 "scenario": str(path),
                 "name": scenario.metadata.name,
                 "syncs": [asdict(s) for s in syncs],
+                "timing": [asdict(c) for c in checks],
                 "disagreements": disagreements,
                 "requests": [asdict(r) for r in run.served],
                 "watchErrors": run.recording.errors,
             }
             typer.echo(json.dumps(record, sort_keys=True))
         else:
-            _print(scenario.metadata.name, syncs, disagreements)
+            _print(scenario.metadata.name, syncs, checks, disagreements)
     if not as_json:
         typer.echo(f"{len(loaded)} scenarios, {total} disagreements")
     if total:
         raise typer.Exit(EXIT_CHECKS_FAILED)
 
 
-def _print(name: str, syncs: list[SyncComparison], disagreements: int) -> None:
+def _print(
+    name: str, syncs: list[SyncComparison], checks: list[TimingCheck], disagreements: int
+) -> None:
     table = Table(title=name, title_justify="left")
     for column in ("t_s", "replicas", "ready", "metrics", "desired real/engine", "conditions"):
         table.add_column(column)
     for sync in syncs:
         mark = "" if not sync.differences else " ✗"
-        conditions = " ".join(
-            f"{k[0:1]}{k[7:8] if k.startswith('Scaling') else ''}={v}"
-            for k, v in sync.real_conditions.items()
-        )
+        conditions = " ".join(f"{SHORT.get(k, k)}={v}" for k, v in sync.real_conditions.items())
         if sync.differences:
             conditions += "\n" + "; ".join(sync.differences)
         table.add_row(
@@ -85,6 +93,13 @@ def _print(name: str, syncs: list[SyncComparison], disagreements: int) -> None:
             conditions,
         )
     Console(soft_wrap=True, width=160).print(table)
+    for check in checks:
+        real = "none" if check.real_s is None else f"{check.real_s:.1f} s"
+        mark = f" ✗ {check.difference}" if check.difference else ""
+        typer.echo(
+            f"{name}: HPA {check.event} at {check.at_s:.1f} s, next sync after "
+            f"real {real} engine {check.engine_s:.1f} s{mark}"
+        )
     typer.echo(f"{name}: {len(syncs)} syncs, {disagreements} disagreements")
 
 

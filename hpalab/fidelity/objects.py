@@ -8,6 +8,7 @@ from typing import Any
 
 from hpalab.fidelity.backend import CONTAINER, CUSTOM, EXTERNAL, RESOURCE
 from hpalab.specs.fidelity import FidelitySpec
+from hpalab.specs.hpa import HPASpec
 
 Obj = dict[str, Any]
 NAME = "fid"
@@ -59,8 +60,8 @@ def deployment(spec: FidelitySpec, ns: str) -> Obj:
     }
 
 
-def hpa(spec: FidelitySpec, ns: str) -> Obj:
-    body = spec.hpa.to_kubernetes()
+def hpa(spec: HPASpec, ns: str) -> Obj:
+    body = spec.to_kubernetes()
     body["scaleTargetRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME}
     return {
         "apiVersion": "autoscaling/v2",

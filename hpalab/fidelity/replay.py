@@ -29,9 +29,10 @@ from hpalab.autoscaling.hpa.versions import controller_config
 from hpalab.fidelity.backend import CONTAINER, Served
 from hpalab.fidelity.recording import Recording, pods_in_order
 from hpalab.fidelity.running import ClusterRun, requests_milli
+from hpalab.fidelity.timing import TimingCheck, check_timing
 from hpalab.specs.fidelity import FidelitySpec
 
-CONDITIONS = ("AbleToScale", "ScalingActive", "ScalingLimited")
+CONDITIONS = ("AbleToScale", "ScalingActive", "ScalingLimited", "ScaledToZero")
 
 
 @dataclass
@@ -138,13 +139,16 @@ def _inputs(burst: list[Served]) -> str:
 def replay(spec: FidelitySpec, run: ClusterRun) -> list[SyncComparison]:
     """Every sync of ``run`` through a fresh engine, compared with the real controller."""
     controller = HPAController(spec.hpa.to_kubernetes(), controller_config(spec.controller))
-    # A burst just before the HPA was deleted may have no status written yet.
-    served = [s for s in run.served if s.t_s < run.stopped_s - 0.5]
-    bursts = group_syncs(served, spec.controller.sync_period)
+    bursts = _bursts(spec, run)
+    updates = list(zip(run.updated_s, spec.hpa_updates, strict=True))
     out = []
     for index, burst in enumerate(bursts):
         begin, now = burst[0].t_s, burst[-1].t_s
+        while updates and updates[0][0] <= begin:
+            controller.update_spec(updates.pop(0)[1].hpa.to_kubernetes())
         end = bursts[index + 1][0].t_s if index + 1 < len(bursts) else run.stopped_s
+        # an edit's own sync may make no metrics request (replicas outside the new bounds)
+        end = min([end, *(t for t in run.updated_s if t > now)])
         pods = [engine_pod(p) for p in pods_in_order(run.recording.state_at("pod", begin))]
         spec_replicas, status_replicas = _scale(run.recording, begin)
         result = controller.sync(
@@ -169,6 +173,20 @@ def replay(spec: FidelitySpec, run: ClusterRun) -> list[SyncComparison]:
         comparison.differences = _differences(comparison)
         out.append(comparison)
     return out
+
+
+def _bursts(spec: FidelitySpec, run: ClusterRun) -> list[list[Served]]:
+    # A burst just before the HPA was deleted may have no status written yet.
+    served = [s for s in run.served if s.t_s < run.stopped_s - 0.5]
+    return group_syncs(served, spec.controller.sync_period)
+
+
+def timing(spec: FidelitySpec, run: ClusterRun) -> list[TimingCheck]:
+    """The first sync after the HPA's creation and after each spec change, real against the
+    engine's version model."""
+    config = controller_config(spec.controller)
+    syncs = [burst[0].t_s for burst in _bursts(spec, run)]
+    return check_timing(config, started_s=run.started_s, updated_s=run.updated_s, syncs_s=syncs)
 
 
 def _scale(recording: Recording, t_s: float) -> tuple[int, int]:

@@ -7,7 +7,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ class ClusterRun:
     recording: Recording
     stopped_s: float
     """Wall-clock time the HPA was deleted."""
+    updated_s: list[float] = field(default_factory=list)
+    """Wall-clock times the HPA's spec was changed (``hpaUpdates``), in order."""
 
 
 def run_on_cluster(
@@ -56,6 +58,7 @@ def run_on_cluster(
     client.apply(objects.namespace(ns))
     recorder = Recorder(client, ns)
     backend = Backend(spec, lambda: _pod_views(recorder.recording))
+    updated: list[float] = []
     try:
         with _server(backend, config) as server, recorder, _registered(client, ns, config, server):
             client.apply(objects.deployment(spec, ns))
@@ -63,16 +66,21 @@ def run_on_cluster(
             _poll(lambda: _ready(recorder.recording) >= spec.initial_replicas, 120, "pods Ready")
             started = time.time()
             backend.start(started)
-            client.apply(objects.hpa(spec, ns))
+            client.apply(objects.hpa(spec.hpa, ns))
             say(f"{scenario.metadata.name}: HPA created, running {spec.duration:g} s")
-            time.sleep(spec.duration)
+            for update in spec.hpa_updates:
+                time.sleep(max(0.0, started + update.at - time.time()))
+                client.apply(objects.hpa(update.hpa, ns))
+                updated.append(time.time())
+                say(f"{scenario.metadata.name}: HPA spec changed at {update.at:g} s")
+            time.sleep(max(0.0, started + spec.duration - time.time()))
             stopped = time.time()
             path = f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{objects.NAME}"
             client.delete(path)
             time.sleep(1.0)
     finally:
         client.delete(f"/api/v1/namespaces/{ns}")
-    return ClusterRun(started, list(backend.log), recorder.recording, stopped)
+    return ClusterRun(started, list(backend.log), recorder.recording, stopped, updated)
 
 
 def _pod_views(recording: Recording) -> list[PodView]:

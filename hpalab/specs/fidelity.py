@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from hpalab.errors import SpecError
+from hpalab.errors import Problem, SpecError
 from hpalab.specs.base import API_VERSION, Header, SpecModel
 from hpalab.specs.experiment import ControllerFlags, ResourceList
 from hpalab.specs.hpa import HPASpec, hpa_problems
-from hpalab.specs.sources import parse_yaml, read_text
+from hpalab.specs.kubeversions import scale_to_zero
+from hpalab.specs.sources import Source, parse_yaml, read_text
 from hpalab.specs.units import Duration, parse_quantity_value
 from hpalab.specs.validation import validate_model
 
@@ -72,6 +73,13 @@ class MetricScript(SpecModel):
     )
 
 
+class HPAUpdate(SpecModel):
+    """An edit of the HPA while it runs: from ``at`` on, its spec is ``hpa``."""
+
+    at: Duration = Field(gt=0, description="time since the HPA was created")
+    hpa: HPASpec = Field(description="the whole new autoscaling/v2 spec (no scaleTargetRef)")
+
+
 class FidelitySpec(SpecModel):
     """The inputs both the real controller and the engine decide on."""
 
@@ -86,6 +94,11 @@ class FidelitySpec(SpecModel):
         None, description="the pods' resource requests (Resource metrics need cpu or memory)"
     )
     metrics: list[MetricScript] = Field(min_length=1, description="one script per metric")
+    hpa_updates: list[HPAUpdate] = Field(
+        default_factory=list,
+        description="edits of the HPA's spec while it runs, in time order (each a new "
+        "metadata.generation)",
+    )
 
 
 class FidelityScenario(Header):
@@ -110,8 +123,12 @@ def metric_names(hpa: HPASpec) -> list[str]:
     return [metric.metric_name for metric in hpa.metrics]
 
 
-def load_scenario(path: Path) -> FidelityScenario:
-    """Load a scenario file; raise one SpecError listing every problem."""
+def load_scenario(path: Path, *, cluster_version: str | None = None) -> FidelityScenario:
+    """Load a scenario file; raise one SpecError listing every problem.
+
+    ``cluster_version``: the minor Kubernetes version (``1.37``) of the cluster the scenario
+    will run on, which runs its default feature gates; the engine must decide like it.
+    """
     source = parse_yaml(read_text(path), file=str(path))
     data = source.data
     if not isinstance(data, dict) or data.get("apiVersion") != API_VERSION:
@@ -120,8 +137,26 @@ def load_scenario(path: Path) -> FidelityScenario:
         raise SpecError([source.problem(("kind",), f"must be {KIND}", f"write kind: {KIND}")])
     scenario = validate_model(FidelityScenario, data, source, ())
     spec = scenario.spec
-    problems = [source.problem(("spec", "hpa", *p), m, h) for p, m, h in hpa_problems(spec.hpa)]
+    zero = scale_to_zero(spec.controller.kubernetes_version, spec.controller.feature_gates)
+    problems = [
+        source.problem(("spec", "hpa", *p), m, h)
+        for p, m, h in hpa_problems(spec.hpa, scale_to_zero=zero)
+    ]
+    problems += _cluster_problems(source, spec, cluster_version)
     wanted = metric_names(spec.hpa)
+    for index, update in enumerate(spec.hpa_updates):
+        where = ("spec", "hpaUpdates", index)
+        problems.extend(
+            source.problem((*where, "hpa", *p), m, h)
+            for p, m, h in hpa_problems(update.hpa, scale_to_zero=zero)
+        )
+        if update.at >= spec.duration:
+            problems.append(source.problem((*where, "at"), "must be before duration", None))
+        if index and update.at <= spec.hpa_updates[index - 1].at:
+            problems.append(
+                source.problem((*where, "at"), "must be after the previous update", None)
+            )
+        wanted += [n for n in metric_names(update.hpa) if n not in wanted]
     for index, script in enumerate(spec.metrics):
         if script.name not in wanted:
             problems.append(
@@ -140,3 +175,28 @@ def load_scenario(path: Path) -> FidelityScenario:
     if problems:
         raise SpecError(problems)
     return scenario
+
+
+def _cluster_problems(
+    source: Source, spec: FidelitySpec, cluster_version: str | None
+) -> list[Problem]:
+    if cluster_version is None:
+        return []
+    out = []
+    if spec.controller.kubernetes_version != cluster_version:
+        out.append(
+            source.problem(
+                ("spec", "controller", "kubernetesVersion"),
+                f"the cluster runs Kubernetes {cluster_version}",
+                f'remove it, or write kubernetesVersion: "{cluster_version}"',
+            )
+        )
+    if spec.controller.feature_gates:
+        out.append(
+            source.problem(
+                ("spec", "controller", "featureGates"),
+                "the cluster runs its version's default feature gates",
+                "remove featureGates",
+            )
+        )
+    return out

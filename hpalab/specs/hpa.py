@@ -180,7 +180,9 @@ class HPABehavior(SpecModel):
 class HPASpec(SpecModel):
     """An autoscaling/v2 HorizontalPodAutoscalerSpec without ``scaleTargetRef``."""
 
-    min_replicas: int = Field(1, description="lower bound; ≥ 1")
+    min_replicas: int = Field(
+        1, description="lower bound; ≥ 1 (0 on a cluster with HPAScaleToZero, see hpa_problems)"
+    )
     max_replicas: int = Field(description="upper bound; ≥ minReplicas")
     metrics: list[MetricSpec] = Field(
         min_length=1, description="metrics the HPA scales on; the largest proposal wins"
@@ -194,11 +196,27 @@ class HPASpec(SpecModel):
         return self.to_yaml_dict()
 
 
-def hpa_problems(spec: HPASpec) -> list[tuple[tuple[str | int, ...], str, str | None]]:
-    """The API server's cross-field checks: ``(path under spec.hpa, message, hint)`` each."""
+def hpa_problems(
+    spec: HPASpec, *, scale_to_zero: bool = False
+) -> list[tuple[tuple[str | int, ...], str, str | None]]:
+    """The API server's cross-field checks: ``(path under spec.hpa, message, hint)`` each.
+
+    ``scale_to_zero``: the API server runs with HPAScaleToZero, so minReplicas 0 is valid for
+    an HPA with an Object or External metric (a real cluster's HPA; hpalab's own platforms do
+    not scale to zero).
+    """
     out: list[tuple[tuple[str | int, ...], str, str | None]] = []
-    if spec.min_replicas < 1:
-        out.append((("minReplicas",), "must be ≥ 1", "hpalab does not scale to zero"))
+    if spec.min_replicas < (0 if scale_to_zero else 1):
+        hint = "" if scale_to_zero else "hpalab does not scale to zero"
+        out.append((("minReplicas",), f"must be ≥ {0 if scale_to_zero else 1}", hint or None))
+    elif spec.min_replicas == 0 and not any(m.type in ("Object", "External") for m in spec.metrics):
+        out.append(
+            (
+                ("metrics",),
+                "must have an Object or External metric to scale to zero replicas",
+                "add one, or raise minReplicas to 1",
+            )
+        )
     if spec.max_replicas < spec.min_replicas:
         out.append(
             (

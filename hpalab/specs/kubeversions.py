@@ -26,7 +26,12 @@ class GateStage:
     def locked(self) -> bool:
         return self.stage == "GA"
 
+    @property
+    def exists(self) -> bool:
+        return self.stage != "absent"
 
+
+_ABSENT = GateStage("absent", False)
 _ALPHA = GateStage("alpha", False)
 _BETA = GateStage("beta", True)
 _GA = GateStage("GA", True)
@@ -47,6 +52,15 @@ GATES: dict[str, dict[str, GateStage]] = {
         "1.34": _ALPHA,
         "1.35": _ALPHA,
         "1.36": _ALPHA,
+        "1.37": _BETA,
+    },
+    # kubernetes#138228: metadata.generation and status.observedGeneration on HPAs; with it a
+    # spec change (a new generation) is reconciled at once (kubernetes#138294)
+    "HPAGeneration": {
+        "1.33": _ABSENT,
+        "1.34": _ABSENT,
+        "1.35": _ABSENT,
+        "1.36": _ABSENT,
         "1.37": _BETA,
     },
     # KEP-2837: pod-level spec.resources; the HPA reads it for Resource metrics from 1.34
@@ -72,4 +86,17 @@ def gate_problems(version: str, gates: Mapping[str, bool]) -> list[str]:
             problems.append(f"unknown HPA feature gate {name!r}; known: {', '.join(GATES)}")
         elif stages[version].locked and not enabled:
             problems.append(f"{name} is GA in {version} and locked on")
+        elif not stages[version].exists and enabled:
+            problems.append(f"{name} does not exist in {version}")
     return problems
+
+
+def gate_enabled(version: str, gates: Mapping[str, bool], name: str) -> bool:
+    """Whether feature gate ``name`` is on in ``version`` with ``gates`` set against the
+    version's defaults."""
+    return gates.get(name, GATES[name][version].default)
+
+
+def scale_to_zero(version: str, gates: Mapping[str, bool]) -> bool:
+    """Whether the API server accepts minReplicas 0 (HPAScaleToZero)."""
+    return gate_enabled(version, gates, "HPAScaleToZero")

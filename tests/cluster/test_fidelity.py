@@ -1,5 +1,7 @@
 """`hpalab fidelity hpa` on the real controller: a few shipped scenarios (one per metric
-source), each decided the same, sync for sync, by the real HPA controller and by the engine."""
+source, a scale to zero and back, and an HPA edited while it runs), each decided the same,
+sync for sync, by the real HPA controller and by the engine, which also agree on when a new
+or changed HPA is first synced."""
 
 from __future__ import annotations
 
@@ -14,7 +16,14 @@ from hpalab.cluster.config import ClusterConfig
 from tests.cluster.conftest import CONTROLLER
 
 SCENARIOS = Path(__file__).parents[1] / "fidelity"
-SUBSET = ("pods-scale-up", "object-value", "external-average-value", "resource-cpu-utilization")
+SUBSET = (
+    "pods-scale-up",
+    "object-value",
+    "external-average-value",
+    "resource-cpu-utilization",
+    "external-scale-to-zero",
+    "hpa-spec-change",
+)
 
 
 def test_the_engine_decides_like_the_real_controller(
@@ -35,4 +44,9 @@ def test_the_engine_decides_like_the_real_controller(
         assert len(desired) > 1, f"{record['name']}: the HPA never changed its mind"
         disagreeing = [s for s in record["syncs"] if s["differences"]]
         assert disagreeing == [], f"{record['name']}: {disagreeing}"
+        # the first sync of the new HPA, and one after each edit, came when the engine said
+        events = [t["event"] for t in record["timing"]]
+        assert events[0] == "created", record["name"]
+        assert [t for t in record["timing"] if t["difference"]] == [], record["name"]
+    assert [t["event"] for t in records[-1]["timing"]] == ["created", "changed", "changed"]
     assert code == 0

@@ -18,7 +18,7 @@ from hpalab.autoscaling.hpa.conformance_inputs import (
     rules_of,
     tolerances_of,
 )
-from hpalab.autoscaling.hpa.conformance_reconcile import reconcile
+from hpalab.autoscaling.hpa.conformance_reconcile import enqueue, reconcile
 from hpalab.autoscaling.hpa.pods import (
     MetricError,
     PodIndex,
@@ -245,6 +245,7 @@ FUNCTIONS: dict[str, Callable[[Case], dict[str, Any]]] = {
     "legacy_convert_desired_replicas_with_rules": _legacy_convert,
     "store_scale_event": _store_event,
     "reconcile": reconcile,
+    "enqueue": enqueue,
 }
 
 

@@ -1,8 +1,10 @@
-"""The ``reconcile`` conformance function: one sync of a controller seeded from a case."""
+"""The ``reconcile`` conformance function (one sync of a controller seeded from a case) and
+``enqueue`` (when an informer event makes the controller sync)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from hpalab.autoscaling.hpa.conformance_inputs import (
@@ -23,6 +25,7 @@ from hpalab.autoscaling.hpa.model import (
     MetricSpec,
     MetricTarget,
 )
+from hpalab.autoscaling.hpa.queueing import immediate, sync_delay_s
 from hpalab.autoscaling.hpa.versions import features
 
 
@@ -78,6 +81,22 @@ def _version_switches(raw: Mapping[str, Any]) -> dict[str, bool]:
     if "kubernetes_version" not in raw:
         return {}
     return features(str(raw["kubernetes_version"]), raw.get("feature_gates")).config_flags()
+
+
+def enqueue(inp: Mapping[str, Any]) -> dict[str, Any]:
+    """``enqueue``: how an informer event queues the HPA (``queueing``)."""
+    config = _config(inp.get("config", {}))
+    config = replace(config, sync_period_s=float(inp.get("config", {}).get("sync_period_s", 15)))
+    event = inp["event"]
+    if event not in ("add", "update"):
+        raise ValueError(f"event must be add or update, not {event!r}")
+    changed = inp.get("old_generation") != inp.get("new_generation")
+    return {
+        "queue": "immediate"
+        if immediate(config, event, generation_changed=changed)
+        else ("rate_limited"),
+        "delay_s": sync_delay_s(config, event, generation_changed=changed),
+    }
 
 
 def _snapshot(

@@ -69,8 +69,20 @@ class HPAController:
     def __init__(
         self, spec: Mapping[str, Any] | HPASpec, config: ControllerConfig | None = None
     ) -> None:
-        self.spec = spec if isinstance(spec, HPASpec) else parse_hpa_spec(spec)
         self.config = config or ControllerConfig()
+        self.update_spec(spec)
+        self._recommendations: list[Recommendation] | None = None
+        self._up_events: list[ScaleEvent] = []
+        self._down_events: list[ScaleEvent] = []
+        self._conditions = Conditions()
+        self._last_scale_s: float | None = None
+        self._last_desired: int | None = None
+        self._pod_facts = PodFactsCache()
+
+    def update_spec(self, spec: Mapping[str, Any] | HPASpec) -> None:
+        """A new spec for the same HPA (an edit): the histories and conditions are kept, as
+        upstream keys them by the HPA's name."""
+        self.spec = spec if isinstance(spec, HPASpec) else parse_hpa_spec(spec)
         behavior = self.spec.behavior if self.config.configurable_tolerance else None
         up_tol = behavior.scale_up.tolerance if behavior else None
         down_tol = behavior.scale_down.tolerance if behavior else None
@@ -79,14 +91,7 @@ class HPAController:
             scale_down=default.scale_down if down_tol is None else down_tol,
             scale_up=default.scale_up if up_tol is None else up_tol,
         )
-        self._recommendations: list[Recommendation] | None = None
         self._descriptions = [describe(m) for m in self.spec.metrics]
-        self._up_events: list[ScaleEvent] = []
-        self._down_events: list[ScaleEvent] = []
-        self._conditions = Conditions()
-        self._last_scale_s: float | None = None
-        self._last_desired: int | None = None
-        self._pod_facts = PodFactsCache()
 
     def seed_history(
         self,

@@ -56,6 +56,12 @@ class ControllerConfig:
     """PodLevelResources as of 1.34: a Resource metric's utilization is relative to the pod's
     own ``spec.resources.requests`` where it sets the resource (ContainerResource metrics keep
     the container's request). False: always the sum of the containers' requests."""
+    reconcile_on_create: bool = True
+    """As of 1.37 (kubernetes#138294) a new HPA is synced as soon as the controller sees it;
+    before, its first sync came one sync period later (``queueing.sync_delay_s``)."""
+    reconcile_on_spec_change: bool = True
+    """HPAGeneration (beta in 1.37): a spec change is synced at once, one extra sync between
+    the periodic ones; without it the change waits for the next periodic sync."""
 
     def default_tolerances(self) -> Tolerances:
         """The tolerances an HPA gets where its behavior sets none."""

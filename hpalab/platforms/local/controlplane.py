@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpalab.autoscaling.hpa import Container, ControllerConfig, HPAController, Pod, SyncResult
+from hpalab.autoscaling.hpa.queueing import sync_delay_s
 from hpalab.autoscaling.hpa.readout import decision_detail
 from hpalab.platforms.base import PlatformEvent
 from hpalab.platforms.local.metricsapi import CONTAINER, MetricsAPI
@@ -75,7 +76,12 @@ class ControlPlane:
         self.last = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Sync every period until ``stop`` is set; a failing sync is recorded, not fatal."""
+        """Sync every period until ``stop`` is set; a failing sync is recorded, not fatal.
+
+        The first sync comes ``sync_delay_s(config, "add")`` after the start: at once from
+        Kubernetes 1.37, one period later before."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), sync_delay_s(self.config, "add"))
         while not stop.is_set():
             started = time.monotonic()
             try:

@@ -31,14 +31,33 @@ spec:
 """
 
 
+UPDATE = """\
+  hpaUpdates:
+    - at: {at}
+      hpa:
+        maxReplicas: 2
+        metrics:
+          - type: Pods
+            pods:
+              metric: {{name: rps}}
+              target: {{type: AverageValue, averageValue: "5"}}"""
+
+
+def test_hpa_updates_load_in_order(tmp_path: Path) -> None:
+    file = tmp_path / "s.yaml"
+    file.write_text(GOOD.replace("duration: 10s", f"duration: 10s\n{UPDATE.format(at='4s')}"))
+    updates = load_scenario(file).spec.hpa_updates
+    assert [(u.at, u.hpa.max_replicas) for u in updates] == [(4.0, 2)]
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_shipped_scenarios_load(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.metadata.name == path.stem
 
 
-def test_at_least_ten_scenarios_are_shipped() -> None:
-    assert len(SHIPPED) >= 10
+def test_at_least_forty_scenarios_are_shipped() -> None:
+    assert len(SHIPPED) >= 40
 
 
 def test_a_timeline_holds_each_value_from_its_time_on(tmp_path: Path) -> None:
@@ -55,6 +74,26 @@ def test_a_timeline_holds_each_value_from_its_time_on(tmp_path: Path) -> None:
         (('value: "20"', "value: twenty"), "spec.metrics[0].timeline[1].value"),
         (("initialReplicas: 1", "initialReplicas: 1\n  podStartp: 2s"), "spec.podStartp"),
         (("kind: FidelityScenario", "kind: Experiment"), "kind"),
+        (("duration: 10s", f"duration: 10s\n{UPDATE.format(at='10s')}"), "spec.hpaUpdates[0].at"),
+        (("maxReplicas: 4", "minReplicas: 0\n    maxReplicas: 4"), "spec.hpa.metrics"),
+        (
+            (
+                "spec:\n  hpa:\n",
+                'spec:\n  controller: {kubernetesVersion: "1.36"}\n  hpa:\n    minReplicas: 0\n',
+            ),
+            "spec.hpa.minReplicas",
+        ),
+        (
+            ("spec:\n  hpa:\n", 'spec:\n  controller: {kubernetesVersion: "1.36"}\n  hpa:\n'),
+            "spec.controller.kubernetesVersion: the cluster runs Kubernetes 1.37",
+        ),
+        (
+            (
+                "spec:\n  hpa:\n",
+                "spec:\n  controller: {featureGates: {HPAGeneration: false}}\n  hpa:\n",
+            ),
+            "spec.controller.featureGates",
+        ),
     ],
 )
 def test_bad_scenarios_are_exit_2_with_the_place(

@@ -1,0 +1,85 @@
+"""The same experiment on the local platform and on a real cluster: per variant, how far apart
+detection latency, time to capacity and replica-seconds are.
+
+For each variant and metric it prints both medians over the repetitions, the cluster's median
+minus the lab's with a percentile-bootstrap interval of that difference (both sides resampled),
+the difference relative to the lab's median, and whether the two agree: within 10 % of each
+other, or the interval holds 0.
+
+Run both first, with the same seed (the experiment's), then:
+
+    hpalab run experiments/step.yaml --out runs/lab
+    hpalab up --platform kubernetes experiments/step.yaml      # on `hpalab cluster`
+    hpalab run experiments/step.yaml --platform kubernetes --out runs/cluster
+    .venv/bin/python scripts/lab_vs_cluster.py runs/lab/* runs/cluster/*
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hpalab.analysis.gate import bootstrap_difference_ci
+
+METRICS = ("detection_latency_s", "time_to_capacity_s", "cost_replica_s")
+TOLERANCE = 0.10
+
+
+def _values(summary: pd.DataFrame, variant: str, metric: str) -> np.ndarray:
+    column = summary.loc[summary["variant"] == variant, metric].dropna()
+    return column.to_numpy(dtype="float64")
+
+
+def compare(lab: pd.DataFrame, cluster: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant and metric of the two runs' ``summary.csv``."""
+    rows = []
+    for variant in sorted(set(lab["variant"]) & set(cluster["variant"])):
+        for metric in METRICS:
+            a = lab.loc[lab["variant"] == variant, metric].dropna().to_numpy(dtype="float64")
+            b = (
+                cluster.loc[cluster["variant"] == variant, metric]
+                .dropna()
+                .to_numpy(dtype="float64")
+            )
+            low, high = bootstrap_difference_ci(b, a, seed=7)
+            lab_mid = float(np.median(a)) if a.size else math.nan
+            diff = float(np.median(b)) - lab_mid if a.size and b.size else math.nan
+            relative = diff / lab_mid if lab_mid else math.nan
+            agree = abs(relative) <= TOLERANCE or (low <= 0 <= high)
+            rows.append(
+                {
+                    "variant": variant,
+                    "metric": metric,
+                    "n": f"{a.size}/{b.size}",
+                    "lab": lab_mid,
+                    "cluster": float(np.median(b)) if b.size else math.nan,
+                    "diff": diff,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "relative": relative,
+                    "agree": "yes" if agree else "NO",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lab", type=Path, help="run directory on the local platform")
+    parser.add_argument("cluster", type=Path, help="run directory on the kubernetes platform")
+    args = parser.parse_args()
+    table = compare(
+        pd.read_csv(args.lab / "summary.csv"), pd.read_csv(args.cluster / "summary.csv")
+    )
+    with pd.option_context("display.width", 160, "display.precision", 2):
+        print(table.to_string(index=False))
+    agreeing = (table["agree"] == "yes").sum()
+    print(f"{agreeing}/{len(table)} within {TOLERANCE:.0%} or inside the interval")
+
+
+if __name__ == "__main__":
+    main()
