@@ -22,7 +22,7 @@ import urllib3
 
 from hpalab.errors import PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
-from hpalab.platforms.kubernetes import fingerprinting, lifecycle, profile
+from hpalab.platforms.kubernetes import fingerprinting, keda, lifecycle, profile
 from hpalab.platforms.kubernetes.client import KubeClient, collection_path, load_api_client
 from hpalab.platforms.kubernetes.faults import KubeFaults, Node
 from hpalab.platforms.kubernetes.metrics_api import (
@@ -259,6 +259,8 @@ class KubernetesPlatform(Platform):
             # Stopping must not fail; `hpalab down` cleans up the rest.
             with contextlib.suppress(PlatformError):
                 self._client.delete(f"{path}/{APP}")
+                if self.spec.keda is not None:
+                    keda.release_external_metrics(self._client, self.options.namespace)
 
     def apply_variant(self, spec: ExperimentSpec) -> None:
         """Render and apply the variant (app, Prometheus, adapter config that rolls the adapter,
@@ -268,7 +270,11 @@ class KubernetesPlatform(Platform):
             self._flags = self._controller_hook(spec.controller)
         waiter = self._waiter_for(spec)
         steps = variant_steps(spec, self.options, self._tls)
-        lifecycle.drop_unused_apiservices(self.client, spec)
+        if spec.keda is None:
+            lifecycle.drop_unused_apiservices(self.client, spec)
+        else:  # KEDA's ScaledObject makes the HPA, and KEDA serves its External metrics
+            steps[-1] = keda.scaled_object_step(spec, self.options)
+        keda.prepare_variant(self.client, spec, waiter, self.options, out=self.log)
         lifecycle.apply_steps(self.client, steps, waiter, out=self.log)
         if self._controller_hook is not None:
             return
@@ -287,11 +293,19 @@ class KubernetesPlatform(Platform):
         if self._faults is not None:
             self._faults.clear()
         hpa_path = collection_path("autoscaling/v2", "HorizontalPodAutoscaler", ns)
+        if self.spec.keda is not None:  # its HPA goes with it; KEDA's operator state too
+            client.delete(keda.scaled_object_path(ns))
+            keda.wait_gone(client, keda.scaled_object_path(ns))
         client.delete(f"{hpa_path}/{APP}")
         waiter = self._waiter_for(self.spec)
         client.apply(deployment(self.spec, self.options))
         waiter.wait(Wait("rollout", APP, ns), timeout_s=self.spec.phases.settle_timeout)
-        client.apply(hpa(self.spec, self.options))
+        keda_spec = self.spec.keda is not None
+        client.apply(
+            keda.scaled_object(self.spec, self.options)
+            if keda_spec
+            else hpa(self.spec, self.options)
+        )
         waiter.wait(Wait("metric", APP, ns))
         waiter.wait(Wait("hpa", APP, ns))
 
