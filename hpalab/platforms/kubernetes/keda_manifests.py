@@ -10,7 +10,6 @@ rendered here; any other kustomize field is an error, never ignored.
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -57,13 +56,14 @@ def _build(
     unknown = set(spec) - SUPPORTED
     if unknown:
         raise PlatformError(f"{directory}: kustomize fields {sorted(unknown)} not supported")
-    docs: list[dict[str, Any]] = []
-    for resource in spec.get("resources", []):
-        target = PurePosixPath(os.path.normpath(directory / resource))
-        if resource.endswith((".yaml", ".yml")):
-            docs += [d for d in _read_yaml(data, module, version, target) if isinstance(d, dict)]
-        else:
-            docs += _build(data, module, version, target)
+    docs = modules.resources(
+        data,
+        module,
+        version,
+        directory,
+        names=spec.get("resources", []),
+        build=lambda target: _build(data, module, version, target),
+    )
     _transform(docs, spec, lambda path: _read_yaml(data, module, version, directory / path)[0])
     return docs
 
