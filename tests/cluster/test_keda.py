@@ -6,11 +6,7 @@ does not (KEDA's build alone is longer than the rest of the test command)."""
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,30 +14,12 @@ import pytest
 from hpalab.cluster import addons, building
 from hpalab.cluster.config import ClusterConfig
 from hpalab.cluster.versions import pins
+from tests.cluster.test_kubernetes_platform import _rows, hpalab
 
 pytestmark = pytest.mark.keda
 
-ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "hpalab-keda"
 EXPERIMENT = "tests/cluster/data/keda-smoke.yaml"
-
-
-def hpalab(cluster: ClusterConfig, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
-    return subprocess.run(
-        [sys.executable, "-m", "hpalab.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=1500,
-        check=False,
-    )
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open() as f:
-        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +33,7 @@ def test_a_keda_variant_scales_through_the_real_keda_and_gives_the_api_back(
     out = tmp_path / "reports"
     done = hpalab(
         cluster, "run", EXPERIMENT, "--platform", "kubernetes", "--namespace", NAMESPACE,
-        "--out", str(out), "--quiet",
+        "--out", str(out), "--quiet", timeout_s=1500,
     )  # fmt: skip
     assert done.returncode in (0, 3), done.stdout + done.stderr
     (run_dir,) = out.iterdir()
