@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "hpalab.cli.keda",
     "hpalab.cli.conformance",
     "hpalab.cli.fidelity",
+    "hpalab.cli.fidelity_keda",
     "hpalab.cli.doctor",
     "hpalab.cli.cluster",
 )

@@ -200,6 +200,14 @@ def scaled_object_step(spec: ExperimentSpec, options: StackOptions) -> Step:
     )
 
 
+def variant_steps(steps: list[Step], spec: ExperimentSpec, options: StackOptions) -> list[Step]:
+    """An adapter variant's steps made a KEDA variant's: the adapter is left as it is (its
+    rules serve no HPA now; an empty config would leave its APIs failing discovery), and the
+    ScaledObject replaces the HPA."""
+    kept = [s for s in steps if s.name not in ("prometheus-adapter", "hpa")]
+    return [*kept, scaled_object_step(spec, options)]
+
+
 def prepare_variant(
     client: KubeClient,
     spec: ExperimentSpec,

@@ -273,7 +273,7 @@ class KubernetesPlatform(Platform):
         if spec.keda is None:
             lifecycle.drop_unused_apiservices(self.client, spec)
         else:  # KEDA's ScaledObject makes the HPA, and KEDA serves its External metrics
-            steps[-1] = keda.scaled_object_step(spec, self.options)
+            steps = keda.variant_steps(steps, spec, self.options)
         keda.prepare_variant(self.client, spec, waiter, self.options, out=self.log)
         lifecycle.apply_steps(self.client, steps, waiter, out=self.log)
         if self._controller_hook is not None:
