@@ -113,9 +113,15 @@ def check_pin(pin: Pin) -> None:
         )
 
 
+KEDA_VERSION_PACKAGE = "github.com/kedacore/keda/v2/version"
+
+
 def ldflags(pin: Pin) -> str:
-    """Stripped symbols, and for Kubernetes the version the binaries report."""
+    """Stripped symbols, and for Kubernetes and KEDA the version the binaries report (KEDA
+    writes it into the labels of every HPA it makes, as its release build sets it)."""
     flags = ["-s", "-w"]
+    if pin.module == "github.com/kedacore/keda/v2":
+        flags.append(f"-X {KEDA_VERSION_PACKAGE}.Version={pin.version.lstrip('v')}")
     if pin.module == "k8s.io/kubernetes":
         major, minor = pin.version.lstrip("v").split(".")[:2]
         for package in VERSION_PACKAGES:

@@ -28,6 +28,7 @@ from hpalab.platforms.kubernetes.waiting import Waiter
 
 HPA_TIMEOUT_S = 90.0
 SAMPLE_EVERY_S = 0.5
+DRY_RUN_NAME = "hpalab-fidelity-engine"
 FIRST_POLL_S = 0.5
 """When the engine's first poll is, after the apply: KEDA's operator reconciles the new
 ScaledObject and polls at once, a moment after its creation (so its creation age is > 0)."""
@@ -132,7 +133,7 @@ class KedaStack:
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
             "metadata": {
-                "name": hpa["name"],
+                "name": DRY_RUN_NAME,  # KEDA's HPA has the engine's name already
                 "namespace": self.ns,
                 "labels": hpa["labels"],
                 **({"annotations": hpa["annotations"]} if hpa["annotations"] else {}),
@@ -150,7 +151,9 @@ class KedaStack:
                 f"the API server refused the engine's HPA: {response.data.decode()[:300]}",
                 hint="a bug in the KEDA engine's HPA; please report it",
             )
-        return dict(json.loads(response.data))
+        defaulted = dict(json.loads(response.data))
+        defaulted["metadata"]["name"] = hpa["name"]
+        return defaulted
 
     def prometheus_value(self, query: str, *, at: float | None = None) -> tuple[int, str]:
         """(status, body) of the instant query through the API server's service proxy."""
