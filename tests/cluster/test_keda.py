@@ -14,7 +14,8 @@ import pytest
 from hpalab.cluster import addons, building
 from hpalab.cluster.config import ClusterConfig
 from hpalab.cluster.versions import pins
-from tests.cluster.test_kubernetes_platform import _rows, hpalab
+from tests.cluster.conftest import NAME
+from tests.cluster.test_kubernetes_platform import ROOT, _rows, hpalab
 
 pytestmark = pytest.mark.keda
 
@@ -60,6 +61,23 @@ def test_a_keda_variant_scales_through_the_real_keda_and_gives_the_api_back(
     assert left.strip() == ""
     apis = addons.kubectl(cluster, "get", "apiservices", "-o", "name")
     assert "v1beta1.external.metrics.k8s.io" not in apis
+
+
+def test_fidelity_keda_finds_no_disagreement(cluster: ClusterConfig, keda_built: None) -> None:
+    """`hpalab fidelity keda` on every shipped ScaledObject, on the stack the run left."""
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests/fidelity/keda").glob("*.yaml"))
+    assert len(files) >= 10
+    done = hpalab(
+        cluster, "fidelity", "keda", *files, "--cluster", NAME, "--namespace", NAMESPACE,
+        "--json", timeout_s=1200,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == len(files)
+    assert sum(r["disagreements"] for r in records) == 0
+    assert all(r["hpa_fields"] > 10 for r in records)
+    watched = [r for r in records if r["transitions"]]
+    assert watched and {t[0] for t in watched[0]["transitions"]} == {"activate", "deactivate"}
 
 
 def test_down_removes_keda_too(cluster: ClusterConfig, keda_built: None) -> None:
