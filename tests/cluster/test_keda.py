@@ -28,6 +28,7 @@ def keda_built() -> None:
     building.build(list(pins()["keda"].programs))
 
 
+@pytest.mark.timeout(1500)  # a fresh cluster: the whole stack, KEDA, then two trials
 def test_a_keda_variant_scales_through_the_real_keda_and_gives_the_api_back(
     cluster: ClusterConfig, keda_built: None, tmp_path: Path
 ) -> None:
@@ -63,6 +64,7 @@ def test_a_keda_variant_scales_through_the_real_keda_and_gives_the_api_back(
     assert "v1beta1.external.metrics.k8s.io" not in apis
 
 
+@pytest.mark.timeout(1200)
 def test_fidelity_keda_finds_no_disagreement(cluster: ClusterConfig, keda_built: None) -> None:
     """`hpalab fidelity keda` on every shipped ScaledObject, on the stack the run left."""
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests/fidelity/keda").glob("*.yaml"))
