@@ -227,9 +227,10 @@ class KedaStack:
         engine = keda_compare.engine_transitions(
             item.spec, polls, activation_thresholds=thresholds, replicas=1
         )
-        # a transition the engine puts in the last interval may fall after the watch ends;
-        # the real one follows the engine's by a fraction of an interval (aligned polls)
-        cut = item.watch_s - interval
+        # a transition the engine puts in the last interval may fall after the watch ends, so
+        # only those up to the last engine poll before it count; the real one follows the
+        # engine's by a fraction of an interval (aligned polls)
+        cut = max(p.t_s for p in polls if p.t_s <= item.watch_s - interval)
         keda_compare.compare_transitions(
             [t for t in keda_compare.real_transitions(samples) if t[1] <= cut + interval / 2],
             [t for t in engine if t[1] <= cut],
