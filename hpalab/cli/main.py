@@ -26,6 +26,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "hpalab.cli.validate",
     "hpalab.cli.run",
+    "hpalab.cli.restore",
     "hpalab.cli.simulate",
     "hpalab.cli.tune",
     "hpalab.cli.lab",

@@ -28,6 +28,7 @@ from hpalab.orchestration.progress import (
 from hpalab.results.schema import LOCK_FILE
 from hpalab.specs import LoadedExperiment
 from hpalab.specs.eventchecks import check_platform
+from hpalab.specs.target import Resolver
 from hpalab.specs.units import format_duration
 from hpalab.specs.yamlsafe import check_kubeconfigs
 
@@ -87,18 +88,25 @@ def run(
     request = gate_request(
         rules=gate, against=against, fmt=gate_format, strict=strict, out=gate_out
     )
-    loaded = _load(experiment, resume)
+    from hpalab.cli.targets import changes, check_target, resolver
+
+    loaded = _load(experiment, resume, resolve=resolver(platform, context))
+    check_target(loaded, platform)
     from hpalab.orchestration.clusters import fault_platform
 
     check_platform(loaded, fault_platform(platform, context))
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     _check_keda_platform(loaded, platform, only=options.only)
     check_own_program_platform(loaded, platform)
+    target_changes = changes(loaded, context) if loaded.experiment.spec.target else []
     if dry_run:
         _print_plan(loaded, options, platform)
+        typer.echo("\n".join(target_changes), nl=bool(target_changes))
         _check_can_run(loaded, options, platform)
         return
     _check_can_run(loaded, options, platform)  # every argument, before anything starts
+    if target_changes and not (quiet or as_json):
+        typer.echo("\n".join(target_changes), err=True)
     if platform == "local":
         from hpalab.cli.cleanup import clean_stale_labs
 
@@ -128,7 +136,9 @@ def run(
     _finish(result, progress, gate=request)
 
 
-def _load(experiment: Path | None, resume: Path | None) -> LoadedExperiment:
+def _load(
+    experiment: Path | None, resume: Path | None, *, resolve: Resolver | None
+) -> LoadedExperiment:
     if resume is not None:
         if experiment is not None:
             raise UsageError(
@@ -140,10 +150,10 @@ def _load(experiment: Path | None, resume: Path | None) -> LoadedExperiment:
                 f"{resume} is not a run directory (no {LOCK_FILE})",
                 hint="pass a directory written by `hpalab run`",
             )
-        return load_checked_experiment(resume / LOCK_FILE)
+        return load_checked_experiment(resume / LOCK_FILE, resolve=resolve)
     if experiment is None:
         raise UsageError("missing the experiment file", hint="hpalab run experiments/ramp.yaml")
-    return load_checked_experiment(experiment)
+    return load_checked_experiment(experiment, resolve=resolve)
 
 
 def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) -> None:
@@ -215,6 +225,13 @@ def _check_keda_platform(loaded: LoadedExperiment, platform: str, *, only: list[
         and v.spec.keda.advanced is not None
         and v.spec.keda.advanced.scaling_modifiers is not None
     ]
+    targeted = [v.name for v in loaded.variants if v.name in keda and v.spec.target is not None]
+    if targeted:
+        raise UsageError(
+            f"variants {', '.join(targeted)} use spec.keda with spec.target: KEDA is deployed "
+            "for the sample app only, not for an existing workload yet",
+            hint="drop spec.target from them, or leave them out with --only",
+        )
     if modifiers:
         raise UsageError(
             f"variants {', '.join(modifiers)} use keda.advanced.scalingModifiers, whose formula "
@@ -225,6 +242,9 @@ def _check_keda_platform(loaded: LoadedExperiment, platform: str, *, only: list[
 
 def _deploys(loaded: LoadedExperiment, platform: str) -> str:
     spec = loaded.experiment.spec
+    if spec.target is not None:
+        t = spec.target
+        return f"nothing: the experiment runs on {t.kind} {t.namespace}/{t.name} (spec.target)"
     if platform != "local":
         return (
             "prometheus-operator, Prometheus, metrics-server, prometheus-adapter, the "

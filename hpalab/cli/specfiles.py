@@ -18,6 +18,7 @@ from hpalab.specs.adapter import AdapterConfig
 from hpalab.specs.loadsettings import LoadSettings, stage_unit_problem
 from hpalab.specs.profiles import AnyStage, LevelStage
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
+from hpalab.specs.target import Resolver
 
 ADAPTER_HINT = "prometheus-adapter would refuse to start with this rule"
 
@@ -55,15 +56,16 @@ def experiment_adapter_problems(path: Path, loaded: LoadedExperiment) -> list[Pr
     return problems
 
 
-def load_checked(path: Path) -> LoadedExperiment | LoadProfile:
+def load_checked(path: Path, *, resolve: Resolver | None = None) -> LoadedExperiment | LoadProfile:
     """``load_spec`` plus the adapter's start-up checks; one ``SpecError`` with everything."""
-    loaded = load_spec(path)
+    loaded = load_spec(path, resolve=resolve)
     return _checked(path, loaded) if isinstance(loaded, LoadedExperiment) else loaded
 
 
-def load_checked_experiment(path: Path) -> LoadedExperiment:
-    """An experiment (a profile is an error), checked as :func:`load_checked` checks it."""
-    return _checked(path, load_experiment(path))
+def load_checked_experiment(path: Path, *, resolve: Resolver | None = None) -> LoadedExperiment:
+    """An experiment (a profile is an error), checked as :func:`load_checked` checks it;
+    ``resolve`` reads what it takes from a cluster (``fromCluster``, ``spec.target``)."""
+    return _checked(path, load_experiment(path, resolve=resolve))
 
 
 def load_problems(path: Path, loaded: LoadedExperiment) -> list[Problem]:

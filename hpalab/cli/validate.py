@@ -34,8 +34,10 @@ def validate(
     platform: str | None = typer.Option(
         None,
         help="Also check that this platform can inject spec.events: local, kubernetes, or "
-        "hpalab-cluster (the kubernetes platform on a cluster `hpalab cluster` made).",
+        "hpalab-cluster (the kubernetes platform on a cluster `hpalab cluster` made). With "
+        "kubernetes, spec.target and fromCluster are read from the cluster of --context.",
     ),
+    context: str | None = typer.Option(None, help="kubeconfig context (--platform kubernetes)."),
 ) -> None:
     """Check experiment and load-profile files; print what they would run."""
     if platform is not None and platform not in PLATFORM_SUPPORT:
@@ -43,10 +45,13 @@ def validate(
             f"--platform {platform!r} is not one of {', '.join(PLATFORM_SUPPORT)}",
             hint="use --platform local, kubernetes or hpalab-cluster",
         )
+    from hpalab.cli.targets import resolver
+
+    resolve = resolver(platform or "local", context)
     loaded, problems = [], []
     for path in files:
         try:
-            loaded.append(load_checked(path))
+            loaded.append(load_checked(path, resolve=resolve))
             if platform is not None and isinstance(loaded[-1], LoadedExperiment):
                 check_platform(loaded[-1], platform)
                 check_own_program_platform(loaded[-1], platform)

@@ -146,6 +146,7 @@ def run_experiment(
     # is written or started
     platform = platform_factory(loaded)
     writer, statuses = _open_run(loaded, options, trials)
+    platform.use_run_dir(writer.path)
     interrupts = _Interrupts(progress.note)
     interrupts.platform = platform
     progress.run_started(trials=trials, per_trial_s=trial_seconds(loaded), path=str(writer.path))

@@ -51,6 +51,12 @@ def _kubernetes(loaded: LoadedExperiment, *, context: str | None, namespace: str
     from hpalab.platforms.kubernetes.platform import KubernetesPlatform
 
     spec = loaded.variant(loaded.baseline).spec
+    if spec.target is not None:
+        from hpalab.platforms.kubernetes.target import TargetPlatform
+
+        return TargetPlatform(
+            spec, context=context, controller_hook=controller_hook(context), node=None
+        )
     return KubernetesPlatform(
         spec,
         context=context,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
@@ -144,6 +145,10 @@ class Platform(ABC):
     def end_fault(self, event: Any) -> dict[str, Any]:
         """Take back a fault :meth:`start_fault` injected; the fields of ``fault_cleared``."""
         raise PlatformError(f"the {self.name} platform cannot inject {event.type}")
+
+    def use_run_dir(self, path: Path) -> None:  # noqa: B027 - optional, does nothing by default
+        """The run directory, known before :meth:`start`: a platform that changes objects it
+        did not create saves them there first (see ``hpalab restore``)."""
 
     def interrupt(self) -> None:  # noqa: B027 - an optional hook with a do-nothing default
         """Ask a long call in progress (a reset waiting for replicas) to give up soon with a

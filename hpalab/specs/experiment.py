@@ -22,6 +22,7 @@ from hpalab.specs.keda.model import ScaledObjectSpec
 from hpalab.specs.keda.problems import SCALED_OBJECT_NAME
 from hpalab.specs.kubeversions import GATES, KUBERNETES_VERSIONS, NEWEST_VERSION, gate_problems
 from hpalab.specs.loadsettings import LoadSettings
+from hpalab.specs.target import TargetSpec
 from hpalab.specs.units import Duration, Quantity, parse_quantity_value
 
 
@@ -288,6 +289,9 @@ class ExperimentSpec(SpecModel):
         description="Prometheus settings",
     )
     app: AppSettings = Field(default_factory=AppSettings, description="sample app")
+    target: TargetSpec | None = Field(
+        None, description="an existing workload on the cluster instead of the sample app"
+    )
     load: LoadSettings = Field(description="the offered load")
     phases: Phases = Field(default_factory=Phases, description="warm-up and cool-down")
     slo: SLO = Field(default_factory=SLO, description="service level objective")

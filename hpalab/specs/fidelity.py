@@ -12,9 +12,9 @@ from hpalab.errors import SpecError
 from hpalab.specs.base import API_VERSION, Header, SpecModel
 from hpalab.specs.experiment import ControllerFlags, ResourceList
 from hpalab.specs.hpa import HPASpec, hpa_problems
-from hpalab.specs.loader import _validate
 from hpalab.specs.sources import parse_yaml, read_text
 from hpalab.specs.units import Duration, parse_quantity_value
+from hpalab.specs.validation import validate_model
 
 KIND = "FidelityScenario"
 MISSING = "missing"
@@ -118,7 +118,7 @@ def load_scenario(path: Path) -> FidelityScenario:
         raise SpecError([source.problem(("apiVersion",), f"must be {API_VERSION}", None)])
     if data.get("kind") != KIND:
         raise SpecError([source.problem(("kind",), f"must be {KIND}", f"write kind: {KIND}")])
-    scenario = _validate(FidelityScenario, data, source, ())
+    scenario = validate_model(FidelityScenario, data, source, ())
     spec = scenario.spec
     problems = [source.problem(("spec", "hpa", *p), m, h) for p, m, h in hpa_problems(spec.hpa)]
     wanted = metric_names(spec.hpa)

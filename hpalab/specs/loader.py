@@ -8,11 +8,9 @@ breaks the HPA spec is reported against the variant that wrote it.
 from __future__ import annotations
 
 import difflib
-import types
-import typing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,10 +29,10 @@ from hpalab.specs.profiles import (
     profile_warnings,
 )
 from hpalab.specs.sources import Source, dotted, parse_yaml, read_text
+from hpalab.specs.target import Resolver, unresolved_problems
 from hpalab.specs.traces import load_trace_points
+from hpalab.specs.validation import clean_loc, error_message, validate_model
 from hpalab.specs.variants import PatchError, TrialPlan, apply_patch, plan_trials, plan_variants
-
-M = TypeVar("M", bound=BaseModel)
 
 KINDS: dict[str, type[BaseModel]] = {"Experiment": Experiment, "LoadProfile": LoadProfile}
 
@@ -81,19 +79,30 @@ class LoadedExperiment:
         raise KeyError(name)
 
 
-def load_spec(path: Path) -> LoadedExperiment | LoadProfile:
-    """Load an Experiment or LoadProfile file; raise one SpecError with all its problems."""
+def load_spec(path: Path, *, resolve: Resolver | None = None) -> LoadedExperiment | LoadProfile:
+    """Load an Experiment or LoadProfile file; raise one SpecError with all its problems.
+    ``resolve`` reads what the experiment takes from a cluster (``fromCluster``)."""
     source = parse_yaml(read_text(path), file=str(path))
     kind = _check_header(source)
     if kind == "LoadProfile":
-        profile = _validate(LoadProfile, source.data, source, ())
+        profile = validate_model(LoadProfile, source.data, source, ())
         return _with_traces(profile, source, path.parent, ("spec",))
+    _resolve_from_cluster(source, resolve)
     return _load_experiment(source, path)
 
 
-def load_experiment(path: Path) -> LoadedExperiment:
+def _resolve_from_cluster(source: Source, resolve: Resolver | None) -> None:
+    spec = source.data.get("spec")
+    if not isinstance(spec, dict):
+        return
+    found = unresolved_problems(spec) if resolve is None else resolve(spec)
+    if found:
+        raise SpecError([source.problem(("spec", *p), m, h) for p, m, h in found])
+
+
+def load_experiment(path: Path, *, resolve: Resolver | None = None) -> LoadedExperiment:
     """Load an Experiment file (a LoadProfile here is an error)."""
-    loaded = load_spec(path)
+    loaded = load_spec(path, resolve=resolve)
     if not isinstance(loaded, LoadedExperiment):
         raise SpecError.single(
             str(path),
@@ -160,11 +169,11 @@ def _check_header(source: Source) -> str:
 
 
 def _load_experiment(source: Source, path: Path) -> LoadedExperiment:
-    experiment = _validate(Experiment, source.data, source, ())
+    experiment = validate_model(Experiment, source.data, source, ())
     spec_data = source.data["spec"]
     # spec.adapter stays plain data for its consumers, but is decoded as strictly as the
     # adapter decodes its config file
-    _validate(AdapterConfig, spec_data.get("adapter", {}), source, ("spec", "adapter"))
+    validate_model(AdapterConfig, spec_data.get("adapter", {}), source, ("spec", "adapter"))
     problems = [
         source.problem(("spec", *p), m, h) for p, m, h in _autoscaler_problems(experiment.spec)
     ]
@@ -344,12 +353,12 @@ def _variant_problems(
     try:
         spec = ExperimentSpec.model_validate(data, by_alias=True)
     except ValidationError as error:
-        return [(_clean_loc(e["loc"], data), _message(e), None) for e in error.errors()]
+        return [(clean_loc(e["loc"], data), error_message(e), None) for e in error.errors()]
     try:
         AdapterConfig.model_validate(data.get("adapter", {}))
     except ValidationError as error:
         return [
-            (("adapter", *_clean_loc(e["loc"], data.get("adapter"))), _message(e), None)
+            (("adapter", *clean_loc(e["loc"], data.get("adapter"))), error_message(e), None)
             for e in error.errors()
         ]
     return _autoscaler_problems(spec)
@@ -362,96 +371,3 @@ def _autoscaler_problems(
     if spec.keda is not None:
         return [(("keda", *p), m, h) for p, m, h in keda_problems(spec.keda)]
     return [(("hpa", *p), m, h) for p, m, h in hpa_problems(spec.hpa)]
-
-
-def _validate(model: type[M], data: Any, source: Source, prefix: tuple[str | int, ...]) -> M:
-    try:
-        return model.model_validate(data, by_alias=True)
-    except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            loc = _clean_loc(item["loc"], data)
-            hint = _hint(model, loc, item)
-            problems.append(source.problem((*prefix, *loc), _message(item), hint))
-        raise SpecError(problems) from None
-
-
-def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
-    """Drop the union-member tags pydantic puts into error locations."""
-    out: list[str | int] = []
-    node = data
-    for position, part in enumerate(loc):
-        last = position == len(loc) - 1
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
-        if in_dict or in_list:
-            node = node[part]
-        elif not last:
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-_BOUNDS = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}
-
-
-def _message(item: Any) -> str:
-    kind, message, ctx = item["type"], str(item["msg"]), item.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "is required"
-    if kind == "union_tag_invalid":
-        return f"unknown type {ctx.get('tag')!r} (one of {ctx.get('expected_tags')})"
-    if kind == "union_tag_not_found":
-        return "needs a type field"
-    if kind in _BOUNDS:
-        bound = next(iter(ctx.values()), "")
-        return f"must be {_BOUNDS[kind]} {bound}, got {item.get('input')!r}"
-    if kind == "string_pattern_mismatch" and item["loc"][-1] == "name" and len(item["loc"]) == 2:
-        return (
-            "must be a lower-case DNS label: letters a-z, digits and '-', starting and "
-            "ending with a letter or digit (e.g. ramp-test)"
-        )
-    if kind == "string_pattern_mismatch":
-        return f"{item.get('input')!r} does not match the pattern {ctx.get('pattern')}"
-    message = message.removeprefix("Value error, ")
-    return message.replace("Input should be", "must be", 1)
-
-
-def _hint(model: type[BaseModel], loc: tuple[str | int, ...], item: Any) -> str | None:
-    if item["type"] != "extra_forbidden" or not loc or not isinstance(loc[-1], str):
-        return None
-    names = _field_names(model, loc[:-1])
-    close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return f"known fields: {', '.join(sorted(names))}" if names else None
-
-
-def _field_names(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
-    """The YAML names of the fields of the model found at ``loc`` (best effort)."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        models = _models_in(current)
-        current = None
-        for candidate in models:
-            for name, info in candidate.model_fields.items():
-                if part in (name, info.alias):
-                    current = info.annotation
-        if current is None:
-            return []
-    return sorted(
-        {info.alias or name for m in _models_in(current) for name, info in m.model_fields.items()}
-    )
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, list, typing.Annotated) or origin is not None:
-        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
-    return []

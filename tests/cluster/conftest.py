@@ -149,6 +149,32 @@ def service(name: str, *, port: int = 80, target: int = 8080) -> dict[str, Any]:
     }
 
 
+def cpu_hpa(
+    name: str, *, min_replicas: int, max_replicas: int, utilization: int, scale_down_window: int
+) -> dict[str, Any]:
+    """An autoscaling/v2 HPA of Deployment ``name`` on CPU utilization."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": min_replicas,
+            "maxReplicas": max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": utilization},
+                    },
+                }
+            ],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": scale_down_window}},
+        },
+    }
+
+
 def ready_pods(kube: Kube, selector: str, count: int) -> list[dict[str, Any]] | None:
     pods = kube.get_pods(selector)
     ready = [

@@ -10,7 +10,15 @@ import pytest
 
 from hpalab.cluster import addons, metrics_server
 from hpalab.cluster.config import ClusterConfig
-from tests.cluster.conftest import Kube, deployment, ready_pods, sample_app, service, wait_for
+from tests.cluster.conftest import (
+    Kube,
+    cpu_hpa,
+    deployment,
+    ready_pods,
+    sample_app,
+    service,
+    wait_for,
+)
 
 BUSY = "while True: pass"
 
@@ -94,26 +102,7 @@ def _hpa_status(kube: Kube) -> dict[str, object]:
 
 def test_real_hpa_scales_up_and_down_on_cpu(kube: Kube, metrics_api: ClusterConfig) -> None:
     resources = {"requests": {"cpu": "100m"}, "limits": {"cpu": "400m"}}
-    hpa = {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "web"},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-            "minReplicas": 1,
-            "maxReplicas": 4,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": 50},
-                    },
-                }
-            ],
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 15}},
-        },
-    }
+    hpa = cpu_hpa("web", min_replicas=1, max_replicas=4, utilization=50, scale_down_window=15)
     kube.apply(
         deployment("web", sample_app(cpu_per_request="2ms", resources=resources)),
         service("web"),

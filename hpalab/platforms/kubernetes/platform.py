@@ -105,6 +105,8 @@ class KubernetesPlatform(Platform):
         self.profile = profile.Profile()
         """What kind of cluster it is (read from its nodes by ``start``)."""
         self.log = io.StringIO()
+        self.hpa_name = APP
+        """The HPA whose decisions are recorded (and the one ``stop`` removes)."""
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -224,7 +226,7 @@ class KubernetesPlatform(Platform):
 
     def _on_hpa(self, kind: str, body: dict[str, Any]) -> None:
         # Only the app's HPA: another one in the namespace must not pass for its decisions.
-        if body.get("metadata", {}).get("name") == APP:
+        if body.get("metadata", {}).get("name") == self.hpa_name:
             self.hpa.update(kind, body)
 
     def _on_event(self, kind: str, body: dict[str, Any]) -> None:
@@ -242,6 +244,19 @@ class KubernetesPlatform(Platform):
         self._emit(PlatformEvent(self._clock(), "collector_error", "watch", {"message": message}))
 
     def stop(self) -> None:
+        self._stop_observing()
+        if self._client is not None:
+            path = collection_path(
+                "autoscaling/v2", "HorizontalPodAutoscaler", self.options.namespace
+            )
+            # Stopping must not fail; `hpalab down` cleans up the rest.
+            with contextlib.suppress(PlatformError):
+                self._client.delete(f"{path}/{APP}")
+                if self.spec.keda is not None:
+                    keda.release_external_metrics(self._client, self.options.namespace)
+
+    def _stop_observing(self) -> None:
+        """Clear the faults, end the watches and port-forwards."""
         if self._faults is not None:
             # Stopping must not fail; `hpalab down` removes what is left.
             with contextlib.suppress(PlatformError):
@@ -252,15 +267,6 @@ class KubernetesPlatform(Platform):
         if self._forward is not None:
             self._forward.stop()
             self._forward = None
-        if self._client is not None:
-            path = collection_path(
-                "autoscaling/v2", "HorizontalPodAutoscaler", self.options.namespace
-            )
-            # Stopping must not fail; `hpalab down` cleans up the rest.
-            with contextlib.suppress(PlatformError):
-                self._client.delete(f"{path}/{APP}")
-                if self.spec.keda is not None:
-                    keda.release_external_metrics(self._client, self.options.namespace)
 
     def apply_variant(self, spec: ExperimentSpec) -> None:
         """Render and apply the variant (app, Prometheus, adapter config that rolls the adapter,
@@ -300,12 +306,10 @@ class KubernetesPlatform(Platform):
         waiter = self._waiter_for(self.spec)
         client.apply(deployment(self.spec, self.options))
         waiter.wait(Wait("rollout", APP, ns), timeout_s=self.spec.phases.settle_timeout)
-        keda_spec = self.spec.keda is not None
-        client.apply(
-            keda.scaled_object(self.spec, self.options)
-            if keda_spec
-            else hpa(self.spec, self.options)
-        )
+        if self.spec.keda is not None:
+            client.apply(keda.scaled_object(self.spec, self.options))
+        else:
+            client.apply(hpa(self.spec, self.options))
         waiter.wait(Wait("metric", APP, ns))
         waiter.wait(Wait("hpa", APP, ns))
 
@@ -332,8 +336,7 @@ class KubernetesPlatform(Platform):
 
     def observe(self) -> Snapshot:
         now = self._clock()
-        ns = self.options.namespace
-        scale = self.client.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{APP}/scale") or {}
+        scale = self.client.get(self.scale_path()) or {}
         spec_replicas = int(scale.get("spec", {}).get("replicas", 0))
         pods = tuple(sorted(self.pods.pods.values(), key=lambda p: p.name))
         if self._faults is not None:
@@ -351,6 +354,9 @@ class KubernetesPlatform(Platform):
             metric_value=value,
             metric_target=target,
         )
+
+    def scale_path(self) -> str:
+        return f"/apis/apps/v1/namespaces/{self.options.namespace}/deployments/{APP}/scale"
 
     def _metric(self, status: dict[str, Any], replicas: int) -> tuple[float | None, float | None]:
         metric = self.spec.hpa.to_kubernetes()["metrics"][0]  # type: ignore[index]
