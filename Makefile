@@ -20,7 +20,7 @@ lint: setup-test
 
 # Every fidelity scenario on a cluster of its own (as root; about 15 minutes), then KEDA's
 # cluster tests (`-m keda`), which `make test` leaves out: KEDA's build is built here, on
-# demand (`hpalab cluster build --with keda`, about 25 minutes cold on 2 cores).
+# demand (`hpalab cluster build --with keda`, about 13 minutes cold on 2 cores).
 FIDELITY_CLUSTER ?= fidelity
 fidelity: setup-test
 	.venv/bin/hpalab cluster build --with keda
