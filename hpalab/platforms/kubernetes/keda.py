@@ -36,6 +36,7 @@ from hpalab.platforms.kubernetes.objects import (
     meta,
     obj,
 )
+from hpalab.platforms.kubernetes.render_app import hpa
 from hpalab.platforms.kubernetes.stack import Step, Wait, waits_for
 from hpalab.platforms.kubernetes.waiting import Waiter
 from hpalab.specs import ExperimentSpec
@@ -136,13 +137,20 @@ def scaled_object_path(namespace: str) -> str:
     return f"{collection_path('keda.sh/v1alpha1', 'ScaledObject', namespace)}/{SCALED_OBJECT_NAME}"
 
 
+def remove_scaled_object(
+    client: KubeClient, namespace: str, *, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Delete the variant's ScaledObject, if any, and wait until KEDA's finalizer has run."""
+    path = scaled_object_path(namespace)
+    if client.get(CRD_PATH) is not None and client.delete(path):
+        wait_gone(client, path, sleep=sleep)
+
+
 def release_external_metrics(
     client: KubeClient, namespace: str, *, sleep: Callable[[float], None] = time.sleep
 ) -> None:
     """Delete the ScaledObject (its HPA goes with it) and KEDA's registration, if present."""
-    path = scaled_object_path(namespace)
-    if client.get(CRD_PATH) is not None and client.delete(path):
-        wait_gone(client, path, sleep=sleep)
+    remove_scaled_object(client, namespace, sleep=sleep)
     if holder(client) == f"{NAMESPACE}/keda-metrics-apiserver":
         client.delete(APISERVICE_PATH)
 
@@ -189,6 +197,11 @@ def scaled_object(spec: ExperimentSpec, options: StackOptions) -> Obj:
         meta(options, SCALED_OBJECT_NAME, part=KEDA),
         spec=body,
     )
+
+
+def autoscaler(spec: ExperimentSpec, options: StackOptions) -> Obj:
+    """What scales the app in this variant: the ScaledObject, or hpalab's HPA."""
+    return scaled_object(spec, options) if spec.keda is not None else hpa(spec, options)
 
 
 def scaled_object_step(spec: ExperimentSpec, options: StackOptions) -> Step:

@@ -34,7 +34,7 @@ from hpalab.platforms.kubernetes.metrics_api import (
 from hpalab.platforms.kubernetes.objects import APP, StackOptions, selector
 from hpalab.platforms.kubernetes.portforward import PortForward, kubectl_options
 from hpalab.platforms.kubernetes.render_adapter import AdapterTLS
-from hpalab.platforms.kubernetes.render_app import deployment, hpa
+from hpalab.platforms.kubernetes.render_app import deployment
 from hpalab.platforms.kubernetes.stack import Wait, variant_steps
 from hpalab.platforms.kubernetes.waiting import Waiter
 from hpalab.platforms.kubernetes.watching import (
@@ -299,17 +299,12 @@ class KubernetesPlatform(Platform):
         if self._faults is not None:
             self._faults.clear()
         hpa_path = collection_path("autoscaling/v2", "HorizontalPodAutoscaler", ns)
-        if self.spec.keda is not None:  # its HPA goes with it; KEDA's operator state too
-            client.delete(keda.scaled_object_path(ns))
-            keda.wait_gone(client, keda.scaled_object_path(ns))
+        keda.remove_scaled_object(client, ns)  # with its HPA and KEDA's state of it
         client.delete(f"{hpa_path}/{APP}")
         waiter = self._waiter_for(self.spec)
         client.apply(deployment(self.spec, self.options))
         waiter.wait(Wait("rollout", APP, ns), timeout_s=self.spec.phases.settle_timeout)
-        if self.spec.keda is not None:
-            client.apply(keda.scaled_object(self.spec, self.options))
-        else:
-            client.apply(hpa(self.spec, self.options))
+        client.apply(keda.autoscaler(self.spec, self.options))
         waiter.wait(Wait("metric", APP, ns))
         waiter.wait(Wait("hpa", APP, ns))
 
