@@ -83,12 +83,26 @@ CPU_OPT = typer.Option(None, "--cpu-initialization-period", help="Default 5m.")
 
 
 @cluster_app.command("build")
-def build() -> None:
+def build(
+    with_: list[str] = typer.Option(
+        [],
+        "--with",
+        help="Also build an optional component (keda: KEDA's operator, metrics apiserver and "
+        "webhooks, a long build).",
+    ),
+) -> None:
     """Build every pinned program that is not in the cache yet (progress bar)."""
-    from hpalab.cluster import building
+    from hpalab.cluster import building, versions
     from hpalab.cluster.runtime import protos, wheels
 
-    todo = building.missing()
+    optional = sorted(name for name, pin in versions.pins().items() if pin.optional)
+    for name in with_:
+        if name not in optional:
+            raise UsageError(
+                f"--with {name}: not an optional component",
+                hint=f"choose from {', '.join(optional)} (the others are always built)",
+            )
+    todo = building.missing(versions.default_programs(tuple(with_)))
     console = Console(stderr=True)
     started = time.monotonic()
     with Progress(

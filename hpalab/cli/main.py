@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "hpalab.cli.keda",
     "hpalab.cli.conformance",
     "hpalab.cli.fidelity",
+    "hpalab.cli.fidelity_keda",
     "hpalab.cli.doctor",
     "hpalab.cli.cluster",
 )

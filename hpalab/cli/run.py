@@ -214,7 +214,7 @@ def _check_can_run(loaded: LoadedExperiment, options: RunOptions, platform: str)
 
 
 def _check_keda_platform(loaded: LoadedExperiment, platform: str, *, only: list[str]) -> None:
-    """KEDA variants run on the local platform only, for now; refuse before starting."""
+    """Refuse KEDA variants hpalab cannot run yet, before starting."""
     keda = [v.name for v in loaded.variants if v.spec.keda is not None]
     keda = [name for name in keda if not only or name in only]
     modifiers = [
@@ -225,17 +225,18 @@ def _check_keda_platform(loaded: LoadedExperiment, platform: str, *, only: list[
         and v.spec.keda.advanced is not None
         and v.spec.keda.advanced.scaling_modifiers is not None
     ]
+    targeted = [v.name for v in loaded.variants if v.name in keda and v.spec.target is not None]
+    if targeted:
+        raise UsageError(
+            f"variants {', '.join(targeted)} use spec.keda with spec.target: KEDA is deployed "
+            "for the sample app only, not for an existing workload yet",
+            hint="drop spec.target from them, or leave them out with --only",
+        )
     if modifiers:
         raise UsageError(
             f"variants {', '.join(modifiers)} use keda.advanced.scalingModifiers, whose formula "
             "hpalab does not evaluate yet",
             hint="express the arithmetic inside one PromQL query, or leave them out with --only",
-        )
-    if platform != "local" and keda:
-        raise UsageError(
-            f"variants {', '.join(keda)} use spec.keda, which runs on the local platform only "
-            "for now (deploying KEDA on a cluster is not implemented yet)",
-            hint="use --platform local, or leave them out with --only",
         )
 
 
@@ -248,6 +249,7 @@ def _deploys(loaded: LoadedExperiment, platform: str) -> str:
         return (
             "prometheus-operator, Prometheus, metrics-server, prometheus-adapter, the "
             "sample app, Grafana and the HPA (see `hpalab up --platform kubernetes --dry-run`)"
+            + (", and KEDA v2.20.2 for the spec.keda variants" if _uses_keda(loaded) else "")
         )
     return (
         f"Prometheus (scrape {format_duration(spec.prometheus.scrape_interval)}), an "

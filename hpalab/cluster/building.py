@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hpalab.cluster.versions import Pin, all_programs, pins, program_pin
+from hpalab.cluster.versions import Pin, default_programs, pins, program_pin
 from hpalab.errors import PlatformError, PrerequisiteError
 
 VERSION_PACKAGES = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
@@ -39,8 +39,8 @@ def binary_path(program: str) -> Path:
 
 
 def missing(programs: list[str] | None = None) -> list[str]:
-    """The programs among ``programs`` (default: all) that are not built yet."""
-    return [p for p in programs or all_programs() if not binary_path(p).is_file()]
+    """The programs among ``programs`` (default: all but optional ones) that are not built yet."""
+    return [p for p in programs or default_programs() if not binary_path(p).is_file()]
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,15 @@ def check_pin(pin: Pin) -> None:
         )
 
 
+KEDA_VERSION_PACKAGE = "github.com/kedacore/keda/v2/version"
+
+
 def ldflags(pin: Pin) -> str:
-    """Stripped symbols, and for Kubernetes the version the binaries report."""
+    """Stripped symbols, and for Kubernetes and KEDA the version the binaries report (KEDA
+    writes it into the labels of every HPA it makes, as its release build sets it)."""
     flags = ["-s", "-w"]
+    if pin.module == "github.com/kedacore/keda/v2":
+        flags.append(f"-X {KEDA_VERSION_PACKAGE}.Version={pin.version.lstrip('v')}")
     if pin.module == "k8s.io/kubernetes":
         major, minor = pin.version.lstrip("v").split(".")[:2]
         for package in VERSION_PACKAGES:

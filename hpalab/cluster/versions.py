@@ -20,6 +20,9 @@ class Pin(BaseModel):
 
     module: str = Field(description="the upstream Go module path")
     own: bool = Field(default=False, description="hpalab's own program, not an upstream one")
+    optional: bool = Field(
+        default=False, description="built only on demand (`hpalab cluster build --with NAME`)"
+    )
     version: str = Field(default="", description="its pinned version (vX.Y.Z)")
     sum: str | None = Field(
         default=None, pattern=r"^h1:[A-Za-z0-9+/]{43}=$", description="its go.sum checksum"
@@ -63,3 +66,13 @@ def program_pin(program: str) -> Pin:
 
 def all_programs() -> list[str]:
     return [program for pin in pins().values() for program in pin.programs]
+
+
+def default_programs(with_: tuple[str, ...] = ()) -> list[str]:
+    """The programs `hpalab cluster build` builds: all but optional components not in ``with_``."""
+    return [
+        program
+        for name, pin in pins().items()
+        if not pin.optional or name in with_
+        for program in pin.programs
+    ]

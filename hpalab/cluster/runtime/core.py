@@ -255,6 +255,7 @@ class Runtime:
             raise NotFound(
                 f"image {reference!r} runs {entry.program.describe()}, which is not on this "
                 "machine: run `hpalab cluster build`"
+                + (" --with keda" if (entry.program.built or "").startswith("keda-") else "")
             )
         with self.lock:
             self.pulled.add(reference)

@@ -63,6 +63,9 @@ class ImageEntry(BaseModel):
     host_path: bool = Field(default=False, alias="hostPath")
     wheels: list[str] = Field(default_factory=list)
     """Requirements `pip install` in this image is served from a local wheelhouse."""
+    user: int | None = None
+    """The image's numeric ``USER`` (uid, and gid the same): what the kubelet's
+    ``runAsNonRoot`` check reads, and who a container without ``runAsUser`` runs as."""
 
 
 class ImageMap(BaseModel):

@@ -100,11 +100,14 @@ class Services:
         )
 
     def _image(self, reference: str) -> Msg:
+        entry = images.lookup(reference)
+        user = entry.user if entry is not None else None
         return self.pb.Image(
             id=images.image_id(reference),
             repo_tags=[reference],
             size=images.image_size(reference),
             spec=self.pb.ImageSpec(image=reference),
+            uid=None if user is None else self.pb.Int64Value(value=user),
         )
 
     def _u64(self, value: int | None) -> Msg:
@@ -265,6 +268,9 @@ class Services:
             if sec.HasField("run_as_group")
             else (0 if uid is not None else None)
         )
+        image = images.lookup(cfg.image.user_specified_image or cfg.image.image)
+        if uid is None and image is not None and image.user is not None:
+            uid = gid = image.user  # the image's USER, as a container runtime runs it
         sandbox = self.rt.sandbox(request.pod_sandbox_id)
         fields = {
             "name": cfg.metadata.name,

@@ -57,6 +57,10 @@ KINDS: dict[tuple[str, str], Kind] = {
     ("apiregistration.k8s.io/v1", "APIService"): Kind("apiservices", False),
     ("monitoring.coreos.com/v1", "Prometheus"): Kind("prometheuses", True),
     ("monitoring.coreos.com/v1", "ServiceMonitor"): Kind("servicemonitors", True),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"): Kind(
+        "validatingwebhookconfigurations", False
+    ),
+    ("keda.sh/v1alpha1", "ScaledObject"): Kind("scaledobjects", True),
 }
 
 

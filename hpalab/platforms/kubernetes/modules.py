@@ -140,14 +140,9 @@ def kustomize(data: bytes, module: str, version: str, overlay: str) -> list[dict
         unknown = set(spec) - supported
         if unknown:
             raise PlatformError(f"{directory}: kustomize fields {sorted(unknown)} not supported")
-        docs: list[dict[str, Any]] = []
-        for resource in spec.get("resources", []):
-            target = PurePosixPath(os.path.normpath(directory / resource))
-            if resource.endswith((".yaml", ".yml")):
-                text = read(data, module, version, str(target))
-                docs += [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
-            else:
-                docs += build(target)
+        docs = resources(
+            data, module, version, directory, names=spec.get("resources", []), build=build
+        )
         for doc in docs:
             _label_everything(doc, spec.get("commonLabels", {}))
         for component in spec.get("components", []):
@@ -157,6 +152,27 @@ def kustomize(data: bytes, module: str, version: str, overlay: str) -> list[dict
         return docs
 
     return build(PurePosixPath(overlay))
+
+
+def resources(
+    data: bytes,
+    module: str,
+    version: str,
+    directory: PurePosixPath,
+    *,
+    names: list[str],
+    build: Callable[[PurePosixPath], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """A kustomization's ``resources``: YAML files read, directories built with ``build``."""
+    docs: list[dict[str, Any]] = []
+    for resource in names:
+        target = PurePosixPath(os.path.normpath(directory / resource))
+        if resource.endswith((".yaml", ".yml")):
+            text = read(data, module, version, str(target))
+            docs += [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        else:
+            docs += build(target)
+    return docs
 
 
 def _set_images(docs: list[dict[str, Any]], images: list[dict[str, str]]) -> None:

@@ -22,7 +22,7 @@ import urllib3
 
 from hpalab.errors import PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
-from hpalab.platforms.kubernetes import fingerprinting, lifecycle, profile
+from hpalab.platforms.kubernetes import fingerprinting, keda, lifecycle, profile
 from hpalab.platforms.kubernetes.client import KubeClient, collection_path, load_api_client
 from hpalab.platforms.kubernetes.faults import KubeFaults, Node
 from hpalab.platforms.kubernetes.metrics_api import (
@@ -34,7 +34,7 @@ from hpalab.platforms.kubernetes.metrics_api import (
 from hpalab.platforms.kubernetes.objects import APP, StackOptions, selector
 from hpalab.platforms.kubernetes.portforward import PortForward, kubectl_options
 from hpalab.platforms.kubernetes.render_adapter import AdapterTLS
-from hpalab.platforms.kubernetes.render_app import deployment, hpa
+from hpalab.platforms.kubernetes.render_app import deployment
 from hpalab.platforms.kubernetes.stack import Wait, variant_steps
 from hpalab.platforms.kubernetes.waiting import Waiter
 from hpalab.platforms.kubernetes.watching import (
@@ -252,6 +252,8 @@ class KubernetesPlatform(Platform):
             # Stopping must not fail; `hpalab down` cleans up the rest.
             with contextlib.suppress(PlatformError):
                 self._client.delete(f"{path}/{APP}")
+                if self.spec.keda is not None:
+                    keda.release_external_metrics(self._client, self.options.namespace)
 
     def _stop_observing(self) -> None:
         """Clear the faults, end the watches and port-forwards."""
@@ -274,7 +276,11 @@ class KubernetesPlatform(Platform):
             self._flags = self._controller_hook(spec.controller)
         waiter = self._waiter_for(spec)
         steps = variant_steps(spec, self.options, self._tls)
-        lifecycle.drop_unused_apiservices(self.client, spec)
+        if spec.keda is None:
+            lifecycle.drop_unused_apiservices(self.client, spec)
+        else:  # KEDA's ScaledObject makes the HPA, and KEDA serves its External metrics
+            steps = keda.variant_steps(steps, spec, self.options)
+        keda.prepare_variant(self.client, spec, waiter, self.options, out=self.log)
         lifecycle.apply_steps(self.client, steps, waiter, out=self.log)
         if self._controller_hook is not None:
             return
@@ -293,11 +299,12 @@ class KubernetesPlatform(Platform):
         if self._faults is not None:
             self._faults.clear()
         hpa_path = collection_path("autoscaling/v2", "HorizontalPodAutoscaler", ns)
+        keda.remove_scaled_object(client, ns)  # with its HPA and KEDA's state of it
         client.delete(f"{hpa_path}/{APP}")
         waiter = self._waiter_for(self.spec)
         client.apply(deployment(self.spec, self.options))
         waiter.wait(Wait("rollout", APP, ns), timeout_s=self.spec.phases.settle_timeout)
-        client.apply(hpa(self.spec, self.options))
+        client.apply(keda.autoscaler(self.spec, self.options))
         waiter.wait(Wait("metric", APP, ns))
         waiter.wait(Wait("hpa", APP, ns))
 

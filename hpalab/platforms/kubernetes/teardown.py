@@ -35,7 +35,9 @@ from hpalab.platforms.kubernetes.namespaces import created_by_hpalab
 from hpalab.platforms.kubernetes.objects import Obj, owned_selector
 
 DELETE_ORDER = (
+    ("keda.sh/v1alpha1", "ScaledObject"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
     ("apiregistration.k8s.io/v1", "APIService"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "Prometheus"),
@@ -54,8 +56,16 @@ DELETE_ORDER = (
 )
 """What ``down`` lists by label, in deletion order."""
 
-_FIRST = {"HorizontalPodAutoscaler", "APIService", "ServiceMonitor", "Prometheus"}
-_CUSTOM_RESOURCES = {"ServiceMonitor", "Prometheus"}
+_FIRST = {
+    "ScaledObject",
+    "HorizontalPodAutoscaler",
+    "ValidatingWebhookConfiguration",
+    "APIService",
+    "ServiceMonitor",
+    "Prometheus",
+}
+# their operators' finalizers must run before the operators go
+_CUSTOM_RESOURCES = {"ScaledObject", "ServiceMonitor", "Prometheus"}
 _LAST = {"CustomResourceDefinition", "Namespace"}
 _OPERATOR_LEFTOVERS = (
     "app.kubernetes.io/managed-by=prometheus-operator,app.kubernetes.io/name=kubelet"

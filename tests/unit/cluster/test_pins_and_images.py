@@ -100,3 +100,21 @@ def test_the_python_image_installs_the_apps_pins_from_the_wheelhouse(
     assert env["PIP_NO_INDEX"] == "0", "the pod's own env wins over the image's"
     assert [entry.wheels] == wheels.missing()
     assert "PIP_FIND_LINKS" not in container_env("hpalab/sample-app:dev", {}, "pod")
+
+
+def test_keda_is_built_only_on_demand() -> None:
+    keda = list(versions.pins()["keda"].programs)
+    assert keda == ["keda-operator", "keda-metrics-apiserver", "keda-admission-webhooks"]
+    assert not set(keda) & set(versions.default_programs())
+    assert set(keda) <= set(versions.default_programs(("keda",)))
+    building.check_pin(versions.pins()["keda"])  # the wrapper's go.sum pins KEDA's h1: sum
+    assert "-X github.com/kedacore/keda/v2/version.Version=2.20.2" in building.ldflags(
+        versions.pins()["keda"]
+    )
+
+
+def test_an_unknown_optional_component_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    from hpalab.cli.main import run
+
+    assert run(["cluster", "build", "--with", "nope"]) == 2
+    assert "choose from keda" in capsys.readouterr().err
