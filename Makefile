@@ -18,16 +18,11 @@ lint: setup-test
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 
-# Every fidelity scenario on a cluster of its own (as root; about 30 minutes), then KEDA's
-# cluster tests (`-m keda`), which `make test` leaves out: KEDA is built here, on demand
-# (`hpalab cluster build --with keda`, about 13 minutes cold on 2 cores).
+# Every fidelity check: HPA scenarios, adapter configs and KEDA's ScaledObjects (as root;
+# about an hour, KEDA's build included). See scripts/fidelity.sh.
 FIDELITY_CLUSTER ?= fidelity
 fidelity: setup-test
-	.venv/bin/hpalab cluster build --with keda
-	.venv/bin/hpalab cluster up --name $(FIDELITY_CLUSTER)
-	.venv/bin/hpalab fidelity hpa tests/fidelity/*.yaml --cluster $(FIDELITY_CLUSTER); \
-	code=$$?; .venv/bin/hpalab cluster down --name $(FIDELITY_CLUSTER); exit $$code
-	HPALAB_TEST_CLUSTER=$(FIDELITY_CLUSTER)-keda .venv/bin/pytest -m keda tests/cluster
+	FIDELITY_CLUSTER=$(FIDELITY_CLUSTER) ./scripts/fidelity.sh
 
 setup-bench:
 	./scripts/setup.sh --bench
