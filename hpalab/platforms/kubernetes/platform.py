@@ -301,12 +301,27 @@ class KubernetesPlatform(Platform):
         hpa_path = collection_path("autoscaling/v2", "HorizontalPodAutoscaler", ns)
         keda.remove_scaled_object(client, ns)  # with its HPA and KEDA's state of it
         client.delete(f"{hpa_path}/{APP}")
+        deleted_at = self._clock()
         waiter = self._waiter_for(self.spec)
         client.apply(deployment(self.spec, self.options))
         waiter.wait(Wait("rollout", APP, ns), timeout_s=self.spec.phases.settle_timeout)
+        self.wait_until_forgotten(deleted_at, waiter)
         client.apply(keda.autoscaler(self.spec, self.options))
         waiter.wait(Wait("metric", APP, ns))
         waiter.wait(Wait("hpa", APP, ns))
+
+    def wait_until_forgotten(self, deleted_at: float, waiter: Waiter) -> None:
+        """Wait until the HPA controller has dropped the deleted HPA's history.
+
+        Deleting an HPA does not clear its recommendations and scale events: the controller
+        only forgets the key's rate limit, and drops the history when a worker next takes the
+        key and finds the HPA gone, at the latest one sync period after its last sync. An HPA
+        created again before that inherits the history: after a trial at 10 replicas, the
+        default 5-minute scale-down window would scale the next trial up from 1 to 10."""
+        sync = float(self._flags.get("sync_period") or self.spec.controller.sync_period)
+        remaining = deleted_at + sync + 1.0 - self._clock()
+        if remaining > 0:
+            waiter.sleep(remaining)
 
     # -- observation ----------------------------------------------------------------------
 

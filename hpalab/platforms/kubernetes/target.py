@@ -194,6 +194,7 @@ class TargetPlatform(KubernetesPlatform):
         if self._faults is not None:
             self._faults.clear()
         self.client.delete(self._hpa_path())
+        deleted_at = self._clock()
         body = {"spec": {"replicas": self._baseline_replicas}}
         self.client.call("PATCH", self.scale_path(), body=body, content_type=MERGE_PATCH)
         waiter = self._waiter_for(self.spec)
@@ -202,6 +203,7 @@ class TargetPlatform(KubernetesPlatform):
             Wait(kind, self.target.name, self.target.namespace),
             timeout_s=self.spec.phases.settle_timeout,
         )
+        self.wait_until_forgotten(deleted_at, waiter)
         self._set_hpa(self.spec)
         waiter.wait(Wait("hpa", self.hpa_name, self.target.namespace))
 

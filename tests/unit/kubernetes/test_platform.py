@@ -215,3 +215,24 @@ def test_variants_keep_the_serving_certificate_of_up(platform, api, smoke_spec):
         "--tls-cert-file=/var/run/serving-cert/tls.crt"
         in adapter["spec"]["template"]["spec"]["containers"][0]["args"]
     )
+
+
+def test_a_deleted_hpa_is_created_again_only_once_the_controller_dropped_its_history(
+    smoke_spec,
+):
+    """The controller drops a deleted HPA's recommendations when a worker next takes its key,
+    at the latest one sync period (ci-smoke: 2 s) after its last sync: the reset waits that
+    long (and 1 s more) after the delete, counted from the delete, before creating it again."""
+    now = [100.0]
+    slept: list[float] = []
+
+    class Waiter:
+        def sleep(self, seconds: float) -> None:
+            slept.append(seconds)
+            now[0] += seconds
+
+    platform = KubernetesPlatform(smoke_spec, deploy=False, client=object(), clock=lambda: now[0])
+    platform.wait_until_forgotten(99.5, Waiter())  # type: ignore[arg-type]
+    assert slept == [pytest.approx(2.5)]
+    platform.wait_until_forgotten(90.0, Waiter())  # the rollout took longer: no wait
+    assert slept == [pytest.approx(2.5)]
