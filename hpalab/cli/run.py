@@ -98,13 +98,13 @@ def run(
     options = RunOptions(out_dir=out, repetitions=repetitions, only=list(only or []), resume=resume)
     _check_keda_platform(loaded, platform, only=options.only)
     check_own_program_platform(loaded, platform)
-    target_changes = changes(loaded, context) if loaded.experiment.spec.target else []
     if dry_run:
         _print_plan(loaded, options, platform)
-        typer.echo("\n".join(target_changes), nl=bool(target_changes))
-        _check_can_run(loaded, options, platform)
-        return
     _check_can_run(loaded, options, platform)  # every argument, before anything starts
+    target_changes = changes(loaded, context) if loaded.experiment.spec.target else []
+    if dry_run:
+        typer.echo("\n".join(target_changes), nl=bool(target_changes))
+        return
     if target_changes and not (quiet or as_json):
         typer.echo("\n".join(target_changes), err=True)
     if platform == "local":

@@ -89,7 +89,7 @@ def _diff(before: Any, after: Any, *, name: str, variant: str) -> list[str]:
 
 def changes(loaded: LoadedExperiment, context: str | None) -> list[str]:
     """Per variant, the diff of what it changes on the cluster against what is there now."""
-    from hpalab.platforms.kubernetes.existing import path_of
+    from hpalab.platforms.kubernetes.existing import path_of, target_hpa_spec
 
     target = loaded.experiment.spec.target
     assert target is not None
@@ -102,14 +102,13 @@ def changes(loaded: LoadedExperiment, context: str | None) -> list[str]:
     if ref is not None:
         found = client.get(path_of("ConfigMap", ref.namespace, ref.config_map)) or {}
         rules_now = yaml.safe_load((found.get("data") or {}).get(ref.key) or "")
-    ref_target = {"apiVersion": "apps/v1", "kind": target.kind, "name": target.name}
     lines = [
         f"changes on {client.server} (saved first, restored after the run, "
         f"`hpalab restore RUN_DIR` after a crash):"
     ]
     for variant in loaded.variants:
         spec = variant.spec
-        wanted = {"spec": {"scaleTargetRef": ref_target, **spec.hpa.to_kubernetes()}}
+        wanted = {"spec": target_hpa_spec(target, spec)}
         diff = _diff(hpa_now, wanted, name=f"HPA {target.namespace}/{name}", variant=variant.name)
         if ref is not None:
             diff += _diff(

@@ -14,7 +14,8 @@ from urllib.parse import quote
 import yaml
 
 from hpalab.platforms.kubernetes.client import KubeClient, collection_path
-from hpalab.specs.target import Place, ResolveProblem, Resolver
+from hpalab.specs import ExperimentSpec
+from hpalab.specs.target import Place, ResolveProblem, Resolver, TargetSpec
 
 PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
 API_VERSIONS = {
@@ -30,6 +31,13 @@ def path_of(kind: str, namespace: str, name: str = "") -> str:
     """The API path of the named object of ``kind`` (its collection without a name)."""
     base = collection_path(API_VERSIONS[kind], kind, namespace)
     return f"{base}/{quote(name)}" if name else base
+
+
+def target_hpa_spec(target: TargetSpec, spec: ExperimentSpec) -> dict[str, Any]:
+    """The HPA spec a run on ``target`` sets for a variant: its ``spec.hpa``, scaling the
+    workload."""
+    ref = {"apiVersion": "apps/v1", "kind": target.kind, "name": target.name}
+    return {"scaleTargetRef": ref, **spec.hpa.to_kubernetes()}
 
 
 def service_port(service: dict[str, Any], port: int | str) -> dict[str, Any] | None:

@@ -71,7 +71,9 @@ def saved_path(run_dir: Path) -> Path:
     return run_dir / SAVED_FILE
 
 
-def save(client: KubeClient, run_dir: Path, paths: list[str], *, context: str | None) -> None:
+def save(
+    client: KubeClient, run_dir: Path, paths: list[str], *, context: str | None
+) -> dict[str, Any]:
     """Record each object (``None``: absent) before anything changes. A record left by an
     earlier start of this run directory that was never restored is kept: it, not the state the
     unrestored run left, is what was there before."""
@@ -94,6 +96,7 @@ def save(client: KubeClient, run_dir: Path, paths: list[str], *, context: str | 
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
     tmp.replace(path)
+    return record
 
 
 def load(run_dir: Path) -> dict[str, Any]:

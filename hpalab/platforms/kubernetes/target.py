@@ -17,7 +17,7 @@ import yaml
 
 from hpalab.errors import PlatformError
 from hpalab.platforms.kubernetes import profile, saving
-from hpalab.platforms.kubernetes.existing import path_of, service_port
+from hpalab.platforms.kubernetes.existing import path_of, service_port, target_hpa_spec
 from hpalab.platforms.kubernetes.objects import MANAGED_BY
 from hpalab.platforms.kubernetes.platform import KubernetesPlatform
 from hpalab.platforms.kubernetes.portforward import PortForward
@@ -27,7 +27,6 @@ from hpalab.specs.target import TargetSpec
 
 CONFIG_ANNOTATION = "hpalab.dev/adapter-config"
 """On the adapter's pod template: the hash of the rules it must load (changing it rolls it)."""
-MERGE_PATCH = saving.MERGE_PATCH
 
 
 def match_labels_selector(workload: dict[str, Any]) -> str:
@@ -116,8 +115,7 @@ class TargetPlatform(KubernetesPlatform):
                 path_of("ConfigMap", ref.namespace, ref.config_map),
                 *self._adapter_deployments(),
             ]
-        saving.save(self.client, self._run_dir, paths, context=self.context)
-        record = saving.load(self._run_dir)
+        record = saving.save(self.client, self._run_dir, paths, context=self.context)
         by_path = {e["path"]: e["object"] for e in record["objects"]}
         self._baseline_replicas = int(by_path[self.scale_path()]["spec"].get("replicas") or 1)
         self._saved_hpa = by_path[self._hpa_path()]
@@ -152,12 +150,12 @@ class TargetPlatform(KubernetesPlatform):
         text = yaml.safe_dump(spec.adapter, sort_keys=False)
         if yaml.safe_load((current.get("data") or {}).get(key) or "") == spec.adapter:
             return  # the same rules: no restart
-        self.client.call("PATCH", path, body={"data": {key: text}}, content_type=MERGE_PATCH)
+        self.client.call("PATCH", path, body={"data": {key: text}}, content_type=saving.MERGE_PATCH)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         patch = {"spec": {"template": {"metadata": {"annotations": {CONFIG_ANNOTATION: digest}}}}}
         waiter = self._waiter_for(spec)
         for deployment in self._adapter_deployments():
-            self.client.call("PATCH", deployment, body=patch, content_type=MERGE_PATCH)
+            self.client.call("PATCH", deployment, body=patch, content_type=saving.MERGE_PATCH)
             waiter.wait(Wait("rollout", deployment.rsplit("/", 1)[-1], ns))
 
     def _hpa_body(self, spec: ExperimentSpec) -> dict[str, Any]:
@@ -170,12 +168,11 @@ class TargetPlatform(KubernetesPlatform):
         }
         if saved.get("annotations"):
             metadata["annotations"] = dict(saved["annotations"])
-        target = {"apiVersion": "apps/v1", "kind": self.target.kind, "name": self.target.name}
         return {
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
             "metadata": metadata,
-            "spec": {"scaleTargetRef": target, **spec.hpa.to_kubernetes()},
+            "spec": target_hpa_spec(self.target, spec),
         }
 
     def _set_hpa(self, spec: ExperimentSpec) -> None:
@@ -183,7 +180,9 @@ class TargetPlatform(KubernetesPlatform):
         body = self._hpa_body(spec)
         current = self.client.get(self._hpa_path())
         if current is None:
-            self.client.call("POST", self._hpa_path().rsplit("/", 1)[0], body=body)
+            self.client.call(
+                "POST", path_of("HorizontalPodAutoscaler", self.target.namespace), body=body
+            )
             return
         body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         self.client.call("PUT", self._hpa_path(), body=body)
@@ -196,7 +195,7 @@ class TargetPlatform(KubernetesPlatform):
         self.client.delete(self._hpa_path())
         deleted_at = self._clock()
         body = {"spec": {"replicas": self._baseline_replicas}}
-        self.client.call("PATCH", self.scale_path(), body=body, content_type=MERGE_PATCH)
+        self.client.call("PATCH", self.scale_path(), body=body, content_type=saving.MERGE_PATCH)
         waiter = self._waiter_for(self.spec)
         kind = "rollout" if self.target.kind == "Deployment" else "statefulset"
         waiter.wait(
