@@ -7,6 +7,7 @@ file, and the Locust processes read it back (``HPALAB_LOAD_JOB``). Nothing here 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,10 @@ class LoadJob:
     """Absolute path of the user's locustfile; ``None``: requests to ``endpoints``."""
     user_class: str | None = None
     """The locustfile's User class; ``None``: its only one."""
+    t0_grid: tuple[float, float] | None = None
+    """``(t, period)``: the profile starts at the first ``t + k * period`` (epoch s) Locust
+    can make; ``None``: as soon as it can. A trial uses it to start at a chosen phase of the
+    HPA's sync cycle."""
 
     @property
     def worker_count(self) -> int:
@@ -128,6 +133,7 @@ class LoadJob:
             "think_time_s": self.think_time_s,
             "locustfile": self.locustfile,
             "user_class": self.user_class,
+            "t0_grid": self.t0_grid,
         }
         return json.dumps(data)
 
@@ -136,11 +142,22 @@ class LoadJob:
         data = json.loads(text)
         data["profile"] = ProfileSpec.model_validate_json(json.dumps(data["profile"]))
         data["endpoints"] = tuple(Endpoint.model_validate(e) for e in data["endpoints"])
+        grid = data.get("t0_grid")
+        data["t0_grid"] = None if grid is None else (float(grid[0]), float(grid[1]))
         return cls(**data)
 
     @classmethod
     def read(cls, path: Path) -> LoadJob:
         return cls.from_json(path.read_text(encoding="utf-8"))
+
+
+def profile_start(earliest: float, grid: tuple[float, float] | None) -> float:
+    """When the profile starts: ``earliest``, or the first instant ``t + k * period`` of
+    ``grid`` at or after it."""
+    if grid is None:
+        return earliest
+    at, period = grid
+    return at + math.ceil((earliest - at) / period) * period
 
 
 def _shortened(stage: AnyStage, segment: Segment, length_s: float, rate: float) -> AnyStage:

@@ -62,18 +62,25 @@ class LoadSession(Protocol):
         ``failed``, ``incomplete``) and its events."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoadRequest:
+    """The load of one trial."""
+
+    url: str
+    profile: ProfileSpec
+    """The profile with the warm-up as its first stage."""
+    load: LoadSettings
+    seed: int
+    work_dir: Path
+    t0_grid: tuple[float, float] | None = None
+    """``(t, period)``: the profile must start at one of the instants ``t + k * period``, the
+    first the generator can make; ``None``: as soon as it can."""
+
+
 class LoadStarter(Protocol):
     """Starts a load session for one trial."""
 
-    def __call__(
-        self,
-        *,
-        url: str,
-        profile: ProfileSpec,
-        load: LoadSettings,
-        seed: int,
-        work_dir: Path,
-    ) -> LoadSession: ...
+    def __call__(self, request: LoadRequest) -> LoadSession: ...
 
 
 PlatformFactory = Callable[[LoadedExperiment], Platform]

@@ -18,10 +18,17 @@ from hpalab.collectors.load import load_signals
 from hpalab.collectors.prometheus import DEFAULT_QUERIES, record_range
 from hpalab.errors import CollectorError, HpalabError
 from hpalab.orchestration.faults import FaultTimeline
-from hpalab.orchestration.seams import Clock, LoadSample, LoadSession, LoadStarter
+from hpalab.orchestration.seams import (
+    Clock,
+    LoadRequest,
+    LoadSample,
+    LoadSession,
+    LoadStarter,
+)
 from hpalab.platforms.base import Platform, PlatformEvent
 from hpalab.results import EVENTS, PROMETHEUS, TIMESERIES, RunWriter
 from hpalab.specs import RateCurve, ResolvedVariant, capacity_rps, compile_profile
+from hpalab.specs.phases import sync_offset_s
 from hpalab.specs.profiles import HoldStage, ProfileSpec
 from hpalab.specs.variants import TrialPlan
 
@@ -88,17 +95,26 @@ def run_trial(run: TrialRun) -> TrialOutcome:
     stages = list(run.profile.stages)
     if warmup > 0:
         stages.insert(0, HoldStage(type="hold", duration=warmup, rps=spec.phases.warmup_rps))
+    grid, offset = _sync_grid(run)
     session = run.start_load(
-        url=run.platform.load_url,
-        profile=ProfileSpec(stages=stages, arrivals=run.profile.arrivals),
-        load=spec.load,
-        seed=spec.seed + run.plan.repetition,
-        work_dir=run.work_dir,
+        LoadRequest(
+            url=run.platform.load_url,
+            profile=ProfileSpec(stages=stages, arrivals=run.profile.arrivals),
+            load=spec.load,
+            seed=spec.seed + run.plan.repetition,
+            work_dir=run.work_dir,
+            t0_grid=grid,
+        )
     )
     origin = _load_start(run, session) + warmup
     curve = compile_profile(run.profile.stages)
     end_s = curve.duration_s + spec.phases.cooldown
-    _write_plan_events(run, curve, warmup)
+    _events(
+        run,
+        plan_events(
+            curve, warmup_s=warmup, warmup_rps=spec.phases.warmup_rps, sync_offset_s=offset
+        ),
+    )
     faults = FaultTimeline(spec.events)
     try:
         status, reasons = _loop(
@@ -114,6 +130,28 @@ def run_trial(run: TrialRun) -> TrialOutcome:
         status, reasons = "load_shortfall", ["the load generator fell short of the profile"]
     _record_prometheus(run, origin=origin, warmup=warmup, end=min(run.clock.now(), origin + end_s))
     return TrialOutcome(status, started, datetime.now(UTC), reasons)
+
+
+def _sync_grid(run: TrialRun) -> tuple[tuple[float, float] | None, float | None]:
+    """Where the load may start so that its second 0 (after the warm-up) falls at this
+    repetition's phase of the HPA's sync cycle (``spec.phases.syncPhase``): ``(t, period)``,
+    any ``t + k * period``, and that phase; ``(None, None)`` to start at once."""
+    spec = run.variant.spec
+    anchor = run.platform.sync_anchor()
+    if anchor is None:
+        if spec.phases.sync_phase != "free":
+            run.progress.note(
+                "the HPA's sync times are not known (KEDA creates the HPA): "
+                "the load starts at no particular phase of the sync cycle"
+            )
+        return None, None
+    synced_at, period = anchor
+    offset = sync_offset_s(
+        spec.phases, period_s=period, seed=spec.seed, repetition=run.plan.repetition
+    )
+    if offset is None:
+        return None, None
+    return (synced_at + offset - spec.phases.warmup, period), offset
 
 
 def _load_start(run: TrialRun, session: LoadSession) -> float:
@@ -232,20 +270,19 @@ def _events(run: TrialRun, rows: Iterable[tuple[float, str, str, Any]]) -> None:
     )
 
 
-def _write_plan_events(run: TrialRun, curve: RateCurve, warmup: float) -> None:
-    spec = run.variant.spec
-    _events(run, plan_events(curve, warmup_s=warmup, warmup_rps=spec.phases.warmup_rps))
-
-
 def plan_events(
-    curve: RateCurve, *, warmup_s: float, warmup_rps: float
+    curve: RateCurve, *, warmup_s: float, warmup_rps: float, sync_offset_s: float | None = None
 ) -> list[tuple[float, str, str, dict[str, Any]]]:
     """The phase and ``load_step`` events a trial of ``curve`` writes before it starts:
-    ``(t_s, kind, object, detail)`` with t_s since the load phase began."""
+    ``(t_s, kind, object, detail)`` with t_s since the load phase began. The load phase's
+    event carries the planned phase of the HPA's sync cycle, when the load was aligned."""
     rows: list[tuple[float, str, str, dict[str, Any]]] = []
     if warmup_s > 0:
         rows.append((-warmup_s, "phase", "trial", {"phase": "warmup"}))
-    rows.append((0.0, "phase", "trial", {"phase": "load"}))
+    load: dict[str, Any] = {"phase": "load"}
+    if sync_offset_s is not None:
+        load["hpa_sync_offset_s"] = sync_offset_s
+    rows.append((0.0, "phase", "trial", load))
     previous = warmup_rps if warmup_s > 0 else 0.0
     for segment in curve.segments:
         rows.append(

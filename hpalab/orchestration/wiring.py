@@ -14,6 +14,7 @@ from typing import Any
 from hpalab.errors import HpalabError, UsageError
 from hpalab.orchestration.seams import (
     LoadEventRow,
+    LoadRequest,
     LoadSample,
     LoadSession,
     LoadStarter,
@@ -21,8 +22,6 @@ from hpalab.orchestration.seams import (
 )
 from hpalab.platforms.base import Platform
 from hpalab.specs import LoadedExperiment
-from hpalab.specs.loadsettings import LoadSettings
-from hpalab.specs.profiles import ProfileSpec
 
 
 def platform_factory(name: str, *, context: str | None, namespace: str) -> PlatformFactory:
@@ -128,14 +127,18 @@ class _DriverSession:
 def load_starter() -> LoadStarter:
     """Starts the Locust driver for one trial (Locust runs in its own processes)."""
 
-    def start(
-        *, url: str, profile: ProfileSpec, load: LoadSettings, seed: int, work_dir: Path
-    ) -> LoadSession:
+    def start(request: LoadRequest) -> LoadSession:
         from hpalab.load.driver import LoadRun
         from hpalab.load.job import job_for_load
 
-        job = job_for_load(load, url=url, profile=profile, seed=seed)
-        run = LoadRun(job, workdir=work_dir)
+        job = job_for_load(
+            request.load,
+            url=request.url,
+            profile=request.profile,
+            seed=request.seed,
+            t0_grid=request.t0_grid,
+        )
+        run = LoadRun(job, workdir=request.work_dir)
         run.start()
         return _DriverSession(run)
 

@@ -146,6 +146,14 @@ class Platform(ABC):
         """Take back a fault :meth:`start_fault` injected; the fields of ``fault_cleared``."""
         raise PlatformError(f"the {self.name} platform cannot inject {event.type}")
 
+    def sync_anchor(self) -> tuple[float, float] | None:
+        """``(t, period)``: the wall-clock time of one sync of the HPA the last :meth:`reset`
+        created, and its sync period; the controller syncs at ``t + k * period``. The run
+        starts each trial's load at the experiment's phase of that cycle
+        (``spec.phases.syncPhase``). ``None`` (the default): not known, the load is not
+        aligned."""
+        return None
+
     def use_run_dir(self, path: Path) -> None:  # noqa: B027 - optional, does nothing by default
         """The run directory, known before :meth:`start`: a platform that changes objects it
         did not create saves them there first (see ``hpalab restore``)."""

@@ -156,7 +156,8 @@ EVENT_KINDS: dict[str, str] = {
     "pod_terminating": "a replica was chosen for removal; no new traffic",
     "pod_deleted": "a replica is gone",
     "pod_crashed": "a replica exited on its own (detail: exit code, restarts)",
-    "phase": "an experiment phase began: warmup, load, cooldown",
+    "phase": "an experiment phase began: warmup, load (with hpa_sync_offset_s when the load "
+    "was aligned to the HPA's sync cycle), cooldown",
     "fault": "a component failed: Prometheus down, a load worker crashed, ...",
     "fault_injected": "a fault of spec.events began (detail: event, type, planned_s, "
     "planned_end_s, and what was done: pods killed, ...); object: the component",

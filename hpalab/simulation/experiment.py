@@ -25,6 +25,7 @@ from hpalab.simulation.metrics import check_simulable
 from hpalab.simulation.schedule import Intensity
 from hpalab.simulation.trial import TrialInput, TrialOutput, simulate_trial
 from hpalab.specs import ExperimentSpec, LoadedExperiment, compile_profile
+from hpalab.specs.phases import sync_offset_s
 from hpalab.specs.profiles import HoldStage, ProfileSpec
 from hpalab.specs.variants import TrialPlan
 
@@ -59,6 +60,21 @@ def _prepare(
         load_s=measured.duration_s,
         warmup_s=warmup_s,
         plan=tuple(plan_events(measured, warmup_s=warmup_s, warmup_rps=warmup_rps)),
+    )
+
+
+def with_sync_offset(
+    plan: tuple[tuple[float, str, str, dict[str, Any]], ...], offset: float | None
+) -> tuple[tuple[float, str, str, dict[str, Any]], ...]:
+    """The plan events with the load phase's planned phase of the sync cycle, as a real
+    trial records it."""
+    if offset is None:
+        return plan
+    return tuple(
+        (t, kind, obj, {**detail, "hpa_sync_offset_s": offset})
+        if kind == "phase" and detail.get("phase") == "load"
+        else (t, kind, obj, detail)
+        for t, kind, obj, detail in plan
     )
 
 
@@ -97,6 +113,9 @@ class Planner:
         arrivals = self.loaded.profile.arrivals
         seed = arrivals.seed if arrivals.seed is not None else spec.seed + repetition
         times = load.intensity.arrivals(process=arrivals.process, seed=seed) - load.warmup_s
+        offset = sync_offset_s(
+            spec.phases, period_s=spec.controller.sync_period, seed=spec.seed, repetition=repetition
+        )
         return TrialInput(
             trial_id=trial_id,
             spec=spec,
@@ -104,10 +123,11 @@ class Planner:
             offered=load.offered,
             rate_at_tick=load.rate_at_tick,
             load_s=load.load_s,
-            plan=load.plan,
+            plan=with_sync_offset(load.plan, offset),
             seed=trial_seed(spec.seed, trial_id),
             calibration=self.calibration,
             fresh_platform=first,
+            sync_offset_s=offset,
         )
 
     def plan(self, plans: Sequence[TrialPlan]) -> list[TrialInput]:

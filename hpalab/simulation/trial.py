@@ -58,6 +58,9 @@ class TrialInput:
     fresh_platform: bool = False
     """The run's first trial: the platform (and its replicas) just started."""
     calibration: Calibration = field(default_factory=Calibration)
+    sync_offset_s: float | None = None
+    """Seconds from an HPA sync to the load phase's start (``spec.phases.syncPhase``);
+    ``None``: the phase is drawn (from the calibration, or uniformly)."""
 
 
 @dataclass
@@ -131,6 +134,8 @@ class _Trial:
         period = self.spec.controller.sync_period
         phases = self.calibration.sync_phase
         phase = phases[int(self.rng.random() * len(phases))] if phases else self.rng.random()
+        if self.data.sync_offset_s is not None:  # a sync comes that long before second 0
+            phase = (-self.data.sync_offset_s / period) % 1.0
         # the controller starts with the reset: its first sync is the first at its phase after
         first = begin + ((phase - begin / period) % 1.0) * period
         self.push(first, _SYNC)

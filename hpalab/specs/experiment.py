@@ -22,8 +22,9 @@ from hpalab.specs.keda.model import ScaledObjectSpec
 from hpalab.specs.keda.problems import SCALED_OBJECT_NAME
 from hpalab.specs.kubeversions import GATES, KUBERNETES_VERSIONS, NEWEST_VERSION, gate_problems
 from hpalab.specs.loadsettings import LoadSettings
+from hpalab.specs.phases import SLO, Phases
 from hpalab.specs.target import TargetSpec
-from hpalab.specs.units import Duration, Quantity, parse_quantity_value
+from hpalab.specs.units import Duration, Quantity, format_duration, parse_quantity_value
 
 
 class ControllerFlags(SpecModel):
@@ -218,25 +219,6 @@ class AppSettings(SpecModel):
         return self.concurrency / (self.cpu_per_request + self.latency)
 
 
-class Phases(SpecModel):
-    """Phases of each trial around the load profile."""
-
-    warmup: Duration = Field(30.0, description="low load before the profile; not measured")
-    warmup_rps: float = Field(1.0, ge=0, description="offered rate during warm-up")
-    cooldown: Duration = Field(60.0, description="zero load after the profile; measured")
-    settle_timeout: Duration = Field(
-        120.0, gt=0, description="longest wait for the baseline state before a trial"
-    )
-
-
-class SLO(SpecModel):
-    """The service level the app must keep."""
-
-    latency_percentile: Literal[50, 95, 99] = Field(95, description="latency percentile")
-    latency: Duration = Field(0.25, description="the percentile must stay at or below this")
-    error_rate: float = Field(0.01, ge=0, le=1, description="highest acceptable failure ratio")
-
-
 class Variant(SpecModel):
     """A named change to the experiment: a merge patch and/or field paths."""
 
@@ -328,6 +310,16 @@ class ExperimentSpec(SpecModel):
             # stand-in only lets the rest of the spec be checked in the same pass
             hpa = {"maxReplicas": 1, "metrics": [_STAND_IN_METRIC]}
         return {**data, "hpa": hpa}
+
+    @model_validator(mode="after")
+    def _phase_inside_the_period(self) -> ExperimentSpec:
+        phase, period = self.phases.sync_phase, self.controller.sync_period
+        if isinstance(phase, float) and phase >= period:
+            raise ValueError(
+                f"phases.syncPhase ({format_duration(phase)}) must be shorter than "
+                f"controller.syncPeriod ({format_duration(period)}): it is a point in one period"
+            )
+        return self
 
     @model_validator(mode="after")
     def _faults_of_the_sample_app(self) -> ExperimentSpec:

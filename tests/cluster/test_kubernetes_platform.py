@@ -105,6 +105,24 @@ def test_run_scales_on_requests_per_second_through_the_real_adapter(
     assert max(metric) > 0  # http_requests_per_second as the real adapter served it
     events = _rows(run_dir / "events.csv")
     assert any(e["kind"].startswith("hpa_") for e in events), {e["kind"] for e in events}
+    _check_sync_phase(events, period=manifest["platform"]["controller_flags"]["sync_period"])
+
+
+def _check_sync_phase(events: list[dict[str, str]], *, period: float) -> None:
+    """The load started at its planned phase of the real controller's sync cycle: the first
+    HPA status updates of the trial come ``hpa_sync_offset_s`` before a multiple of the
+    period of trial time. Allowed: the sync's own work before it writes the status (the
+    metrics requests through the aggregated API) and the watch's delay, and the controller
+    requeueing a period after a sync ends, not after it starts (tens of ms a sync)."""
+    for trial in {e["trial_id"] for e in events}:
+        rows = [e for e in events if e["trial_id"] == trial]
+        (load,) = [e for e in rows if e["kind"] == "phase" and float(e["t_s"]) == 0.0]
+        offset = json.loads(load["detail"])["hpa_sync_offset_s"]
+        syncs = sorted(float(e["t_s"]) for e in rows if e["kind"] == "hpa_status")
+        assert len(syncs) >= 3, trial
+        for t_s in syncs[:3]:
+            late = (t_s + offset) % period
+            assert late < 0.5 or period - late < 0.1, (trial, t_s, offset, syncs)
 
 
 def _during(rows: list[dict[str, str]], start: float, end: float) -> list[dict[str, str]]:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import time
 import urllib.request
 
 import pytest
@@ -171,3 +172,41 @@ def test_cancel_ends_the_run_incomplete(tmp_path, sample_app):
     assert run.outcome.status == "incomplete"
     assert run.outcome.reason == "cancelled"
     assert len(run.outcome.samples) == 2
+
+
+@pytest.mark.parametrize("model", ["open", "closed"])
+def test_a_start_on_a_grid_waits_for_its_instant_and_sends_nothing_before(
+    tmp_path, sample_app, model
+):
+    """A trial aligned to the HPA's sync cycle: the profile starts at the first grid instant
+    Locust can make, and no request is sent before it (closed-model users included)."""
+    port = sample_app()
+    anchor = time.time() + 8.0  # later than Locust's start: the profile waits for it
+    closed = {"model": "closed", "think_time_s": 0.5} if model == "closed" else {}
+    job = LoadJob(
+        url=f"http://127.0.0.1:{port}",
+        profile=profile([{"type": "hold", "rps": 4, "duration": "3s"}]),
+        t0_grid=(anchor, 20.0),  # anchor - 20 s has passed when Locust starts
+        **closed,
+    )
+    before = served(port)
+    with LoadRun(job, workdir=tmp_path) as run:
+        samples = []
+        for sample in run.samples():
+            if not samples:
+                t0, served_when_started = run.t0_epoch, served(port) - before
+            samples.append(sample)
+    assert run.outcome.status == "complete", run.outcome.reason
+    # Locust was up long before the anchor, so the first grid instant it could make is it
+    assert t0 == pytest.approx(anchor, abs=1e-3)
+    assert [s.t_s for s in samples] == [0, 1, 2]
+    # nothing before t0: what second 0 recorded is all the app had served by then
+    assert served_when_started <= samples[0].sent_rps
+    extra = served(port) - before - sum(s.sent_rps for s in samples)
+    if model == "open":
+        assert extra == 0
+    else:
+        # closed-model users spawn a second before t0 and stop a second after the end with
+        # tasks in flight (the closed-model test allows the same), at 4 users / 0.5 s; the
+        # 8 s wait for the anchor would add 64 more
+        assert 0 <= extra <= 16

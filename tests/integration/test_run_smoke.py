@@ -98,6 +98,7 @@ def test_interrupt_resume_and_the_run_directory(tmp_path, reaper):
     assert resumed.returncode == 0, resumed.stderr
     _check_run_directory(run_dir)
     _check_scaling(run_dir)
+    _check_sync_phase(run_dir)
     _check_lock_reruns(run_dir, tmp_path)
 
 
@@ -133,6 +134,21 @@ def _check_scaling(run_dir: Path) -> None:
     offered = baseline[baseline.signal == "offered_rps"]["value"]
     achieved = baseline[baseline.signal == "achieved_rps"]["value"]
     assert abs(achieved.sum() - offered.sum()) / offered.sum() < 0.1
+
+
+def _check_sync_phase(run_dir: Path) -> None:
+    """Each trial's load started at its planned phase of the HPA's 2 s sync cycle: every sync
+    of the trial comes ``hpa_sync_offset_s`` before a multiple of 2 s of trial time."""
+    events = read_table(run_dir, EVENTS)
+    for trial_id, rows in events.groupby("trial_id"):
+        load = rows[(rows.kind == "phase") & (rows.t_s == 0.0)]
+        offset = json.loads(load["detail"].iloc[0])["hpa_sync_offset_s"]
+        assert 0 <= offset < 2.0
+        syncs = rows[rows.kind == "hpa_decision"]["t_s"].astype(float)
+        assert len(syncs) >= 10, trial_id
+        for t_s in syncs:
+            off = (t_s + offset) % 2.0
+            assert min(off, 2.0 - off) < 0.1, (trial_id, t_s, offset)
 
 
 def _check_lock_reruns(run_dir: Path, tmp_path: Path) -> None:

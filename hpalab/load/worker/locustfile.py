@@ -23,7 +23,7 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from hpalab.load.job import JOB_ENV, TARGET_ENV, WORKER_ENV, LoadJob
+from hpalab.load.job import JOB_ENV, TARGET_ENV, WORKER_ENV, LoadJob, profile_start
 from hpalab.load.samples import WorkerSecond
 from hpalab.load.sizing import pool_size
 from hpalab.load.worker.runtime import Runtime
@@ -152,6 +152,8 @@ class ProfileShape(LoadTestShape):
         now = RUNTIME.clock.now() if started else -START_LEAD_S
         if started and now >= self.curve.duration_s + END_GRACE_S:
             return None
+        if now < -START_LEAD_S:  # a start put off to a phase of the HPA's sync cycle
+            return 0, 50.0
         if JOB.model == "closed":
             # the profile's level is the users; they start (or stop) within the second
             self.users = round(self.curve.rate_at(max(0.0, now)))
@@ -230,7 +232,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         return
-    t0 = time.time() + START_LEAD_S
+    t0 = profile_start(time.time() + START_LEAD_S, JOB.t0_grid)
     RUNTIME.clock.start(t0)
     if isinstance(runner, MasterRunner):
         runner.send_message("hpalab_t0", {"t0": t0})

@@ -9,10 +9,15 @@ HPA's own ``status.currentMetrics`` instead of recomputing it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import urllib3
+
+from hpalab.errors import PlatformError
+from hpalab.platforms.base import PlatformEvent
 from hpalab.platforms.kubernetes.client import KubeClient
 from hpalab.platforms.kubernetes.resources import discovered_plural, guess_plural, qualified
 from hpalab.specs import parse_quantity_value
@@ -20,6 +25,12 @@ from hpalab.specs import parse_quantity_value
 CUSTOM = "/apis/custom.metrics.k8s.io/v1beta1"
 EXTERNAL = "/apis/external.metrics.k8s.io/v1beta1"
 RESOURCE = "/apis/metrics.k8s.io/v1beta1"
+
+METRIC_TIMEOUT_S = 0.8
+"""How long ``observe`` (every second) waits for the metric the adapter serves: a metrics API
+that hangs (its backend cut off) must not hold up the trial's clock."""
+METRIC_BACKOFF_S = 5.0
+"""After a read that timed out, how long ``observe`` records gaps without asking again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +157,44 @@ def hpa_current_value(status: dict[str, Any]) -> float | None:
             if key in value:
                 return float(parse_quantity_value(value[key]))
     return None
+
+
+class MetricProbe:
+    """The value the metrics API serves for the HPA's first metric, read once a second; a
+    failed read is a ``collector_error`` event and a gap, and a timed-out one pauses the
+    reads for a while."""
+
+    def __init__(self, clock: Callable[[], float], emit: Callable[[PlatformEvent], None]) -> None:
+        self._clock, self._emit = clock, emit
+        self._paused_until = 0.0
+
+    def read(
+        self,
+        client: KubeClient,
+        metric: dict[str, Any],
+        *,
+        namespace: str,
+        pod_selector: str,
+        status: dict[str, Any],
+        replicas: int,
+    ) -> tuple[float | None, float | None]:
+        """``(value, target)`` in the metric's own unit, as the HPA compares them."""
+        target = target_value(metric)
+        read = metric_read(metric, namespace=namespace, pod_selector=pod_selector)
+        if read.aggregate == "none":
+            return hpa_current_value(status), target
+        if self._clock() < self._paused_until:
+            return None, target
+        try:
+            value, _count = read_metric(client, read, timeout_s=METRIC_TIMEOUT_S)
+        except PlatformError as error:
+            if isinstance(error.__cause__, urllib3.exceptions.TimeoutError):
+                self._paused_until = self._clock() + METRIC_BACKOFF_S
+            message = {"message": str(error)}
+            self._emit(PlatformEvent(self._clock(), "collector_error", "metrics-api", message))
+            return None, target
+        source = metric.get(metric["type"].lower(), {})
+        per_pod = source.get("target", {}).get("type") == "AverageValue"
+        if value is not None and per_pod and metric["type"] in ("Object", "External") and replicas:
+            value /= replicas  # the HPA compares the total divided by the current replicas
+        return value, target

@@ -18,19 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import urllib3
-
+from hpalab.autoscaling.hpa.queueing import sync_delay_s
+from hpalab.autoscaling.hpa.versions import controller_config
 from hpalab.errors import PlatformError
 from hpalab.platforms.base import Platform, PlatformEvent, Snapshot
 from hpalab.platforms.kubernetes import fingerprinting, keda, lifecycle, profile
 from hpalab.platforms.kubernetes.client import KubeClient, collection_path, load_api_client
 from hpalab.platforms.kubernetes.faults import KubeFaults, Node
-from hpalab.platforms.kubernetes.metrics_api import (
-    hpa_current_value,
-    metric_read,
-    read_metric,
-    target_value,
-)
+from hpalab.platforms.kubernetes.metrics_api import MetricProbe
 from hpalab.platforms.kubernetes.objects import APP, StackOptions, selector
 from hpalab.platforms.kubernetes.portforward import PortForward, kubectl_options
 from hpalab.platforms.kubernetes.render_adapter import AdapterTLS
@@ -44,12 +39,6 @@ from hpalab.platforms.kubernetes.watching import (
     event_to_platform,
 )
 from hpalab.specs import ExperimentSpec
-
-METRIC_TIMEOUT_S = 0.8
-"""How long ``observe`` (every second) waits for the metric the adapter serves: a metrics API
-that hangs (its backend cut off) must not hold up the trial's clock."""
-METRIC_BACKOFF_S = 5.0
-"""After a read that timed out, how long ``observe`` records gaps without asking again."""
 
 
 class KubernetesPlatform(Platform):
@@ -92,7 +81,7 @@ class KubernetesPlatform(Platform):
         self._controller_hook = controller_hook
         self._node = node
         self._faults: KubeFaults | None = None
-        self._metric_paused_until = 0.0
+        self._probe = MetricProbe(clock, self._emit)
         self._events: list[PlatformEvent] = []
         self._event_counts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -101,6 +90,7 @@ class KubernetesPlatform(Platform):
         self._watches: list[Watch] = []
         self._forward: PortForward | None = None
         self._flags: dict[str, Any] = {}
+        self._hpa_created_at: float | None = None
         self._tls: AdapterTLS | None = None
         self.profile = profile.Profile()
         """What kind of cluster it is (read from its nodes by ``start``)."""
@@ -307,6 +297,8 @@ class KubernetesPlatform(Platform):
         waiter.wait(Wait("rollout", APP, ns), timeout_s=self.spec.phases.settle_timeout)
         self.wait_until_forgotten(deleted_at, waiter)
         client.apply(keda.autoscaler(self.spec, self.options))
+        # KEDA's operator creates the HPA of a ScaledObject, at a time not seen from here
+        self._hpa_created_at = None if self.spec.keda is not None else self._clock()
         waiter.wait(Wait("metric", APP, ns))
         waiter.wait(Wait("hpa", APP, ns))
 
@@ -318,10 +310,20 @@ class KubernetesPlatform(Platform):
         key and finds the HPA gone, at the latest one sync period after its last sync. An HPA
         created again before that inherits the history: after a trial at 10 replicas, the
         default 5-minute scale-down window would scale the next trial up from 1 to 10."""
-        sync = float(self._flags.get("sync_period") or self.spec.controller.sync_period)
-        remaining = deleted_at + sync + 1.0 - self._clock()
+        remaining = deleted_at + self._sync_period() + 1.0 - self._clock()
         if remaining > 0:
             waiter.sleep(remaining)
+
+    def _sync_period(self) -> float:
+        return float(self._flags.get("sync_period") or self.spec.controller.sync_period)
+
+    def sync_anchor(self) -> tuple[float, float] | None:
+        """The HPA's creation by the last reset: the controller syncs a new HPA at once from
+        1.37 (one period later before), then every sync period."""
+        if self._hpa_created_at is None:
+            return None
+        first = sync_delay_s(controller_config(self.spec.controller), "add")
+        return self._hpa_created_at + first, self._sync_period()
 
     # -- observation ----------------------------------------------------------------------
 
@@ -353,7 +355,14 @@ class KubernetesPlatform(Platform):
             self._faults.catch_up(p.name for p in pods if p.phase == "Running")
         ready = sum(1 for p in pods if p.ready and p.phase != "Terminating")
         status = dict(self.hpa.status)
-        value, target = self._metric(status, spec_replicas)
+        value, target = self._probe.read(
+            self.client,
+            self.spec.hpa.to_kubernetes()["metrics"][0],  # type: ignore[index]
+            namespace=self.options.namespace,
+            pod_selector=self._pod_selector(),
+            status=status,
+            replicas=spec_replicas,
+        )
         return Snapshot(
             t=now,
             spec_replicas=spec_replicas,
@@ -367,33 +376,6 @@ class KubernetesPlatform(Platform):
 
     def scale_path(self) -> str:
         return f"/apis/apps/v1/namespaces/{self.options.namespace}/deployments/{APP}/scale"
-
-    def _metric(self, status: dict[str, Any], replicas: int) -> tuple[float | None, float | None]:
-        metric = self.spec.hpa.to_kubernetes()["metrics"][0]  # type: ignore[index]
-        target = target_value(metric)
-        read = metric_read(
-            metric, namespace=self.options.namespace, pod_selector=self._pod_selector()
-        )
-        if read.aggregate == "none":
-            return hpa_current_value(status), target
-        if self._clock() < self._metric_paused_until:
-            return None, target
-        try:
-            value, _count = read_metric(self.client, read, timeout_s=METRIC_TIMEOUT_S)
-        except PlatformError as error:
-            if isinstance(error.__cause__, urllib3.exceptions.TimeoutError):
-                self._metric_paused_until = self._clock() + METRIC_BACKOFF_S
-            self._emit(
-                PlatformEvent(
-                    self._clock(), "collector_error", "metrics-api", {"message": str(error)}
-                )
-            )
-            return None, target
-        source = metric.get(metric["type"].lower(), {})
-        per_pod = source.get("target", {}).get("type") == "AverageValue"
-        if value is not None and per_pod and metric["type"] in ("Object", "External") and replicas:
-            value /= replicas  # the HPA compares the total divided by the current replicas
-        return value, target
 
     def drain_events(self) -> list[PlatformEvent]:
         with self._lock:

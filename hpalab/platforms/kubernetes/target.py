@@ -204,6 +204,7 @@ class TargetPlatform(KubernetesPlatform):
         )
         self.wait_until_forgotten(deleted_at, waiter)
         self._set_hpa(self.spec)
+        self._hpa_created_at = self._clock()
         waiter.wait(Wait("hpa", self.hpa_name, self.target.namespace))
 
     # -- observation ----------------------------------------------------------------------

@@ -69,6 +69,10 @@ class ControlPlane:
         self.cpu_request_milli = cpu_request_milli
         self.clock = clock
         self.last: SyncResult | None = None
+        self.first_sync_at = clock() + sync_delay_s(config, "add")
+        """Wall-clock time of the first sync, counted from the creation, as the controller
+        counts from the HPA's; the next come every sync period after it (the loop keeps the
+        period, whatever a sync takes)."""
 
     def reset(self) -> None:
         """Forget the recommendation and scale-event history, as a new HPA object would."""
@@ -78,10 +82,10 @@ class ControlPlane:
     async def run(self, stop: asyncio.Event) -> None:
         """Sync every period until ``stop`` is set; a failing sync is recorded, not fatal.
 
-        The first sync comes ``sync_delay_s(config, "add")`` after the start: at once from
+        The first sync comes ``sync_delay_s(config, "add")`` after the creation: at once from
         Kubernetes 1.37, one period later before."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), sync_delay_s(self.config, "add"))
+            await asyncio.wait_for(stop.wait(), max(0.0, self.first_sync_at - self.clock()))
         while not stop.is_set():
             started = time.monotonic()
             try:

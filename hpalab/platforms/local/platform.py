@@ -160,6 +160,10 @@ class LocalPlatform(Platform):
     def interrupt(self) -> None:
         self._interrupted = True
 
+    def sync_anchor(self) -> tuple[float, float] | None:
+        control = self.control
+        return None if control is None else (control.first_sync_at, control.config.sync_period_s)
+
     def start_fault(self, event: Any) -> dict[str, Any]:
         assert self.faults is not None
         return self._call(self.faults.start(event))

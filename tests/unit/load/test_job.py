@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from hpalab.errors import UsageError
-from hpalab.load.job import LoadJob, check_url, job_from_experiment, job_from_profile
+from hpalab.load.job import (
+    LoadJob,
+    check_url,
+    job_from_experiment,
+    job_from_profile,
+    profile_start,
+)
 from hpalab.specs import LoadedExperiment, load_spec
 from hpalab.specs.loadsettings import Endpoint
 from hpalab.specs.profiles import ProfileSpec
@@ -39,8 +45,23 @@ def test_json_round_trip_keeps_everything():
         timeout_s=2.5,
         max_users=77,
         report_port=1234,
+        t0_grid=(1796330000.25, 15.0),
     )
     assert LoadJob.from_json(job.to_json()) == job
+
+
+@pytest.mark.parametrize(
+    ("earliest", "grid", "start"),
+    [
+        (100.0, None, 100.0),
+        (100.0, (40.0, 15.0), 100.0),  # on the grid already
+        (100.5, (40.0, 15.0), 115.0),
+        (100.0, (1000.0, 15.0), 100.0),  # a grid point ahead of the earliest start
+        (99.0, (7.25, 2.0), 99.25),
+    ],
+)
+def test_the_profile_starts_at_the_first_grid_instant_it_can(earliest, grid, start):
+    assert profile_start(earliest, grid) == pytest.approx(start)
 
 
 @pytest.mark.parametrize("cut", [1.0, 3.5, 7.0, 9.5, 12.0, 14.5, 17.0])

@@ -43,9 +43,13 @@ class FakePlatform(Platform):
         self.hang_reset = False
         self.hang_start = False
         self.interrupted = False
+        self.anchor: tuple[float, float] | None = None
 
     def interrupt(self) -> None:
         self.interrupted = True
+
+    def sync_anchor(self) -> tuple[float, float] | None:
+        return self.anchor
 
     def start(self) -> None:
         self.started += 1

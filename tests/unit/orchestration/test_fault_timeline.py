@@ -131,8 +131,8 @@ def test_the_trial_clock_counts_from_the_load_generators_own_start(tmp_path):
     harness = _harness(tmp_path)
     launch = harness.start_load
 
-    def late_start(**kwargs):
-        session = launch(**kwargs)
+    def late_start(request):
+        session = launch(request)
         t0 = harness.clock.now() + 3.0  # known only once the clock gets there
         session.t0 = t0
         session.started_at = lambda: t0 if harness.clock.now() >= t0 else None

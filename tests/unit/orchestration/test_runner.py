@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hpalab.orchestration.progress import QuietProgress
 from hpalab.orchestration.runner import RunOptions, run_experiment
 from hpalab.results import EVENTS, PROMETHEUS, TIMESERIES, TRIALS, read_manifest, read_table
 from hpalab.specs import compile_profile, load_experiment
+from hpalab.specs.phases import sync_offset_s
 
 from .fakes import FakeLoad, FakePlatform, VirtualClock
 
@@ -51,17 +53,21 @@ class Harness:
         *,
         crash_variant: str | None = None,
         fail_apply: frozenset[str] = frozenset(),
+        text: str = EXPERIMENT,
     ) -> None:
         path = tmp_path / "exp.yaml"
-        path.write_text(EXPERIMENT)
+        path.write_text(text)
         self.loaded = load_experiment(path)
         self.clock = VirtualClock()
         self.platform = FakePlatform(self.clock, fail_apply=set(fail_apply))
         self.loads: list[FakeLoad] = []
+        self.grids: list[tuple[float, float] | None] = []
         self.crash_variant = crash_variant
         self.out = tmp_path / "reports"
 
-    def start_load(self, *, url, profile, load, seed, work_dir):
+    def start_load(self, request):
+        profile = request.profile
+        self.grids.append(request.t0_grid)
         crash = 6.0 if self.platform.applied[-1] == self.crash_variant else None
         session = FakeLoad(
             self.clock, self.platform, compile_profile(profile.stages), crash_at=crash
@@ -138,6 +144,39 @@ def test_trials_run_in_the_seeded_interleaved_order(tmp_path):
     assert harness.platform.applied == [
         "10" if t.startswith("a") else "20" for t in trials["trial_id"]
     ]
+
+
+def test_each_repetition_starts_its_load_at_its_phase_of_the_hpa_sync_cycle(tmp_path):
+    """The same phase for repetition r in every variant, drawn from the seed: the load
+    generator gets the instants its profile may start at, and the load phase records it."""
+    harness = Harness(tmp_path)
+    harness.platform.anchor = (1_799_999_990.5, 15.0)
+    result = harness.run()
+    trials = read_table(result.path, TRIALS).sort_values("order")["trial_id"].tolist()
+    phases = harness.loaded.experiment.spec.phases
+    events = read_table(result.path, EVENTS)
+    load_phase = events[(events.kind == "phase") & (events.t_s == 0.0)].set_index("trial_id")
+    for trial_id, grid in zip(trials, harness.grids, strict=True):
+        repetition = int(trial_id.split("#")[1])
+        offset = sync_offset_s(phases, period_s=15.0, seed=3, repetition=repetition)
+        assert offset is not None and 0 <= offset < 15
+        # second 0 comes after the 3 s warm-up, `offset` after a sync at 1_799_999_990.5
+        assert grid == (pytest.approx(1_799_999_990.5 + offset - 3.0), 15.0)
+        assert json.loads(load_phase.loc[trial_id, "detail"])["hpa_sync_offset_s"] == offset
+    assert harness.grids[trials.index("a#1")] == harness.grids[trials.index("b#1")]
+    assert harness.grids[trials.index("a#1")] != harness.grids[trials.index("a#2")]
+
+
+@pytest.mark.parametrize("anchor", [None, (1_799_999_990.5, 15.0)])
+def test_the_load_starts_at_once_when_free_or_when_the_sync_times_are_unknown(tmp_path, anchor):
+    free = EXPERIMENT.replace("cooldown: 4s}", "cooldown: 4s, syncPhase: free}")
+    harness = Harness(tmp_path, text=EXPERIMENT if anchor is None else free)
+    harness.platform.anchor = anchor
+    result = harness.run()
+    assert harness.grids == [None] * 4
+    events = read_table(result.path, EVENTS)
+    loads = events[(events.kind == "phase") & (events.t_s == 0.0)]["detail"]
+    assert all("hpa_sync_offset_s" not in json.loads(d) for d in loads)
 
 
 def test_the_lock_file_reruns_the_same_trials(tmp_path):

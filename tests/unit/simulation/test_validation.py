@@ -28,10 +28,23 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
 """(variant, metric) → why the model misses it (docs/simulation.md, "Validation")."""
 
 
+def as_recorded(tmp: Path) -> Path:
+    """experiments/ramp.yaml as the lab run was made: before trials were aligned to the HPA's
+    sync cycle (``syncPhase: free``), so the simulator draws the phases the lab had, from
+    the calibration."""
+    text = (ROOT / "experiments" / "ramp.yaml").read_text()
+    (tmp / "loadprofiles").symlink_to(ROOT / "loadprofiles")  # its profile: ../loadprofiles
+    (tmp / "experiments").mkdir()
+    path = tmp / "experiments" / "ramp.yaml"
+    path.write_text(text.replace("    cooldown: 75s\n", "    cooldown: 75s\n    syncPhase: free\n"))
+    return path
+
+
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
     calibration = calibrate_from_run(LAB)
-    loaded = load_experiment(ROOT / "experiments" / "ramp.yaml")
+    loaded = load_experiment(as_recorded(tmp_path_factory.mktemp("spec")))
+    assert loaded.experiment.spec.phases.sync_phase == "free"
     result = simulate_experiment(
         loaded, out_dir=tmp_path_factory.mktemp("sim"), calibration=calibration, jobs=1
     )
