@@ -26,8 +26,9 @@ from hpalab.orchestration.progress import (
     RichProgress,
 )
 from hpalab.results.schema import LOCK_FILE
-from hpalab.specs import LoadedExperiment
+from hpalab.specs import ExperimentSpec, LoadedExperiment
 from hpalab.specs.eventchecks import check_platform
+from hpalab.specs.phases import sync_offset_s
 from hpalab.specs.target import Resolver
 from hpalab.specs.units import format_duration
 from hpalab.specs.yamlsafe import check_kubeconfigs
@@ -167,7 +168,7 @@ def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) ->
         f"{format_duration(per_trial)} each, about "
         f"{format_duration(per_trial * len(trials))} plus resets"
     )
-    table = Table("order", "trial", "variant", "repetition", "duration", box=None)
+    table = Table("order", "trial", "variant", "repetition", "duration", "sync phase", box=None)
     for trial in trials:
         table.add_row(
             str(trial.order),
@@ -175,12 +176,21 @@ def _print_plan(loaded: LoadedExperiment, options: RunOptions, platform: str) ->
             trial.variant,
             str(trial.repetition),
             format_duration(per_trial),
+            _sync_phase_text(loaded.variant(trial.variant).spec, trial.repetition),
         )
     console.print(table)
     console.print(f"deploys: {_deploys(loaded, platform)}")
     console.print(
         f"writes: {options.out_dir}/<UTC time>-{loaded.name}/ (nothing is started by --dry-run)"
     )
+
+
+def _sync_phase_text(spec: ExperimentSpec, repetition: int) -> str:
+    """Where the trial's load starts in the HPA's sync cycle (``spec.phases.syncPhase``): its
+    second 0 comes that long after a sync."""
+    period = spec.controller.sync_period
+    offset = sync_offset_s(spec.phases, period_s=period, seed=spec.seed, repetition=repetition)
+    return "free" if offset is None else f"+{offset:.1f}s"
 
 
 def _check_can_run(loaded: LoadedExperiment, options: RunOptions, platform: str) -> None:

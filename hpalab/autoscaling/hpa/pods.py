@@ -165,11 +165,28 @@ class PodIndex:
 
 
 def _request(pod: Pod, container: str, resource: str, pod_level: bool) -> int:
-    """The pod-level request where allowed and set, else the containers' (upstream reads
-    ``pod.spec.resources`` first for whole-pod Resource metrics)."""
-    if pod_level and pod.requests_milli is not None and resource in pod.requests_milli:
-        return pod.requests_milli[resource]
+    """Upstream's ``calculateRequests``: a pod with pod-level requests (of any resource that
+    can be set there) is measured against ``PodRequests``, the containers' sum overridden by
+    the pod's own; without them, every container must have the request."""
+    if pod_level and _pod_level_requests_set(pod):
+        assert pod.requests_milli is not None
+        if resource in pod.requests_milli:
+            return pod.requests_milli[resource]
+        values = [
+            c.requests_milli[resource] for c in pod.containers if resource in c.requests_milli
+        ]
+        if not values:
+            raise MetricError(f"missing pod-level request for {resource} in Pod {pod.name}")
+        return sum(values)
     return _pod_request(pod, container, resource)
+
+
+def _pod_level_requests_set(pod: Pod) -> bool:
+    """``IsPodLevelRequestsSet``: a request of cpu, memory or hugepages at the pod level."""
+    return any(
+        name in ("cpu", "memory") or name.startswith("hugepages-")
+        for name in pod.requests_milli or {}
+    )
 
 
 def _pod_request(pod: Pod, container: str, resource: str) -> int:

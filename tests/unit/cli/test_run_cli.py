@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 from hpalab.cli.main import run
+from hpalab.specs import load_experiment
+from hpalab.specs.phases import sync_offset_s
 
 REPO = Path(__file__).resolve().parents[3]
 SMOKE = str(REPO / "experiments" / "ci-smoke.yaml")
@@ -23,6 +25,10 @@ def test_dry_run_prints_the_plan_and_starts_nothing(capsys, tmp_path):
     assert "target-8#1" in output and "target-15#1" in output
     assert "nothing is started" in output
     assert not (tmp_path / "r").exists()
+    # each repetition's phase of the HPA's 2 s sync cycle, the same in both variants
+    spec = load_experiment(Path(SMOKE)).experiment.spec
+    offset = sync_offset_s(spec.phases, period_s=2.0, seed=7, repetition=1)
+    assert output.count(f"+{offset:.1f}s") == 2
 
 
 @pytest.mark.parametrize(
