@@ -136,7 +136,16 @@ def _pod_keys(frame: pd.DataFrame) -> list[str]:
 
 
 def _sync_phases(events: pd.DataFrame, period_s: float) -> list[float]:
-    decisions = events[events["kind"] == "hpa_decision"]
+    """The first sync's phase of each trial whose load was not aligned to the sync cycle (an
+    aligned trial's phase is the one it planned, ``phases.syncPhase``, not a fact to learn)."""
+    aligned = {
+        trial
+        for trial, kind, detail in zip(
+            events["trial_id"], events["kind"], events["detail"], strict=True
+        )
+        if kind == "phase" and "hpa_sync_offset_s" in str(detail)
+    }
+    decisions = events[(events["kind"] == "hpa_decision") & ~events["trial_id"].isin(aligned)]
     out = []
     for _, rows in decisions.groupby("trial_id", sort=False):
         first = float(rows["t_s"].astype(float).min())

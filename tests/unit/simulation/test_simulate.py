@@ -275,3 +275,18 @@ def test_cpu_utilization_comes_from_busy_time(tmp_path):
     # busy time is conserved: the replicas' utilization adds up to 200 % of one request
     total = (utilization * ready).loc[60:]
     assert total.between(180, 220).all(), total.describe()
+
+
+def test_the_calibration_learns_sync_phases_only_from_unaligned_trials():
+    from hpalab.simulation.calibration import _sync_phases
+
+    events = pd.DataFrame(
+        [
+            ("a#1", 0.0, "phase", '{"phase": "load"}'),
+            ("a#1", 3.0, "hpa_decision", "{}"),
+            ("a#2", 0.0, "phase", '{"phase": "load", "hpa_sync_offset_s": 7.0}'),
+            ("a#2", 8.0, "hpa_decision", "{}"),  # planned: 15 - 7 s after second 0
+        ],
+        columns=["trial_id", "t_s", "kind", "detail"],
+    )
+    assert _sync_phases(events, 15.0) == [pytest.approx(0.2)]
