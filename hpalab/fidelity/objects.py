@@ -35,6 +35,10 @@ def deployment(spec: FidelitySpec, ns: str) -> Obj:
         "imagePullPolicy": "IfNotPresent",
         "command": ["sh", "-c", "exec sleep infinity"],
     }
+    grace = 1
+    if spec.pod_termination > 0:  # an ignored signal stays ignored across exec
+        container["command"] = ["sh", "-c", "trap '' TERM; exec sleep infinity"]
+        grace = math.ceil(spec.pod_termination)
     if spec.pod_startup > 0:
         container["readinessProbe"] = {
             "exec": {"command": ["true"]},
@@ -45,6 +49,9 @@ def deployment(spec: FidelitySpec, ns: str) -> Obj:
         requests = spec.pod_requests.to_yaml_dict()
         if requests:
             container["resources"] = {"requests": requests}
+    pod: Obj = {"containers": [container], "terminationGracePeriodSeconds": grace}
+    if spec.pod_level_requests is not None:
+        pod["resources"] = {"requests": spec.pod_level_requests.to_yaml_dict()}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -54,7 +61,7 @@ def deployment(spec: FidelitySpec, ns: str) -> Obj:
             "selector": {"matchLabels": LABELS},
             "template": {
                 "metadata": {"labels": LABELS},
-                "spec": {"containers": [container], "terminationGracePeriodSeconds": 1},
+                "spec": pod,
             },
         },
     }

@@ -28,7 +28,7 @@ from hpalab.autoscaling.hpa.spec import milli_value
 from hpalab.autoscaling.hpa.versions import controller_config
 from hpalab.fidelity.backend import CONTAINER, Served
 from hpalab.fidelity.recording import Recording, pods_in_order
-from hpalab.fidelity.running import ClusterRun, requests_milli
+from hpalab.fidelity.running import ClusterRun, pod_level_requests, requests_milli
 from hpalab.fidelity.timing import TimingCheck, check_timing
 from hpalab.specs.fidelity import FidelitySpec
 
@@ -84,6 +84,7 @@ def engine_pod(pod: dict[str, Any]) -> Pod:
         containers=tuple(
             Container(c["name"], requests_milli({"spec": {"containers": [c]}})) for c in containers
         ),
+        requests_milli=pod_level_requests(pod),
     )
 
 

@@ -96,13 +96,22 @@ def _pod_views(recording: Recording) -> list[PodView]:
 
 
 def requests_milli(pod: dict[str, Any]) -> dict[str, int]:
-    """The pod's requests summed over its containers, in milli-units."""
+    """The pod's requests summed over its containers, each overridden by a pod-level request
+    (component-helpers' ``PodRequests``), in milli-units."""
     out: dict[str, int] = {}
     for container in pod.get("spec", {}).get("containers", []):
         for name, value in (container.get("resources") or {}).get("requests", {}).items():
             milli = int(parse_quantity_value(value) * 1000)
             out[name] = out.get(name, 0) + milli
-    return out
+    return {**out, **(pod_level_requests(pod) or {})}
+
+
+def pod_level_requests(pod: dict[str, Any]) -> dict[str, int] | None:
+    """The pod's own ``spec.resources.requests``, in milli-units; None when it sets none."""
+    requests = (pod.get("spec", {}).get("resources") or {}).get("requests")
+    if not requests:
+        return None
+    return {name: int(parse_quantity_value(v) * 1000) for name, v in requests.items()}
 
 
 def _ready(recording: Recording) -> int:

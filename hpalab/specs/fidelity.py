@@ -93,6 +93,16 @@ class FidelitySpec(SpecModel):
     pod_requests: ResourceList | None = Field(
         None, description="the pods' resource requests (Resource metrics need cpu or memory)"
     )
+    pod_level_requests: ResourceList | None = Field(
+        None,
+        description="pod-level requests (spec.resources, PodLevelResources): a Resource "
+        "metric's utilization is measured against them, and its values are usage against them",
+    )
+    pod_termination: Duration = Field(
+        0.0,
+        description="how long a deleted pod keeps running, Running and Ready, before it stops "
+        "(it ignores SIGTERM for its grace period); 0: it stops within a second",
+    )
     metrics: list[MetricScript] = Field(min_length=1, description="one script per metric")
     hpa_updates: list[HPAUpdate] = Field(
         default_factory=list,

@@ -18,9 +18,10 @@ from tests.cluster.conftest import CONTROLLER
 SCENARIOS = Path(__file__).parents[1] / "fidelity"
 SUBSET = (
     "pods-scale-up",
-    "object-value",
+    "object-value-terminating",
     "external-average-value",
     "resource-cpu-utilization",
+    "pod-level-requests",
     "external-scale-to-zero",
     "hpa-spec-change",
 )

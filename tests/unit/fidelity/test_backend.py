@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 from hpalab.autoscaling.hpa import FetchFailure
+from hpalab.fidelity import objects
 from hpalab.fidelity.backend import Backend, PodView
-from hpalab.fidelity.replay import group_syncs, snapshot
+from hpalab.fidelity.replay import engine_pod, group_syncs, snapshot
+from hpalab.fidelity.running import requests_milli
 from hpalab.specs.fidelity import FidelitySpec, load_scenario
 
 TESTS = Path(__file__).parents[2] / "fidelity"
@@ -82,3 +84,29 @@ def test_requests_group_into_syncs_by_gaps() -> None:
     backend.log[1].t_s += 3.0
     assert [len(b) for b in group_syncs(backend.log, 3.0)] == [1, 1]
     assert [len(b) for b in group_syncs(backend.log[:1] * 2, 3.0)] == [2]
+
+
+def test_pods_that_terminate_slowly_ignore_sigterm_for_their_grace_period() -> None:
+    slow = objects.deployment(_spec("external-value-terminating"), "ns")["spec"]["template"]
+    assert slow["spec"]["terminationGracePeriodSeconds"] == 20
+    assert slow["spec"]["containers"][0]["command"][-1].startswith("trap '' TERM; exec")
+    quick = objects.deployment(_spec("external-value"), "ns")["spec"]["template"]["spec"]
+    assert quick["terminationGracePeriodSeconds"] == 1
+    assert quick["containers"][0]["command"] == ["sh", "-c", "exec sleep infinity"]
+
+
+def test_pod_level_requests_are_what_usage_is_scripted_against() -> None:
+    spec = _spec("pod-level-requests")
+    pod_spec = objects.deployment(spec, "ns")["spec"]["template"]["spec"]
+    assert pod_spec["resources"] == {"requests": {"cpu": "400m"}}
+    assert pod_spec["containers"][0]["resources"] == {"requests": {"cpu": "100m"}}
+    pod = {"metadata": {"name": "p"}, "spec": pod_spec, "status": {"phase": "Running"}}
+    assert requests_milli(pod) == {"cpu": 400}  # the pod's own request wins
+    assert engine_pod(pod).requests_milli == {"cpu": 400}
+    assert engine_pod(pod).containers[0].requests_milli == {"cpu": 100}
+    backend = Backend(spec, lambda: [PodView("p", requests_milli(pod))])
+    # 110 % from 6 s on, of the pod's 400m
+    assert backend.script.resource("cpu", 7, 0, PodView("p", requests_milli(pod))) == "440m"
+    only = objects.deployment(_spec("pod-level-requests-only"), "ns")["spec"]["template"]["spec"]
+    assert "resources" not in only["containers"][0]
+    assert requests_milli({"spec": only}) == {"cpu": 200, "memory": 67108864000}
