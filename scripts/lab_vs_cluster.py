@@ -17,6 +17,7 @@ Run both first, with the same seed (the experiment's), then:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
@@ -67,6 +68,39 @@ def compare(lab: pd.DataFrame, cluster: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sync_offsets(run_dir: Path) -> dict[str, float]:
+    """Each trial's planned phase of the HPA's sync cycle (``hpa_sync_offset_s`` of its load
+    phase); trials whose load was not aligned are left out."""
+    events = pd.read_csv(run_dir / "events.csv")
+    loads = events[(events["kind"] == "phase") & (events["t_s"] == 0.0)]
+    out = {}
+    for trial, detail in zip(loads["trial_id"], loads["detail"], strict=True):
+        offset = json.loads(detail).get("hpa_sync_offset_s")
+        if offset is not None:
+            out[str(trial)] = float(offset)
+    return out
+
+
+def paired(lab_dir: Path, cluster_dir: Path) -> pd.DataFrame:
+    """Trial by trial: repetition r has the same sync phase on both platforms (the default
+    ``syncPhase: random`` draws it from the seed and r), so its two runs differ only by the
+    platforms."""
+    lab = pd.read_csv(lab_dir / "summary.csv").set_index("trial_id")
+    cluster = pd.read_csv(cluster_dir / "summary.csv").set_index("trial_id")
+    phases = (sync_offsets(lab_dir), sync_offsets(cluster_dir))
+    rows = []
+    for trial in sorted(set(lab.index) & set(cluster.index)):
+        row: dict[str, object] = {
+            "trial": trial,
+            "phase lab/cluster": f"{phases[0].get(trial, math.nan):.2f}/"
+            f"{phases[1].get(trial, math.nan):.2f}",
+        }
+        for metric in METRICS:
+            row[metric] = f"{lab.at[trial, metric]:.2f} / {cluster.at[trial, metric]:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lab", type=Path, help="run directory on the local platform")
@@ -79,6 +113,8 @@ def main() -> None:
         print(table.to_string(index=False))
     agreeing = (table["agree"] == "yes").sum()
     print(f"{agreeing}/{len(table)} within {TOLERANCE:.0%} or inside the interval")
+    print("\nper trial, lab / cluster (the same repetition has the same planned sync phase):")
+    print(paired(args.lab, args.cluster).to_string(index=False))
 
 
 if __name__ == "__main__":
