@@ -101,6 +101,28 @@ def paired(lab_dir: Path, cluster_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def paired_differences(lab_dir: Path, cluster_dir: Path) -> pd.DataFrame:
+    """Per metric, the cluster's value minus the lab's in the same trial: median, min, max.
+    With random sync phases the per-variant medians spread over the phases; paired, the
+    phase cancels out."""
+    lab = pd.read_csv(lab_dir / "summary.csv").set_index("trial_id")
+    cluster = pd.read_csv(cluster_dir / "summary.csv").set_index("trial_id")
+    trials = sorted(set(lab.index) & set(cluster.index))
+    rows = []
+    for metric in METRICS:
+        diff = (cluster.loc[trials, metric] - lab.loc[trials, metric]).dropna()
+        rows.append(
+            {
+                "metric": metric,
+                "n": len(diff),
+                "median": float(diff.median()) if len(diff) else math.nan,
+                "min": float(diff.min()) if len(diff) else math.nan,
+                "max": float(diff.max()) if len(diff) else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lab", type=Path, help="run directory on the local platform")
@@ -115,6 +137,9 @@ def main() -> None:
     print(f"{agreeing}/{len(table)} within {TOLERANCE:.0%} or inside the interval")
     print("\nper trial, lab / cluster (the same repetition has the same planned sync phase):")
     print(paired(args.lab, args.cluster).to_string(index=False))
+    print("\ncluster minus lab, trial by trial:")
+    with pd.option_context("display.precision", 2):
+        print(paired_differences(args.lab, args.cluster).to_string(index=False))
 
 
 if __name__ == "__main__":

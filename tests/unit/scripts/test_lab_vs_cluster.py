@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "lab_vs_cluster.py"
 spec = importlib.util.spec_from_file_location("lab_vs_cluster", SCRIPT)
@@ -50,6 +51,10 @@ def test_medians_agree_within_ten_percent_and_trials_pair_by_phase(tmp_path):
     pairs = lab_vs_cluster.paired(lab, cluster).set_index("trial")
     assert pairs.loc["v#2", "phase lab/cluster"] == "11.00/11.00"
     assert pairs.loc["v#3", "detection_latency_s"] == "13.00 / 13.30"
+    diffs = lab_vs_cluster.paired_differences(lab, cluster).set_index("metric")
+    assert diffs.loc["detection_latency_s", "median"] == pytest.approx(0.2)
+    assert diffs.loc["detection_latency_s", "max"] == pytest.approx(0.3)
+    assert diffs.loc["cost_replica_s", "median"] == 0
 
 
 def test_unaligned_trials_have_no_phase(tmp_path):
