@@ -17,7 +17,6 @@ Run both first, with the same seed (the experiment's), then:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hpalab.analysis.gate import bootstrap_difference_ci
+from hpalab.analysis.traces import parse_detail
 
 METRICS = ("detection_latency_s", "time_to_capacity_s", "cost_replica_s")
 TOLERANCE = 0.10
@@ -75,7 +75,7 @@ def sync_offsets(run_dir: Path) -> dict[str, float]:
     loads = events[(events["kind"] == "phase") & (events["t_s"] == 0.0)]
     out = {}
     for trial, detail in zip(loads["trial_id"], loads["detail"], strict=True):
-        offset = json.loads(detail).get("hpa_sync_offset_s")
+        offset = parse_detail(detail).get("hpa_sync_offset_s")
         if offset is not None:
             out[str(trial)] = float(offset)
     return out

@@ -141,8 +141,8 @@ def _sync_grid(run: TrialRun) -> tuple[tuple[float, float] | None, float | None]
     if anchor is None:
         if spec.phases.sync_phase != "free":
             run.progress.note(
-                "the HPA's sync times are not known (KEDA creates the HPA): "
-                "the load starts at no particular phase of the sync cycle"
+                "the platform cannot tell when its HPA syncs (on a cluster, KEDA creates a "
+                "ScaledObject's HPA): the load starts at no particular phase of the sync cycle"
             )
         return None, None
     synced_at, period = anchor

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hpalab.analysis.traces import parse_detail
+
 DEFAULT_START_OVERHEAD_S = 0.4
 """Creation to process start without calibration (fork, Python start-up, bind)."""
 DEFAULT_CLIENT_OVERHEAD_S = 0.002
@@ -143,7 +145,7 @@ def _sync_phases(events: pd.DataFrame, period_s: float) -> list[float]:
         for trial, kind, detail in zip(
             events["trial_id"], events["kind"], events["detail"], strict=True
         )
-        if kind == "phase" and "hpa_sync_offset_s" in str(detail)
+        if kind == "phase" and "hpa_sync_offset_s" in parse_detail(detail)
     }
     decisions = events[(events["kind"] == "hpa_decision") & ~events["trial_id"].isin(aligned)]
     out = []

@@ -24,7 +24,7 @@ from hpalab.simulation.calibration import Calibration
 from hpalab.simulation.metrics import check_simulable
 from hpalab.simulation.schedule import Intensity
 from hpalab.simulation.trial import TrialInput, TrialOutput, simulate_trial
-from hpalab.specs import ExperimentSpec, LoadedExperiment, compile_profile
+from hpalab.specs import ExperimentSpec, LoadedExperiment, RateCurve, compile_profile
 from hpalab.specs.phases import sync_offset_s
 from hpalab.specs.profiles import HoldStage, ProfileSpec
 from hpalab.specs.variants import TrialPlan
@@ -39,7 +39,19 @@ class _Load:
     rate_at_tick: tuple[float, ...]
     load_s: float
     warmup_s: float
-    plan: tuple[tuple[float, str, str, dict[str, Any]], ...]
+    warmup_rps: float
+    measured: RateCurve
+
+    def plan(self, sync_offset_s: float | None) -> tuple[tuple[float, str, str, Any], ...]:
+        """The phase and load_step events a real trial writes, with its planned sync phase."""
+        return tuple(
+            plan_events(
+                self.measured,
+                warmup_s=self.warmup_s,
+                warmup_rps=self.warmup_rps,
+                sync_offset_s=sync_offset_s,
+            )
+        )
 
 
 def _prepare(
@@ -59,22 +71,8 @@ def _prepare(
         rate_at_tick=tuple(measured.rate_at(float(t)) for t in seconds),
         load_s=measured.duration_s,
         warmup_s=warmup_s,
-        plan=tuple(plan_events(measured, warmup_s=warmup_s, warmup_rps=warmup_rps)),
-    )
-
-
-def with_sync_offset(
-    plan: tuple[tuple[float, str, str, dict[str, Any]], ...], offset: float | None
-) -> tuple[tuple[float, str, str, dict[str, Any]], ...]:
-    """The plan events with the load phase's planned phase of the sync cycle, as a real
-    trial records it."""
-    if offset is None:
-        return plan
-    return tuple(
-        (t, kind, obj, {**detail, "hpa_sync_offset_s": offset})
-        if kind == "phase" and detail.get("phase") == "load"
-        else (t, kind, obj, detail)
-        for t, kind, obj, detail in plan
+        warmup_rps=warmup_rps,
+        measured=measured,
     )
 
 
@@ -123,7 +121,7 @@ class Planner:
             offered=load.offered,
             rate_at_tick=load.rate_at_tick,
             load_s=load.load_s,
-            plan=with_sync_offset(load.plan, offset),
+            plan=load.plan(offset),
             seed=trial_seed(spec.seed, trial_id),
             calibration=self.calibration,
             fresh_platform=first,

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from hpalab.specs.base import SpecModel
-from hpalab.specs.units import Duration, format_duration, parse_duration
+from hpalab.specs.units import DURATION_SCHEMA, Duration, format_duration, parse_duration
 
 SYNC_PHASE_WORDS = ("random", "free")
 
@@ -49,7 +49,7 @@ SyncPhase = Annotated[
         {
             "anyOf": [
                 {"enum": list(SYNC_PHASE_WORDS)},
-                {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|us|ns|s|m|h|d|w))+$"},
+                DURATION_SCHEMA,
                 {"type": "number", "minimum": 0},
             ],
             "description": "random, free, or a duration shorter than the sync period",

@@ -109,6 +109,12 @@ def _check_quantity(value: Any) -> str:
     return str(value)
 
 
+DURATION_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^(\d+(\.\d+)?(ms|us|ns|s|m|h|d|w))+$",
+}
+"""JSON schema of a written duration (``30s``, ``1h30m``)."""
+
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
@@ -116,7 +122,7 @@ Duration = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|us|ns|s|m|h|d|w))+$"},
+                DURATION_SCHEMA,
                 {"type": "number", "minimum": 0},
             ],
             "description": "duration: 500ms, 30s, 2m, 1h30m, or a number of seconds",

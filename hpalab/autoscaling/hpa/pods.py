@@ -168,10 +168,10 @@ def _request(pod: Pod, container: str, resource: str, pod_level: bool) -> int:
     """Upstream's ``calculateRequests``: a pod with pod-level requests (of any resource that
     can be set there) is measured against ``PodRequests``, the containers' sum overridden by
     the pod's own; without them, every container must have the request."""
-    if pod_level and _pod_level_requests_set(pod):
-        assert pod.requests_milli is not None
-        if resource in pod.requests_milli:
-            return pod.requests_milli[resource]
+    own = pod.requests_milli or {}
+    if pod_level and any(_pod_level_resource(name) for name in own):
+        if resource in own:
+            return own[resource]
         values = [
             c.requests_milli[resource] for c in pod.containers if resource in c.requests_milli
         ]
@@ -181,12 +181,9 @@ def _request(pod: Pod, container: str, resource: str, pod_level: bool) -> int:
     return _pod_request(pod, container, resource)
 
 
-def _pod_level_requests_set(pod: Pod) -> bool:
-    """``IsPodLevelRequestsSet``: a request of cpu, memory or hugepages at the pod level."""
-    return any(
-        name in ("cpu", "memory") or name.startswith("hugepages-")
-        for name in pod.requests_milli or {}
-    )
+def _pod_level_resource(name: str) -> bool:
+    """``IsSupportedPodLevelResource``: cpu, memory and hugepages can be set on a pod."""
+    return name in ("cpu", "memory") or name.startswith("hugepages-")
 
 
 def _pod_request(pod: Pod, container: str, resource: str) -> int:
